@@ -1,0 +1,75 @@
+"""The help-seeker: speaks as the persona, reveals the hidden situation gradually, rates
+its own intensity after each message and may close the conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from factory.agents.base import Agent
+from factory.agents.views import SeekerView
+from factory.backends.base import ChatRequest
+from factory.cleaning import clean_utterance
+from factory.config import RoleplayConfig, SamplingConfig
+from factory.parsing import ParseError, coerce_bool, coerce_int, extract_json_object
+from factory.prompts import PromptTemplate
+
+
+@dataclass(frozen=True)
+class SeekerMove:
+    text: str
+    intensity: int
+    wants_close: bool
+
+
+class SeekerAgent(Agent[SeekerView, SeekerMove]):
+    name = "seeker"
+
+    def __init__(self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig) -> None:
+        super().__init__(template, roleplay.parse_retries)
+        self.max_words = roleplay.seeker_max_words
+        self.max_chars = roleplay.seeker_max_words * 8
+        self.sampling = sampling
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string", "minLength": 1, "maxLength": self.max_chars},
+                "intensity": {"type": "integer", "enum": [1, 2, 3, 4, 5]},
+                "end_conversation": {"type": "boolean"},
+            },
+            "required": ["message", "intensity", "end_conversation"],
+            "additionalProperties": False,
+        }
+
+    def request(self, view: SeekerView) -> ChatRequest:
+        messages = self.template.render(
+            persona=view.persona,
+            scenario=view.scenario,
+            intensity=view.intensity,
+            turns=view.turns,
+            may_close=view.may_close,
+            max_words=self.max_words,
+        )
+        return ChatRequest(
+            messages=messages,
+            max_tokens=self.sampling.seeker_max_tokens,
+            temperature=self.sampling.temperature,
+            top_p=self.sampling.top_p,
+            json_schema=self.schema(),
+            schema_name="seeker_turn",
+            agent=self.name,
+        )
+
+    def parse(self, text: str, view: SeekerView) -> SeekerMove:
+        data = extract_json_object(text)
+        message = data.get("message")
+        if not isinstance(message, str):
+            raise ParseError("message: missing or not text")
+        cleaned = clean_utterance(message, self.max_chars)
+        if not cleaned:
+            raise ParseError("message: empty after cleaning")
+        intensity = coerce_int(data.get("intensity"), 1, 5, "intensity")
+        wants_close = coerce_bool(data.get("end_conversation", False), "end_conversation")
+        return SeekerMove(cleaned, intensity, wants_close)

@@ -1,0 +1,44 @@
+"""The supporter: sees the public dialogue and the chosen strategy, never the seeker's
+hidden state, and writes one reply that carries the strategy out."""
+
+from __future__ import annotations
+
+from factory.agents.base import Agent
+from factory.agents.views import SupporterView
+from factory.backends.base import ChatRequest
+from factory.cleaning import clean_utterance
+from factory.config import RoleplayConfig, SamplingConfig
+from factory.parsing import ParseError
+from factory.prompts import PromptTemplate
+
+# Where a small model tends to start writing the other side of the conversation.
+STOP_SEQUENCES = ("\nSeeker:", "\nYou:", "\nSupporter:", "\nUser:", "\n\n\n")
+
+
+class SupporterAgent(Agent[SupporterView, str]):
+    name = "supporter"
+
+    def __init__(self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig) -> None:
+        super().__init__(template, roleplay.parse_retries)
+        self.max_words = roleplay.supporter_max_words
+        self.max_chars = roleplay.supporter_max_words * 8
+        self.sampling = sampling
+
+    def request(self, view: SupporterView) -> ChatRequest:
+        messages = self.template.render(
+            turns=view.turns, strategy=view.strategy, max_words=self.max_words
+        )
+        return ChatRequest(
+            messages=messages,
+            max_tokens=self.sampling.supporter_max_tokens,
+            temperature=self.sampling.temperature,
+            top_p=self.sampling.top_p,
+            stop=STOP_SEQUENCES,
+            agent=self.name,
+        )
+
+    def parse(self, text: str, view: SupporterView) -> str:
+        cleaned = clean_utterance(text, self.max_chars)
+        if not cleaned:
+            raise ParseError("reply: empty after cleaning")
+        return cleaned

@@ -1,0 +1,97 @@
+"""A deterministic backend for tests and `--dry-run`: answers from a queue (`enqueue`) or,
+when the queue is empty, with plausible canned output derived from a hash of the request.
+Every request is kept in `history` so tests can assert what each agent was shown."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import deque
+from collections.abc import Callable
+
+from factory.backends.base import ChatRequest, Completion
+from factory.errors import BackendError
+from factory.models import Usage
+
+# Canned stand-ins for model output (not prompts): enough variety that a dry run's
+# dialogues differ from one another.
+_SEEKER_LINES = (
+    "I have not been sleeping well and everything feels heavier lately.",
+    "It started a few weeks ago and I keep going over it in my head.",
+    "I guess I feel like nobody really notices how hard I am trying.",
+    "Talking about it helps a bit, honestly. I did not expect that.",
+    "Maybe I could try that. I am just scared it will not change anything.",
+    "I think I feel a little calmer now. Thank you for listening.",
+)
+_SUPPORTER_LINES = (
+    "That sounds really exhausting. What has been weighing on you the most?",
+    "It makes sense that you feel worn down after carrying this for weeks.",
+    "You are trying hard, and it is clear how much this matters to you.",
+    "I have felt stuck like that too, and small steps helped me.",
+    "Would it help to write down one thing you could do tomorrow?",
+    "Many people find that a short walk or a call with a friend eases the pressure.",
+)
+
+_SPEAKER_LINE = re.compile(r"^(?:Seeker|Supporter|You)\b", re.M)
+
+Responder = Callable[[ChatRequest], str]
+
+
+class ScriptedBackend:
+    name = "scripted"
+    model = "scripted-v1"
+
+    def __init__(self, responder: Responder | None = None) -> None:
+        self._queue: deque[str | BaseException] = deque()
+        self._responder = responder or canned_response
+        self.history: list[ChatRequest] = []
+
+    def enqueue(self, *outputs: str | BaseException) -> None:
+        """Queue raw outputs (or exceptions to raise) for the next calls, in order."""
+        self._queue.extend(outputs)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        self.history.append(request)
+        if self._queue:
+            item = self._queue.popleft()
+            if isinstance(item, BaseException):
+                if isinstance(item, BackendError):
+                    item.usage = Usage(calls=1, failed_calls=1)
+                raise item
+            text = item
+        else:
+            text = self._responder(request)
+        prompt_words = sum(len(m["content"].split()) for m in request.messages)
+        return Completion(
+            text=text,
+            usage=Usage(calls=1, prompt_tokens=prompt_words, completion_tokens=len(text.split())),
+        )
+
+
+def canned_response(request: ChatRequest) -> str:
+    """A deterministic, well-formed answer for the requesting agent."""
+    # Keyed on the system prompt (stable within a dialogue) so lines advance without repeats.
+    system = request.messages[0]["content"] if request.messages else ""
+    digest = hashlib.sha256(f"{system}:{request.agent}".encode()).digest()
+    pick = int.from_bytes(digest[:4], "big")
+    transcript = request.messages[-1]["content"] if request.messages else ""
+    exchange = len(_SPEAKER_LINE.findall(transcript)) // 2
+    if request.agent == "seeker":
+        message = _SEEKER_LINES[(pick + exchange) % len(_SEEKER_LINES)]
+        intensity = max(1, 4 - exchange // 2)
+        return json.dumps(
+            {"message": message, "intensity": intensity, "end_conversation": exchange >= 4}
+        )
+    if request.agent == "counselor":
+        schema = request.json_schema or {}
+        choices = schema.get("properties", {}).get("strategy", {}).get("enum", ["Others"])
+        strategy = choices[pick % len(choices)]
+        return json.dumps({"strategy": strategy, "rationale": "Fits what the seeker just said."})
+    return _SUPPORTER_LINES[(pick + exchange) % len(_SUPPORTER_LINES)]

@@ -1,0 +1,45 @@
+"""The `factory` command. Thin: parse, call the library, print. User errors become one line
+on stderr and exit code 1."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from factory.cli.generate import generate_command
+from factory.errors import FactoryError
+
+app = typer.Typer(
+    name="factory",
+    help="Synthetic emotional-support dialogues: three-role LLM role-play, curation, datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("generate")(generate_command)
+
+
+@app.callback()
+def _root() -> None:
+    """Synthetic emotional-support dialogues: three-role LLM role-play, curation, datasets."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        app(args=argv, standalone_mode=False)
+    except FactoryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except typer.Abort:
+        print("aborted: rerun the same command to resume", file=sys.stderr)
+        sys.exit(130)
+    except typer.TyperException as exc:
+        # Usage errors (unknown option, bad choice, missing value): one line, exit 1.
+        if not exc.format_message():  # bare `factory`: help was shown
+            sys.exit(0)
+        print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
+        sys.exit(1)

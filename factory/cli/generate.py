@@ -1,0 +1,72 @@
+"""`factory generate`: run the role-play for N scenarios into a run directory."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from factory.config import BackendKind, load_config
+from factory.progress import Progress
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of dialogues (default 5).")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Run directory (default outputs/runs/<backend>-seed<seed>).")
+]
+BackendOpt = Annotated[BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Dialogues in flight (default 8).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Run seed (default 7).")]
+ScenariosOpt = Annotated[str | None, typer.Option("--scenarios", help="Scenario bank .jsonl to generate from.")]
+TaxonomyOpt = Annotated[str | None, typer.Option("--taxonomy", help="esconv, extes, or a taxonomy YAML path.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Use the scripted backend: no model, instant.")]
+
+
+def generate_command(
+    config: ConfigOpt = None,
+    n: NOpt = None,
+    out: OutOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    seed: SeedOpt = None,
+    scenarios: ScenariosOpt = None,
+    taxonomy: TaxonomyOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Generate persona-grounded ESC dialogues; rerun the same command to resume."""
+    from factory.runner import generate
+
+    cfg = load_config(
+        config,
+        {
+            "n": n,
+            "seed": seed,
+            "concurrency": concurrency,
+            "scenarios": scenarios,
+            "backend.kind": BackendKind.scripted if dry_run else backend,
+            "backend.base_url": base_url,
+            "backend.model": model,
+            "roleplay.taxonomy": taxonomy,
+        },
+    )
+    out_dir = out or Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}"
+    report = asyncio.run(generate(cfg, out_dir, progress=Progress.for_stream(sys.stderr)))
+    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.end_reasons.items()))
+    usage = report.usage
+    typer.echo(
+        f"wrote {report.written} dialogues ({report.already_done} already there) to"
+        f" {out_dir / 'dialogues.jsonl'} in {report.seconds:.1f}s"
+    )
+    if reasons:
+        typer.echo(f"end reasons: {reasons}")
+    typer.echo(
+        f"usage: {usage.calls} calls ({usage.failed_calls} failed),"
+        f" {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
+    )

@@ -1,0 +1,54 @@
+"""The error family. Each message is one line that says what is wrong and what to do next;
+the CLI prints it and exits 1, with no traceback."""
+
+
+from pydantic import ValidationError
+
+from factory.models import Usage
+
+
+class FactoryError(Exception):
+    """A problem the user can fix (bad input, config, environment)."""
+
+
+class ConfigError(FactoryError):
+    """A config file or option is invalid."""
+
+
+class DataFileError(FactoryError):
+    """A shipped or user data file (prompt, taxonomy, persona bank) is missing or malformed."""
+
+
+class BackendUnavailable(FactoryError):
+    """A backend cannot start: server unreachable, model file missing, extra not installed."""
+
+
+class RunDirError(FactoryError):
+    """The output directory cannot be used (not writable, holds a different run, corrupt)."""
+
+
+class MissingExtra(FactoryError):
+    """An optional package is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed: run `pip install 'esc-factory[{extra}]'`"
+            f" (or `pip install -e '.[{extra}]'` in a checkout)"
+        )
+
+
+class BackendError(Exception):
+    """A model call failed after its retries. Not a user error: the dialogue records it."""
+
+    def __init__(self, message: str, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage or Usage()
+
+
+def first_error_line(exc: Exception) -> str:
+    """The first problem in a validation or YAML error, as `key.path: message`."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        return f"{loc}: {err['msg']}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,108 @@
+"""The vocabulary every module speaks: personas, scenarios, turns, dialogues and their provenance."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["seeker", "supporter"]
+
+
+class Record(BaseModel):
+    """Base for everything written to disk: unknown keys are an error, not silently kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Persona(Record):
+    """Who the help-seeker is; the seeker agent speaks in this voice."""
+
+    id: str
+    name: str
+    age: int = Field(ge=10, le=100)
+    gender: str
+    occupation: str
+    traits: list[str] = Field(default_factory=list)
+    style: str = Field(description="How this person talks: length, register, openness.")
+
+
+class ScenarioCore(Record):
+    """The seeker's hidden situation, as stored in a dialogue (the persona sits beside it)."""
+
+    id: str
+    problem_type: str
+    emotion_type: str
+    initial_intensity: int = Field(ge=1, le=5)
+    situation: str
+
+
+class Scenario(ScenarioCore):
+    """A scenario with its persona inside: one line of a scenario bank."""
+
+    persona: Persona
+
+    def core(self) -> ScenarioCore:
+        return ScenarioCore.model_validate(self.model_dump(exclude={"persona"}))
+
+
+class Turn(Record):
+    """One utterance. Seeker turns carry the self-rated intensity after the message;
+    supporter turns carry the strategy the counselor chose and its rationale."""
+
+    role: Role
+    text: str
+    intensity: int | None = Field(default=None, ge=1, le=5)
+    strategy: str | None = None
+    rationale: str | None = None
+
+
+class Usage(Record):
+    """Token accounting; failed attempts count as calls and as failed_calls."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    failed_calls: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.failed_calls += other.failed_calls
+
+
+class GenerationInfo(Record):
+    """How a dialogue was made: enough to reproduce or audit it."""
+
+    backend: str
+    model: str
+    seed: int
+    taxonomy: str
+    prompt_hashes: dict[str, str]
+    usage: Usage = Field(default_factory=Usage)
+    seconds: float = 0.0
+    tool_version: str
+
+
+class Failure(Record):
+    """Why a dialogue ended early, with the raw model output when a parse failed."""
+
+    agent: str
+    message: str
+    raw_output: str | None = None
+
+
+EndReason = str  # "seeker_closed" | "max_turns" | "stalled" | "error:<kind>"
+
+
+class Dialogue(Record):
+    """A finished role-play: the unit written to dialogues.jsonl."""
+
+    id: str
+    persona: Persona
+    scenario: ScenarioCore
+    turns: list[Turn]
+    end_reason: EndReason
+    failure: Failure | None = None
+    generation: GenerationInfo

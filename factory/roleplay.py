@@ -1,0 +1,146 @@
+"""The three-role loop: seeker speaks, counselor picks a strategy, supporter replies, until
+the seeker closes (after min_exchanges), max_exchanges is reached, or the talk stalls.
+A failing agent ends the dialogue with `error:<kind>`; the dialogue is still returned."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from factory import __version__
+from factory.agents.base import AgentFailure
+from factory.agents.counselor import CounselorAgent
+from factory.agents.seeker import SeekerAgent
+from factory.agents.supporter import SupporterAgent
+from factory.agents.views import CounselorView, SeekerView, SupporterView, public_turns
+from factory.backends.base import Backend
+from factory.cleaning import normalise_words
+from factory.config import GenerationConfig
+from factory.models import Dialogue, Failure, GenerationInfo, Role, Scenario, Turn, Usage
+from factory.prompts import PromptLibrary
+from factory.taxonomy import StrategyTaxonomy, load_taxonomy
+
+# Offsets that give each agent call of a dialogue its own backend seed.
+_SEED_STRIDE = 1000
+
+
+def dialogue_id(scenario_id: str, seed: int) -> str:
+    """Stable id from scenario and run seed: a rerun finds (and skips) what it already wrote."""
+    return "dlg-" + hashlib.sha256(f"{scenario_id}:{seed}".encode()).hexdigest()[:16]
+
+
+def dialogue_seed(dlg_id: str) -> int:
+    return int(hashlib.sha256(dlg_id.encode()).hexdigest()[:7], 16)
+
+
+@dataclass
+class RolePlay:
+    """Everything needed to run dialogues; build once per run with `from_config`."""
+
+    config: GenerationConfig
+    taxonomy: StrategyTaxonomy
+    seeker: SeekerAgent
+    counselor: CounselorAgent
+    supporter: SupporterAgent
+
+    @classmethod
+    def from_config(cls, config: GenerationConfig) -> RolePlay:
+        from pathlib import Path
+
+        rp, sampling = config.roleplay, config.sampling
+        library = PromptLibrary(Path(rp.prompts_dir) if rp.prompts_dir else None)
+        return cls(
+            config=config,
+            taxonomy=load_taxonomy(rp.taxonomy),
+            seeker=SeekerAgent(library.get("seeker"), rp, sampling),
+            counselor=CounselorAgent(library.get("counselor"), rp, sampling),
+            supporter=SupporterAgent(library.get("supporter"), rp, sampling),
+        )
+
+    @property
+    def prompt_hashes(self) -> dict[str, str]:
+        return {a.name: a.template.sha256 for a in (self.seeker, self.counselor, self.supporter)}
+
+    async def run(self, backend: Backend, scenario: Scenario) -> Dialogue:
+        rp = self.config.roleplay
+        dlg_id = dialogue_id(scenario.id, self.config.seed)
+        base_seed = dialogue_seed(dlg_id)
+        usage = Usage()
+        turns: list[Turn] = []
+        intensity = scenario.initial_intensity
+        end_reason = "max_turns"
+        failure: Failure | None = None
+        started = time.perf_counter()
+        try:
+            for exchange in range(rp.max_exchanges):
+                call_seed = base_seed + exchange * _SEED_STRIDE
+                may_close = exchange >= rp.min_exchanges
+                seeker_view = SeekerView(
+                    scenario.persona, scenario.core(), intensity, public_turns(turns), may_close
+                )
+                move = await self.seeker.act(backend, seeker_view, call_seed, usage)
+                intensity = move.intensity
+                turns.append(Turn(role="seeker", text=move.text, intensity=move.intensity))
+                if self._stalled(turns, "seeker"):
+                    end_reason = "stalled"
+                    break
+                if move.wants_close and may_close:
+                    end_reason = "seeker_closed"
+                    break
+                banned = self._banned(turns)
+                choice = await self.counselor.act(
+                    backend, CounselorView(self.taxonomy, public_turns(turns), banned), call_seed + 100, usage
+                )
+                strategy = next(s for s in self.taxonomy.strategies if s.name == choice.strategy)
+                reply = await self.supporter.act(
+                    backend, SupporterView(public_turns(turns), strategy), call_seed + 200, usage
+                )
+                turns.append(
+                    Turn(role="supporter", text=reply, strategy=choice.strategy, rationale=choice.rationale)
+                )
+                if self._stalled(turns, "supporter"):
+                    end_reason = "stalled"
+                    break
+        except AgentFailure as exc:
+            end_reason = f"error:{exc.kind}"
+            failure = Failure(agent=exc.agent, message=str(exc), raw_output=exc.raw_output)
+        return Dialogue(
+            id=dlg_id,
+            persona=scenario.persona,
+            scenario=scenario.core(),
+            turns=turns,
+            end_reason=end_reason,
+            failure=failure,
+            generation=GenerationInfo(
+                backend=backend.name,
+                model=backend.model,
+                seed=self.config.seed,
+                taxonomy=self.taxonomy.name,
+                prompt_hashes=self.prompt_hashes,
+                usage=usage,
+                seconds=round(time.perf_counter() - started, 3),
+                tool_version=__version__,
+            ),
+        )
+
+    def _banned(self, turns: list[Turn]) -> tuple[str, ...]:
+        """The strategy that has just been used max_same_strategy_run times in a row, if any."""
+        run = self.config.roleplay.max_same_strategy_run
+        recent = [t.strategy for t in turns if t.role == "supporter"][-run:]
+        if len(recent) == run and len(set(recent)) == 1 and recent[0] is not None:
+            return (recent[0],)
+        return ()
+
+    def _stalled(self, turns: list[Turn], role: Role) -> bool:
+        """The newest `role` turn repeats one of its earlier turns (word-set Jaccard)."""
+        mine = [set(normalise_words(t.text)) for t in turns if t.role == role]
+        if len(mine) < 2:
+            return False
+        newest = mine[-1]
+        threshold = self.config.roleplay.stall_similarity
+        for earlier in mine[:-1]:
+            union = newest | earlier
+            if union and len(newest & earlier) / len(union) >= threshold:
+                return True
+        return False

@@ -1,0 +1,208 @@
+"""Runs many dialogues: one asyncio scheduler with `concurrency` workers, each dialogue's
+turns sequential. Finished dialogues are appended as they complete; a rerun on the same
+directory skips them. The manifest records config, versions, counts, usage and timings."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from factory import __version__
+from factory.backends import Backend, build_backend
+from factory.config import GenerationConfig
+from factory.errors import RunDirError
+from factory.models import Dialogue, Scenario, Usage
+from factory.progress import Progress
+from factory.roleplay import RolePlay, dialogue_id
+from factory.scenarios import ScenarioSource, scenario_source
+from factory.store import RunDir
+
+
+@dataclass
+class RunReport:
+    out_dir: Path
+    requested: int
+    already_done: int
+    written: int
+    end_reasons: Counter[str] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.already_done + self.written
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _versions(backend: Backend) -> dict[str, str]:
+    found = {"esc-factory": __version__, "python": platform.python_version()}
+    packages = {"openai": ("openai", "aiohttp"), "local": ("llama-cpp-python",)}.get(backend.name, ())
+    for package in ("pydantic", *packages):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+async def generate(
+    config: GenerationConfig,
+    out_dir: Path,
+    *,
+    backend: Backend | None = None,
+    source: ScenarioSource | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Generate config.n dialogues into out_dir, resuming what is already there."""
+    roleplay = RolePlay.from_config(config)
+    fingerprint = config.fingerprint(roleplay.prompt_hashes)
+    run_dir = RunDir(out_dir)
+    run_dir.prepare()
+    previous = run_dir.read_manifest()
+    if previous and previous.get("fingerprint") not in (None, fingerprint):
+        raise RunDirError(
+            f"{out_dir} holds a run made with another config (seed, model, sampling, roleplay"
+            " or prompts differ): pass a new --out, or rerun with that run's config to resume it"
+        )
+    scenarios = (source or scenario_source(config.scenarios)).scenarios(config.n, config.seed)
+    wanted = _plan(scenarios, config.seed)
+    existing = {d.id: d for d in run_dir.recover()}
+    pending = [(dlg_id, sc) for dlg_id, sc in wanted if dlg_id not in existing]
+
+    backend = backend or build_backend(config.backend, config.concurrency)
+    report = RunReport(out_dir, config.n, len(wanted) - len(pending), 0)
+    manifest = _manifest(config, roleplay, fingerprint, previous)
+    started = time.perf_counter()
+    if pending:
+        await backend.start()
+    progress = progress or Progress.null()
+    progress.start(total=len(wanted), already=report.already_done)
+    manifest["status"] = "running"
+    run_dir.write_manifest(manifest)
+    try:
+        if pending:
+            await _run_all(roleplay, backend, pending, run_dir, report, progress, config.concurrency)
+    except BaseException:
+        manifest["status"] = "interrupted"
+        raise
+    else:
+        manifest["status"] = "complete" if report.total >= len(wanted) else "incomplete"
+    finally:
+        run_dir.close()
+        await backend.close()
+        progress.stop()
+        report.seconds = time.perf_counter() - started
+        _finish_manifest(manifest, run_dir, report, backend, len(wanted))
+        run_dir.write_manifest(manifest)
+    return report
+
+
+def _plan(scenarios: list[Scenario], seed: int) -> list[tuple[str, Scenario]]:
+    seen: dict[str, str] = {}
+    plan = []
+    for scenario in scenarios:
+        dlg_id = dialogue_id(scenario.id, seed)
+        if dlg_id in seen:
+            raise RunDirError(f"scenario id '{scenario.id}' appears twice: scenario ids must be unique")
+        seen[dlg_id] = scenario.id
+        plan.append((dlg_id, scenario))
+    return plan
+
+
+async def _run_all(
+    roleplay: RolePlay,
+    backend: Backend,
+    pending: list[tuple[str, Scenario]],
+    run_dir: RunDir,
+    report: RunReport,
+    progress: Progress,
+    concurrency: int,
+) -> None:
+    queue: asyncio.Queue[Scenario] = asyncio.Queue()
+    for _, scenario in pending:
+        queue.put_nowait(scenario)
+
+    async def worker() -> None:
+        while True:
+            try:
+                scenario = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            dialogue = await roleplay.run(backend, scenario)
+            _record(dialogue, run_dir, report, progress)
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(pending)))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
+def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Progress) -> None:
+    run_dir.append(dialogue)
+    report.written += 1
+    report.end_reasons[dialogue.end_reason] += 1
+    report.usage.add(dialogue.generation.usage)
+    progress.advance(report.usage, errors=sum(n for r, n in report.end_reasons.items() if r.startswith("error")))
+
+
+def _manifest(
+    config: GenerationConfig, roleplay: RolePlay, fingerprint: str, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "tool": "esc-factory",
+        "tool_version": __version__,
+        "created_at": (previous or {}).get("created_at", _now()),
+        "updated_at": _now(),
+        "status": "starting",
+        "fingerprint": fingerprint,
+        "config": config.model_dump(mode="json"),
+        "taxonomy": roleplay.taxonomy.name,
+        "prompt_hashes": roleplay.prompt_hashes,
+        "sessions": list((previous or {}).get("sessions", [])),
+    }
+
+
+def _finish_manifest(
+    manifest: dict[str, Any], run_dir: RunDir, report: RunReport, backend: Backend, wanted: int
+) -> None:
+    """Counts and usage come from the file itself, so they stay true across resumed sessions."""
+    on_disk = run_dir.recover() if run_dir.dialogues_path.exists() else []
+    totals = Usage()
+    reasons: Counter[str] = Counter()
+    for dialogue in on_disk:
+        totals.add(dialogue.generation.usage)
+        reasons[dialogue.end_reason] += 1
+    manifest["updated_at"] = _now()
+    manifest["backend"] = {"name": backend.name, "model": backend.model}
+    manifest["versions"] = _versions(backend)
+    manifest["counts"] = {
+        "requested": wanted,
+        "dialogues": len(on_disk),
+        "turns": sum(len(d.turns) for d in on_disk),
+        "end_reasons": dict(sorted(reasons.items())),
+    }
+    manifest["usage"] = totals.model_dump()
+    manifest["sessions"].append(
+        {
+            "finished_at": _now(),
+            "status": manifest["status"],
+            "resumed_from": report.already_done,
+            "written": report.written,
+            "seconds": round(report.seconds, 2),
+            "usage": report.usage.model_dump(),
+            "calls_per_s": round(report.usage.calls / report.seconds, 2) if report.seconds else 0.0,
+        }
+    )
