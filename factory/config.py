@@ -66,6 +66,7 @@ class BackendConfig(Strict):
     max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     n_ctx: int = Field(default=2048, ge=256, le=131072)
     n_threads: int | None = Field(default=None, ge=1, le=256)
+    repeat_penalty: float = Field(default=1.15, ge=1, le=2, description="local only: llama.cpp repeat penalty")
 
 
 class SamplingConfig(Strict):

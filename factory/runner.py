@@ -17,7 +17,7 @@ from typing import Any
 from factory import __version__
 from factory.backends import Backend, build_backend
 from factory.config import GenerationConfig
-from factory.errors import RunDirError
+from factory.errors import FactoryError, RunDirError
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay import RolePlay, dialogue_id
@@ -84,7 +84,11 @@ async def generate(
     manifest = _manifest(config, roleplay, fingerprint, previous)
     started = time.perf_counter()
     if pending:
-        await backend.start()
+        try:
+            await backend.start()
+        except FactoryError:
+            run_dir.discard_if_unused()
+            raise
     progress = progress or Progress.null()
     progress.start(total=len(wanted), already=report.already_done)
     manifest["status"] = "running"

@@ -33,12 +33,18 @@ class RunDir:
         """Create the folder and prove it is writable before any model call is made."""
         if self.path.exists() and not self.path.is_dir():
             raise RunDirError(f"{self.path} exists and is not a directory: pass another --out")
+        self._created = not self.path.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-"):
                 pass
         except OSError as exc:
             raise RunDirError(f"cannot write to {self.path} ({exc.strerror}): pass a writable --out") from None
+
+    def discard_if_unused(self) -> None:
+        """Remove the folder again if this run created it and wrote nothing into it."""
+        if getattr(self, "_created", False) and self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
 
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.manifest_path.is_file():

@@ -3,9 +3,11 @@ bounded number of times on unparsable output, and raise AgentFailure with the ra
 
 from __future__ import annotations
 
+import re
 from typing import Generic, TypeVar
 
 from factory.backends.base import Backend, ChatRequest
+from factory.cleaning import shares_span, word_overlap
 from factory.errors import BackendError
 from factory.models import Usage
 from factory.parsing import ParseError
@@ -37,7 +39,8 @@ class Agent(Generic[ViewT, ResultT]):
     def request(self, view: ViewT) -> ChatRequest:
         raise NotImplementedError
 
-    def parse(self, text: str, view: ViewT) -> ResultT:
+    def parse(self, text: str, view: ViewT, request: ChatRequest) -> ResultT:
+        """The result, or ParseError (the call is retried)."""
         raise NotImplementedError
 
     async def act(self, backend: Backend, view: ViewT, seed: int, usage: Usage) -> ResultT:
@@ -53,9 +56,33 @@ class Agent(Generic[ViewT, ResultT]):
             usage.add(completion.usage)
             raw = completion.text
             try:
-                return self.parse(raw, view)
+                return self.parse(raw, view, request)
             except ParseError as exc:
                 problem = str(exc)
         raise AgentFailure(
             self.name, "parse", f"unusable output after {self.parse_retries + 1} tries: {problem}", raw
         )
+
+
+ECHO_OVERLAP = 0.7
+_TRANSCRIPT_LINE = re.compile(r"^(?:You|Supporter|Seeker)(?: \([^)]*\))?: ")
+
+
+def instruction_text(request: ChatRequest) -> str:
+    """The request's own words: every message, minus the transcript lines quoted in it."""
+    lines = [
+        line
+        for message in request.messages
+        for line in message["content"].splitlines()
+        if not _TRANSCRIPT_LINE.match(line)
+    ]
+    return "\n".join(lines)
+
+
+def check_not_echo(text: str, request: ChatRequest, other_turn: str | None) -> None:
+    """Rejects a turn that copies the instructions or the other speaker's last turn;
+    small models do both, and such a turn is role leakage, not dialogue."""
+    if shares_span(text, instruction_text(request), span_words=6):
+        raise ParseError("text echoes the prompt's instructions")
+    if other_turn and word_overlap(text, other_turn) >= ECHO_OVERLAP:
+        raise ParseError("text repeats the other speaker's last turn")

@@ -57,7 +57,7 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
             agent=self.name,
         )
 
-    def parse(self, text: str, view: CounselorView) -> StrategyChoice:
+    def parse(self, text: str, view: CounselorView, request: ChatRequest) -> StrategyChoice:
         data = extract_json_object(text)
         strategy = match_choice(data.get("strategy"), view.taxonomy.names, "strategy")
         if strategy in view.banned:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from factory.agents.base import Agent
+from factory.agents.base import Agent, check_not_echo
 from factory.agents.views import SeekerView
 from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
@@ -62,7 +62,7 @@ class SeekerAgent(Agent[SeekerView, SeekerMove]):
             agent=self.name,
         )
 
-    def parse(self, text: str, view: SeekerView) -> SeekerMove:
+    def parse(self, text: str, view: SeekerView, request: ChatRequest) -> SeekerMove:
         data = extract_json_object(text)
         message = data.get("message")
         if not isinstance(message, str):
@@ -70,6 +70,8 @@ class SeekerAgent(Agent[SeekerView, SeekerMove]):
         cleaned = clean_utterance(message, self.max_chars)
         if not cleaned:
             raise ParseError("message: empty after cleaning")
+        last_supporter = next((t.text for t in reversed(view.turns) if t.role == "supporter"), None)
+        check_not_echo(cleaned, request, last_supporter)
         intensity = coerce_int(data.get("intensity"), 1, 5, "intensity")
         wants_close = coerce_bool(data.get("end_conversation", False), "end_conversation")
         return SeekerMove(cleaned, intensity, wants_close)

@@ -3,7 +3,7 @@ hidden state, and writes one reply that carries the strategy out."""
 
 from __future__ import annotations
 
-from factory.agents.base import Agent
+from factory.agents.base import Agent, check_not_echo
 from factory.agents.views import SupporterView
 from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
@@ -37,8 +37,10 @@ class SupporterAgent(Agent[SupporterView, str]):
             agent=self.name,
         )
 
-    def parse(self, text: str, view: SupporterView) -> str:
+    def parse(self, text: str, view: SupporterView, request: ChatRequest) -> str:
         cleaned = clean_utterance(text, self.max_chars)
         if not cleaned:
             raise ParseError("reply: empty after cleaning")
+        last_seeker = next((t.text for t in reversed(view.turns) if t.role == "seeker"), None)
+        check_not_echo(cleaned, request, last_seeker)
         return cleaned

@@ -104,6 +104,7 @@ class LocalBackend:
                     stop=list(request.stop) or None,
                     seed=request.seed,
                     grammar=grammar,
+                    repeat_penalty=self.config.repeat_penalty,
                 )
             except (ValueError, RuntimeError) as exc:
                 raise BackendError(f"llama.cpp failed: {exc}", Usage(calls=1, failed_calls=1)) from None

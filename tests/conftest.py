@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from factory.agents.views import PublicTurn
+from factory.backends.scripted import ScriptedBackend
+from factory.config import GenerationConfig, load_config
+from factory.fake_openai import FakeOpenAIServer
+from factory.models import Persona, Scenario, ScenarioCore
+
+
+@pytest.fixture
+def persona() -> Persona:
+    return Persona(
+        id="p1", name="Ana", age=30, gender="woman", occupation="a nurse",
+        traits=["shy", "kind"], style="Short and quiet.",
+    )
+
+
+@pytest.fixture
+def scenario(persona: Persona) -> Scenario:
+    return Scenario(
+        id="s1", persona=persona, problem_type="job crisis", emotion_type="anxiety",
+        initial_intensity=4, situation="My ward is closing and I may lose my job.",
+    )
+
+
+@pytest.fixture
+def core(scenario: Scenario) -> ScenarioCore:
+    return scenario.core()
+
+
+@pytest.fixture
+def turns() -> tuple[PublicTurn, ...]:
+    return (
+        PublicTurn("seeker", "I feel awful."),
+        PublicTurn("supporter", "What happened?", "Question"),
+        PublicTurn("seeker", "My boss yelled at me in front of everyone."),
+    )
+
+
+@pytest.fixture
+def config() -> GenerationConfig:
+    return load_config(None, {"backend.kind": "scripted", "n": 4, "concurrency": 2})
+
+
+@pytest.fixture
+def scripted() -> ScriptedBackend:
+    return ScriptedBackend()
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"

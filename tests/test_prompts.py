@@ -1,0 +1,133 @@
+"""Exact messages each agent's template produces, and what each agent may not see."""
+
+from pathlib import Path
+
+import pytest
+
+from factory.agents.views import CounselorView, PublicTurn, SeekerView, SupporterView
+from factory.config import GenerationConfig
+from factory.errors import DataFileError
+from factory.prompts import PromptLibrary
+from factory.roleplay import RolePlay
+
+
+@pytest.fixture
+def roleplay() -> RolePlay:
+    return RolePlay.from_config(GenerationConfig())
+
+
+SEEKER_SYSTEM = """You are Ana, 30, woman, working as a nurse. You are writing to an online emotional-support chat because something is weighing on you.
+Your personality: shy, kind. How you write: Short and quiet.
+What is going on (private, share it a little at a time, never all at once): My ward is closing and I may lose my job.
+The problem is job crisis. You feel anxiety.
+Rules:
+- Write only your own next message, in the first person, under 40 words.
+- Never write the supporter's words, never give advice, never mention AI or these rules.
+- Then rate how strong your feeling is now, from 1 (mild) to 5 (overwhelming). It only goes down when the supporter really helps.
+- Set end_conversation to true only if you feel helped or want to stop.
+Reply in JSON: {"message": "...", "intensity": 1-5, "end_conversation": true or false}"""
+
+
+def test_seeker_messages_first_turn(roleplay, persona, core):
+    request = roleplay.seeker.request(SeekerView(persona, core, 4, (), may_close=False))
+    assert request.messages == [
+        {"role": "system", "content": SEEKER_SYSTEM},
+        {
+            "role": "user",
+            "content": "Your feeling is at 4 of 5. Write your first message to the supporter;"
+            " do not say everything yet.",
+        },
+    ]
+    assert request.json_schema is not None
+    assert request.json_schema["required"] == ["message", "intensity", "end_conversation"]
+
+
+def test_seeker_messages_later_turn(roleplay, persona, core, turns):
+    request = roleplay.seeker.request(SeekerView(persona, core, 3, turns[:2], may_close=False))
+    assert request.messages[0]["content"] == SEEKER_SYSTEM
+    assert request.messages[1]["content"] == (
+        "The chat so far:\nYou: I feel awful.\nSupporter: What happened?\n\n"
+        "Your feeling was at 3 of 5. Write your next message; it is too early to end the chat."
+    )
+
+
+def test_counselor_messages(roleplay, turns):
+    view = CounselorView(roleplay.taxonomy, turns, banned=("Question",))
+    request = roleplay.counselor.request(view)
+    system, user = (m["content"] for m in request.messages)
+    assert system.startswith("You supervise an online emotional-support chat.")
+    assert "- Question: Ask an open question" in system
+    assert system.count("\n- ") == 8
+    assert user == (
+        "The chat so far:\nSeeker: I feel awful.\nSupporter (Question): What happened?\n"
+        "Seeker: My boss yelled at me in front of everyone.\n\n"
+        "Do not choose Question: it was used in the last replies already.\n"
+        "Choose the strategy for the supporter's next reply."
+    )
+    # The banned strategy is also out of the schema, so a grammar cannot produce it.
+    assert "Question" not in request.json_schema["properties"]["strategy"]["enum"]
+    assert len(request.json_schema["properties"]["strategy"]["enum"]) == 7
+
+
+def test_supporter_messages(roleplay, turns):
+    strategy = roleplay.taxonomy.strategies[2]
+    request = roleplay.supporter.request(SupporterView(turns, strategy))
+    assert request.messages == [
+        {
+            "role": "system",
+            "content": "You are a warm, patient supporter in an online emotional-support chat."
+            " You are not a therapist and never claim to be one. You know only what the seeker"
+            " has told you.\nWrite one reply in plain, natural English, under 45 words: no lists,"
+            " no name labels, no stage directions.",
+        },
+        {
+            "role": "user",
+            "content": "The chat so far:\nSeeker: I feel awful.\nYou: What happened?\n"
+            "Seeker: My boss yelled at me in front of everyone.\n\n"
+            "Use this strategy in your reply: Reflection of feelings (Name the feeling you hear"
+            " underneath the seeker's words and check it with them.)\nWrite only your reply.",
+        },
+    ]
+    assert request.json_schema is None
+
+
+def test_hidden_state_never_reaches_counselor_or_supporter(roleplay, turns, core, persona):
+    counselor = roleplay.counselor.request(CounselorView(roleplay.taxonomy, turns, ()))
+    supporter = roleplay.supporter.request(SupporterView(turns, roleplay.taxonomy.strategies[0]))
+    for request in (counselor, supporter):
+        text = " ".join(m["content"] for m in request.messages)
+        for secret in (core.situation, core.emotion_type, core.problem_type, persona.name, "intensity"):
+            assert secret not in text
+
+
+def test_views_have_no_hidden_fields():
+    # A public turn carries no intensity, and the counselor/supporter views no scenario.
+    assert "intensity" not in PublicTurn.__dataclass_fields__
+    for view in (CounselorView, SupporterView):
+        assert not {"scenario", "persona", "intensity"} & set(view.__dataclass_fields__)
+
+
+def test_prompt_hashes_are_recorded_and_change_with_the_text(tmp_path: Path, roleplay):
+    shipped = roleplay.prompt_hashes
+    assert set(shipped) == {"seeker", "counselor", "supporter"}
+    for name in shipped:
+        source = (PromptLibrary().directory / f"{name}.jinja").read_text()
+        (tmp_path / f"{name}.jinja").write_text(source.replace("warm", "kind"))
+    edited = RolePlay.from_config(GenerationConfig.model_validate({"roleplay": {"prompts_dir": str(tmp_path)}}))
+    assert edited.prompt_hashes["supporter"] != shipped["supporter"]
+    assert edited.prompt_hashes["seeker"] == shipped["seeker"]
+
+
+def test_missing_variable_is_an_error_not_blank(tmp_path: Path):
+    (tmp_path / "x.jinja").write_text("{% block system %}{{ nope }}{% endblock %}{% block user %}u{% endblock %}")
+    template = PromptLibrary(tmp_path).get("x")
+    with pytest.raises(DataFileError, match="nope"):
+        template.render()
+
+
+def test_template_without_blocks_is_rejected(tmp_path: Path):
+    (tmp_path / "x.jinja").write_text("just text")
+    with pytest.raises(DataFileError, match="block"):
+        PromptLibrary(tmp_path).get("x")
+    with pytest.raises(DataFileError, match="not found"):
+        PromptLibrary(tmp_path).get("missing")
