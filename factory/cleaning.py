@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 
 _LABELS = r"(?:seeker|supporter|assistant|user|counselor|counsellor|therapist|helper|me|you|system)"
-_LEADING_LABEL = re.compile(rf"^\s*(?:\*\*)?{_LABELS}(?:\s*\[[^\]]*\])?\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.I)
+_LEADING_LABEL = re.compile(
+    rf"^\s*(?:\*\*)?{_LABELS}(?:\s*\[[^\]]*\])?\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.I
+)
 _LEADING_TAG = re.compile(r"^\s*\[[^\]]{1,40}\]\s*")
 # A capitalised word (or up to four) then a colon at the start: "Reflect:", "Reflection of feelings:".
 _LEADING_WORD_LABEL = re.compile(r"^\s*[A-Z][A-Za-z]*(?: [A-Za-z]+){0,3}\s*:\s+")
 _RUN_ON = re.compile(rf"(?:\n|\s)(?:\*\*)?{_LABELS}(?:\s*\[[^\]]*\])?(?:\*\*)?\s*:", re.I)
-_STAGE = re.compile(r"\*[^*\n]{1,80}\*|\((?:sighs?|smiles?|laughs?|pauses?|nods?)[^)]{0,40}\)", re.I)
+_STAGE = re.compile(
+    r"\*[^*\n]{1,80}\*|\((?:sighs?|smiles?|laughs?|pauses?|nods?)[^)]{0,40}\)", re.I
+)
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
 _CLAUSE = re.compile(r"[^,;]+(?:[,;]|$)")
 _WORD = re.compile(r"[a-z0-9']+")

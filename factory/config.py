@@ -66,7 +66,9 @@ class BackendConfig(Strict):
     max_backoff_s: float = Field(default=30.0, gt=0, le=600)
     n_ctx: int = Field(default=2048, ge=256, le=131072)
     n_threads: int | None = Field(default=None, ge=1, le=256)
-    repeat_penalty: float = Field(default=1.15, ge=1, le=2, description="local only: llama.cpp repeat penalty")
+    repeat_penalty: float = Field(
+        default=1.15, ge=1, le=2, description="local only: llama.cpp repeat penalty"
+    )
 
 
 class SamplingConfig(Strict):
@@ -78,7 +80,9 @@ class SamplingConfig(Strict):
 
 
 class RoleplayConfig(Strict):
-    taxonomy: str = Field(default="esconv", description="esconv, extes, or a path to a taxonomy YAML")
+    taxonomy: str = Field(
+        default="esconv", description="esconv, extes, or a path to a taxonomy YAML"
+    )
     min_exchanges: int = Field(default=3, ge=1, le=100)
     max_exchanges: int = Field(default=8, ge=1, le=100)
     max_same_strategy_run: int = Field(default=2, ge=1, le=10)
@@ -101,7 +105,9 @@ class GenerationConfig(Strict):
     n: int = Field(default=5, ge=1, le=10_000_000)
     seed: int = Field(default=7, ge=0, le=2**31 - 1)
     concurrency: int = Field(default=8, ge=1, le=4096)
-    scenarios: str | None = Field(default=None, description="a scenario bank (.jsonl); default: built-in sampler")
+    scenarios: str | None = Field(
+        default=None, description="a scenario bank (.jsonl); default: built-in sampler"
+    )
     backend: BackendConfig = Field(default_factory=BackendConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
@@ -128,7 +134,9 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> G
     if path is not None:
         label = str(path)
         if not path.is_file():
-            raise ConfigError(f"config file {path} not found: pass an existing YAML file to --config")
+            raise ConfigError(
+                f"config file {path} not found: pass an existing YAML file to --config"
+            )
         try:
             loaded = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:

@@ -1,7 +1,6 @@
 """The error family. Each message is one line that says what is wrong and what to do next;
 the CLI prints it and exits 1, with no traceback."""
 
-
 from pydantic import ValidationError
 
 from factory.models import Usage

@@ -50,9 +50,18 @@ def completion_body(content: str, prompt_tokens: int = 10, completion_tokens: in
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "model": "fake",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
     )
 
@@ -99,9 +108,15 @@ class FakeOpenAIServer:
         if delay:
             await asyncio.sleep(delay)
         if reply is not None and (reply.status != 200 or reply.body is not None):
-            return web.Response(status=reply.status, text=reply.body or "", headers=reply.headers,
-                                content_type="application/json")
-        content = reply.content if reply is not None and reply.content is not None else self._canned(body)
+            return web.Response(
+                status=reply.status,
+                text=reply.body or "",
+                headers=reply.headers,
+                content_type="application/json",
+            )
+        content = (
+            reply.content if reply is not None and reply.content is not None else self._canned(body)
+        )
         return web.Response(text=completion_body(content), content_type="application/json")
 
     @staticmethod

@@ -63,9 +63,13 @@ class PromptLibrary:
         filename = f"{name}.jinja"
         path = self.directory / filename
         if not path.is_file():
-            raise DataFileError(f"prompt template {path} not found: restore it or point prompts_dir elsewhere")
+            raise DataFileError(
+                f"prompt template {path} not found: restore it or point prompts_dir elsewhere"
+            )
         try:
             template = self._env.get_template(filename)
         except jinja2.TemplateSyntaxError as exc:
-            raise DataFileError(f"{path}:{exc.lineno}: template syntax error: {exc.message}") from None
+            raise DataFileError(
+                f"{path}:{exc.lineno}: template syntax error: {exc.message}"
+            ) from None
         return PromptTemplate(name, template, path.read_text())

@@ -14,4 +14,6 @@ def data_dir(name: str) -> Path:
     for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / name):
         if candidate.is_dir():
             return candidate
-    raise DataFileError(f"data folder '{name}' not found next to the factory package: reinstall esc-factory")
+    raise DataFileError(
+        f"data folder '{name}' not found next to the factory package: reinstall esc-factory"
+    )

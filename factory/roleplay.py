@@ -90,14 +90,22 @@ class RolePlay:
                     break
                 banned = self._banned(turns)
                 choice = await self.counselor.act(
-                    backend, CounselorView(self.taxonomy, public_turns(turns), banned), call_seed + 100, usage
+                    backend,
+                    CounselorView(self.taxonomy, public_turns(turns), banned),
+                    call_seed + 100,
+                    usage,
                 )
                 strategy = next(s for s in self.taxonomy.strategies if s.name == choice.strategy)
                 reply = await self.supporter.act(
                     backend, SupporterView(public_turns(turns), strategy), call_seed + 200, usage
                 )
                 turns.append(
-                    Turn(role="supporter", text=reply, strategy=choice.strategy, rationale=choice.rationale)
+                    Turn(
+                        role="supporter",
+                        text=reply,
+                        strategy=choice.strategy,
+                        rationale=choice.rationale,
+                    )
                 )
                 if self._stalled(turns, "supporter"):
                     end_reason = "stalled"

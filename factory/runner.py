@@ -5,6 +5,7 @@ directory skips them. The manifest records config, versions, counts, usage and t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import platform
 import time
 from collections import Counter
@@ -46,12 +47,12 @@ def _now() -> str:
 
 def _versions(backend: Backend) -> dict[str, str]:
     found = {"esc-factory": __version__, "python": platform.python_version()}
-    packages = {"openai": ("openai", "aiohttp"), "local": ("llama-cpp-python",)}.get(backend.name, ())
+    packages = {"openai": ("openai", "aiohttp"), "local": ("llama-cpp-python",)}.get(
+        backend.name, ()
+    )
     for package in ("pydantic", *packages):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
     return found
 
 
@@ -95,7 +96,9 @@ async def generate(
     run_dir.write_manifest(manifest)
     try:
         if pending:
-            await _run_all(roleplay, backend, pending, run_dir, report, progress, config.concurrency)
+            await _run_all(
+                roleplay, backend, pending, run_dir, report, progress, config.concurrency
+            )
     except BaseException:
         manifest["status"] = "interrupted"
         raise
@@ -117,7 +120,9 @@ def _plan(scenarios: list[Scenario], seed: int) -> list[tuple[str, Scenario]]:
     for scenario in scenarios:
         dlg_id = dialogue_id(scenario.id, seed)
         if dlg_id in seen:
-            raise RunDirError(f"scenario id '{scenario.id}' appears twice: scenario ids must be unique")
+            raise RunDirError(
+                f"scenario id '{scenario.id}' appears twice: scenario ids must be unique"
+            )
         seen[dlg_id] = scenario.id
         plan.append((dlg_id, scenario))
     return plan
@@ -159,7 +164,9 @@ def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Pr
     report.written += 1
     report.end_reasons[dialogue.end_reason] += 1
     report.usage.add(dialogue.generation.usage)
-    progress.advance(report.usage, errors=sum(n for r, n in report.end_reasons.items() if r.startswith("error")))
+    progress.advance(
+        report.usage, errors=sum(n for r, n in report.end_reasons.items() if r.startswith("error"))
+    )
 
 
 def _manifest(

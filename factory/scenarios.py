@@ -86,7 +86,9 @@ class ScenarioBank:
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
         if not self.path.is_file():
-            raise DataFileError(f"scenario file {self.path} not found: pass an existing .jsonl to --scenarios")
+            raise DataFileError(
+                f"scenario file {self.path} not found: pass an existing .jsonl to --scenarios"
+            )
         found: list[Scenario] = []
         with self.path.open() as handle:
             for number, line in enumerate(handle, start=1):

@@ -39,7 +39,9 @@ class RunDir:
             with tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-"):
                 pass
         except OSError as exc:
-            raise RunDirError(f"cannot write to {self.path} ({exc.strerror}): pass a writable --out") from None
+            raise RunDirError(
+                f"cannot write to {self.path} ({exc.strerror}): pass a writable --out"
+            ) from None
 
     def discard_if_unused(self) -> None:
         """Remove the folder again if this run created it and wrote nothing into it."""

@@ -54,4 +54,3 @@ def load_taxonomy(name_or_path: str) -> StrategyTaxonomy:
     if len(set(taxonomy.names)) != len(taxonomy.names):
         raise DataFileError(f"{path}: strategy names must be unique")
     return taxonomy
-

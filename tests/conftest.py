@@ -15,16 +15,25 @@ from factory.models import Persona, Scenario, ScenarioCore
 @pytest.fixture
 def persona() -> Persona:
     return Persona(
-        id="p1", name="Ana", age=30, gender="woman", occupation="a nurse",
-        traits=["shy", "kind"], style="Short and quiet.",
+        id="p1",
+        name="Ana",
+        age=30,
+        gender="woman",
+        occupation="a nurse",
+        traits=["shy", "kind"],
+        style="Short and quiet.",
     )
 
 
 @pytest.fixture
 def scenario(persona: Persona) -> Scenario:
     return Scenario(
-        id="s1", persona=persona, problem_type="job crisis", emotion_type="anxiety",
-        initial_intensity=4, situation="My ward is closing and I may lose my job.",
+        id="s1",
+        persona=persona,
+        problem_type="job crisis",
+        emotion_type="anxiety",
+        initial_intensity=4,
+        situation="My ward is closing and I may lose my job.",
     )
 
 
@@ -61,3 +70,26 @@ def fake_server() -> Iterator[FakeOpenAIServer]:
 @pytest.fixture
 def out_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Runs `factory ARGS...` in process, as the console script would."""
+    from factory.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -96,7 +96,13 @@ def test_hidden_state_never_reaches_counselor_or_supporter(roleplay, turns, core
     supporter = roleplay.supporter.request(SupporterView(turns, roleplay.taxonomy.strategies[0]))
     for request in (counselor, supporter):
         text = " ".join(m["content"] for m in request.messages)
-        for secret in (core.situation, core.emotion_type, core.problem_type, persona.name, "intensity"):
+        for secret in (
+            core.situation,
+            core.emotion_type,
+            core.problem_type,
+            persona.name,
+            "intensity",
+        ):
             assert secret not in text
 
 
@@ -113,13 +119,17 @@ def test_prompt_hashes_are_recorded_and_change_with_the_text(tmp_path: Path, rol
     for name in shipped:
         source = (PromptLibrary().directory / f"{name}.jinja").read_text()
         (tmp_path / f"{name}.jinja").write_text(source.replace("warm", "kind"))
-    edited = RolePlay.from_config(GenerationConfig.model_validate({"roleplay": {"prompts_dir": str(tmp_path)}}))
+    edited = RolePlay.from_config(
+        GenerationConfig.model_validate({"roleplay": {"prompts_dir": str(tmp_path)}})
+    )
     assert edited.prompt_hashes["supporter"] != shipped["supporter"]
     assert edited.prompt_hashes["seeker"] == shipped["seeker"]
 
 
 def test_missing_variable_is_an_error_not_blank(tmp_path: Path):
-    (tmp_path / "x.jinja").write_text("{% block system %}{{ nope }}{% endblock %}{% block user %}u{% endblock %}")
+    (tmp_path / "x.jinja").write_text(
+        "{% block system %}{{ nope }}{% endblock %}{% block user %}u{% endblock %}"
+    )
     template = PromptLibrary(tmp_path).get("x")
     with pytest.raises(DataFileError, match="nope"):
         template.render()

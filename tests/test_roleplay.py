@@ -19,7 +19,9 @@ def counselor(strategy: str) -> str:
 
 
 def make(**roleplay):
-    cfg = load_config(None, {"backend.kind": "scripted", **{f"roleplay.{k}": v for k, v in roleplay.items()}})
+    cfg = load_config(
+        None, {"backend.kind": "scripted", **{f"roleplay.{k}": v for k, v in roleplay.items()}}
+    )
     return RolePlay.from_config(cfg)
 
 
@@ -38,8 +40,12 @@ SUPPORTER_LINES = [
 ]
 
 
-def exchange(backend: ScriptedBackend, i: int, strategy: str = "Question", end: bool = False) -> None:
-    backend.enqueue(seeker(SEEKER_LINES[i], 4 - i // 2, end), counselor(strategy), SUPPORTER_LINES[i])
+def exchange(
+    backend: ScriptedBackend, i: int, strategy: str = "Question", end: bool = False
+) -> None:
+    backend.enqueue(
+        seeker(SEEKER_LINES[i], 4 - i // 2, end), counselor(strategy), SUPPORTER_LINES[i]
+    )
 
 
 async def test_seeker_close_after_min_exchanges_ends_the_dialogue(scenario):
@@ -53,7 +59,9 @@ async def test_seeker_close_after_min_exchanges_ends_the_dialogue(scenario):
     assert dialogue.turns[0].intensity == 4 and dialogue.turns[-1].intensity == 2
     assert dialogue.turns[1].strategy == "Question" and dialogue.turns[1].rationale == "fits"
     assert dialogue.generation.usage.calls == 7
-    assert [r.agent for r in backend.history] == ["seeker", "counselor", "supporter"] * 2 + ["seeker"]
+    assert [r.agent for r in backend.history] == ["seeker", "counselor", "supporter"] * 2 + [
+        "seeker"
+    ]
 
 
 async def test_close_before_min_exchanges_is_ignored(scenario):
@@ -100,7 +108,9 @@ async def test_strategy_cannot_run_more_than_twice(scenario):
     exchange(backend, 1, "Question")
     # Third time: the counselor answers Question anyway (a weak model would); the parse
     # rejects it and the retry picks another strategy.
-    backend.enqueue(seeker(SEEKER_LINES[2]), counselor("Question"), counselor("Information"), SUPPORTER_LINES[2])
+    backend.enqueue(
+        seeker(SEEKER_LINES[2]), counselor("Question"), counselor("Information"), SUPPORTER_LINES[2]
+    )
     dialogue = await rp.run(backend, scenario)
     strategies = [t.strategy for t in dialogue.turns if t.role == "supporter"]
     assert strategies == ["Question", "Question", "Information"]
@@ -129,7 +139,10 @@ async def test_noisy_but_parsable_output_is_used(scenario):
         "Supporter: That must be hard. What happened?\nSeeker: well",
     )
     dialogue = await rp.run(backend, scenario)
-    assert [t.text for t in dialogue.turns] == ["I lost my job.", "That must be hard. What happened?"]
+    assert [t.text for t in dialogue.turns] == [
+        "I lost my job.",
+        "That must be hard. What happened?",
+    ]
     assert dialogue.turns[0].intensity == 4
     assert dialogue.turns[1].strategy == "Question"
 

@@ -60,7 +60,10 @@ class Agent(Generic[ViewT, ResultT]):
             except ParseError as exc:
                 problem = str(exc)
         raise AgentFailure(
-            self.name, "parse", f"unusable output after {self.parse_retries + 1} tries: {problem}", raw
+            self.name,
+            "parse",
+            f"unusable output after {self.parse_retries + 1} tries: {problem}",
+            raw,
         )
 
 

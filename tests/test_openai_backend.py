@@ -1,0 +1,172 @@
+"""The openai backend over real HTTP against the fake server on 127.0.0.1, both transports."""
+
+import json
+import re
+import time
+
+import pytest
+
+from factory.backends.base import ChatRequest
+from factory.backends.openai_backend import OpenAIBackend
+from factory.config import BackendConfig
+from factory.errors import BackendError, BackendUnavailable
+from factory.fake_openai import FakeReply, completion_body
+
+pytestmark = pytest.mark.parametrize("transport", ["http", "sdk"])
+
+REQUEST = ChatRequest(
+    messages=[{"role": "user", "content": "hi"}], max_tokens=32, temperature=0.5, seed=3
+)
+
+
+def backend_for(server, transport, **overrides):
+    cfg = BackendConfig(
+        kind="openai",
+        base_url=server.url,
+        model="fake-model",
+        transport=transport,
+        backoff_s=0.01,
+        max_backoff_s=0.05,
+        **overrides,
+    )
+    return OpenAIBackend(cfg, max_in_flight=4)
+
+
+async def started(server, transport, **overrides):
+    backend = backend_for(server, transport, **overrides)
+    await backend.start()
+    return backend
+
+
+async def test_success_counts_tokens_and_sends_the_request(fake_server, transport, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    fake_server.enqueue(FakeReply(content="hello there"))
+    backend = await started(fake_server, transport)
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert completion.text == "hello there"
+    assert completion.usage.model_dump() == {
+        "calls": 1,
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "failed_calls": 0,
+    }
+    sent = fake_server.requests[-1]
+    assert sent["model"] == "fake-model"
+    assert sent["messages"] == [{"role": "user", "content": "hi"}]
+    assert sent["max_tokens"] == 32 and sent["seed"] == 3
+    assert fake_server.headers[-1]["Authorization"] == "Bearer sk-test-secret"
+
+
+async def test_429_honours_retry_after(fake_server, transport):
+    fake_server.enqueue(
+        FakeReply(status=429, body="{}", headers={"Retry-After": "0.3"}), FakeReply(content="ok")
+    )
+    backend = await started(fake_server, transport)
+    began = time.perf_counter()
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert time.perf_counter() - began >= 0.3
+    assert completion.text == "ok"
+    assert completion.usage.calls == 2 and completion.usage.failed_calls == 1
+
+
+async def test_500_is_retried(fake_server, transport):
+    fake_server.enqueue(
+        FakeReply(status=500, body='{"error": {"message": "boom"}}'),
+        FakeReply(status=503),
+        FakeReply(content="ok"),
+    )
+    backend = await started(fake_server, transport)
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert completion.text == "ok"
+    assert completion.usage.calls == 3 and completion.usage.failed_calls == 2
+
+
+async def test_timeout_is_retried_then_gives_up_with_usage(fake_server, transport):
+    fake_server.enqueue(*[FakeReply(delay=1.0, content="late") for _ in range(3)])
+    backend = await started(fake_server, transport, timeout_s=0.2, max_retries=2)
+    try:
+        with pytest.raises(BackendError, match="timed out") as caught:
+            await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert caught.value.usage.calls == 3 and caught.value.usage.failed_calls == 3
+
+
+async def test_malformed_body_is_retried(fake_server, transport):
+    fake_server.enqueue(
+        FakeReply(body="{not json"), FakeReply(body='{"choices": []}'), FakeReply(content="fine")
+    )
+    backend = await started(fake_server, transport)
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert completion.text == "fine"
+    assert completion.usage.failed_calls == 2
+
+
+async def test_client_error_is_not_retried(fake_server, transport):
+    fake_server.enqueue(FakeReply(status=400, body='{"error": {"message": "bad schema"}}'))
+    backend = await started(fake_server, transport)
+    try:
+        with pytest.raises(BackendError, match=r"HTTP 400.*bad schema") as caught:
+            await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert caught.value.usage.calls == 1
+    assert len(fake_server.requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "json_object", "prompt"])
+async def test_structured_request_shapes(fake_server, transport, mode):
+    schema = {
+        "type": "object",
+        "properties": {"strategy": {"type": "string", "enum": ["Question"]}},
+    }
+    fake_server.enqueue(FakeReply(content=json.dumps({"strategy": "Question"})))
+    backend = await started(fake_server, transport, structured=mode)
+    request = ChatRequest(
+        messages=REQUEST.messages,
+        max_tokens=96,
+        temperature=0.2,
+        json_schema=schema,
+        schema_name="strategy_choice",
+    )
+    try:
+        await backend.complete(request)
+    finally:
+        await backend.close()
+    sent = fake_server.requests[-1]
+    if mode == "json_schema":
+        assert sent["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "strategy_choice", "schema": schema, "strict": True},
+        }
+    elif mode == "json_object":
+        assert sent["response_format"] == {"type": "json_object", "schema": schema}
+    else:
+        assert "response_format" not in sent
+
+
+async def test_unreachable_server_is_a_clear_error(transport):
+    backend = OpenAIBackend(
+        BackendConfig(kind="openai", base_url="http://127.0.0.1:9/v1", transport=transport), 2
+    )
+    with pytest.raises(
+        BackendUnavailable,
+        match=re.escape("cannot reach an OpenAI-compatible server at http://127.0.0.1:9/v1"),
+    ):
+        await backend.start()
+
+
+def test_completion_body_helper_round_trips(transport):
+    assert json.loads(completion_body("x"))["choices"][0]["message"]["content"] == "x"
