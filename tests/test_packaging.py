@@ -1,0 +1,30 @@
+"""The data folders (prompts/, personas/, filters/) must ship inside the wheel."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_carries_the_data_folders(tmp_path):
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("esc_factory-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for shipped in (
+        "factory/_data/prompts/seeker.jinja",
+        "factory/_data/prompts/counselor.jinja",
+        "factory/_data/prompts/supporter.jinja",
+        "factory/_data/prompts/strategies/esconv.yaml",
+        "factory/_data/prompts/strategies/extes.yaml",
+        "factory/_data/personas/builtin.yaml",
+        "factory/_data/filters/README.md",
+    ):
+        assert shipped in names, shipped
