@@ -39,7 +39,15 @@ def free_port() -> int:
 def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "factory.fake_openai", "--port", str(port), "--latency", str(latency)],
+        [
+            sys.executable,
+            "-m",
+            "factory.fake_openai",
+            "--port",
+            str(port),
+            "--latency",
+            str(latency),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -73,14 +81,28 @@ def run_factory(url: str, concurrency: int, calls: int, transport: str) -> dict[
         report = asyncio.run(generate(cfg, Path(tmp) / "run"))
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     calls_made = report.usage.calls
-    return {"calls": calls_made, "wall_s": wall, "cpu_s": cpu, "calls_per_s": calls_made / wall,
-            "cpu_ms_per_call": 1000 * cpu / calls_made}
+    return {
+        "calls": calls_made,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "calls_per_s": calls_made / wall,
+        "cpu_ms_per_call": 1000 * cpu / calls_made,
+    }
 
 
 def run_distilabel(python: str, url: str, concurrency: int, calls: int) -> dict[str, float] | None:
     script = Path(__file__).with_name("distilabel_baseline.py")
     done = subprocess.run(
-        [python, str(script), "--base-url", url, "--calls", str(calls), "--concurrency", str(concurrency)],
+        [
+            python,
+            str(script),
+            "--base-url",
+            url,
+            "--calls",
+            str(calls),
+            "--concurrency",
+            str(concurrency),
+        ],
         capture_output=True,
         text=True,
         timeout=900,
@@ -95,16 +117,22 @@ def run_distilabel(python: str, url: str, concurrency: int, calls: int) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description="factory generate vs ideal vs distilabel")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32, 64, 128])
-    parser.add_argument("--calls", type=int, default=2000, help="about this many calls per measurement")
+    parser.add_argument(
+        "--calls", type=int, default=2000, help="about this many calls per measurement"
+    )
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--transports", nargs="+", default=["http", "sdk"])
     parser.add_argument("--distilabel-python", help="a Python that has distilabel 1.5.3 installed")
     args = parser.parse_args()
 
     server, url = start_server(args.latency)
-    print(f"# {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()},"
-          f" server latency {args.latency * 1000:.0f} ms, about {args.calls} calls each")
-    print(f"{'client':<22}{'in flight':>10}{'calls':>8}{'calls/s':>10}{'of ideal':>10}{'cpu ms/call':>13}")
+    print(
+        f"# {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()},"
+        f" server latency {args.latency * 1000:.0f} ms, about {args.calls} calls each"
+    )
+    print(
+        f"{'client':<22}{'in flight':>10}{'calls':>8}{'calls/s':>10}{'of ideal':>10}{'cpu ms/call':>13}"
+    )
     try:
         for concurrency in args.concurrency:
             ideal = concurrency / args.latency
@@ -113,12 +141,20 @@ def main() -> None:
                 for transport in args.transports
             ]
             if args.distilabel_python:
-                rows.append(("distilabel 1.5.3", run_distilabel(args.distilabel_python, url, concurrency, args.calls)))
+                rows.append(
+                    (
+                        "distilabel 1.5.3",
+                        run_distilabel(args.distilabel_python, url, concurrency, args.calls),
+                    )
+                )
             for name, row in rows:
                 if row is None:
                     continue
-                print(f"{name:<22}{concurrency:>10}{row['calls']:>8.0f}{row['calls_per_s']:>10.1f}"
-                      f"{row['calls_per_s'] / ideal:>10.2f}{row['cpu_ms_per_call']:>13.2f}", flush=True)
+                print(
+                    f"{name:<22}{concurrency:>10}{row['calls']:>8.0f}{row['calls_per_s']:>10.1f}"
+                    f"{row['calls_per_s'] / ideal:>10.2f}{row['cpu_ms_per_call']:>13.2f}",
+                    flush=True,
+                )
     finally:
         server.terminate()
         server.wait()
