@@ -26,6 +26,10 @@ class RunDirError(FactoryError):
     """The output directory cannot be used (not writable, holds a different run, corrupt)."""
 
 
+class BackendFailing(FactoryError):
+    """The backend failed on many dialogues in a row: the run stops, resumable."""
+
+
 class MissingExtra(FactoryError):
     """An optional package is not installed."""
 

@@ -18,12 +18,14 @@ from typing import Any
 from factory import __version__
 from factory.backends import Backend, build_backend
 from factory.config import GenerationConfig
-from factory.errors import FactoryError, RunDirError
+from factory.errors import BackendFailing, FactoryError, RunDirError
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay import RolePlay, dialogue_id
 from factory.scenarios import ScenarioSource, scenario_source
 from factory.store import RunDir
+
+BACKEND_ERROR = "error:backend"
 
 
 @dataclass
@@ -35,6 +37,13 @@ class RunReport:
     end_reasons: Counter[str] = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
+    backend_failures: int = 0
+    failure_streak: int = 0
+    abort_after: int = 10
+
+    @property
+    def parse_failures(self) -> int:
+        return sum(n for reason, n in self.end_reasons.items() if reason.startswith("error:"))
 
     @property
     def total(self) -> int:
@@ -82,6 +91,8 @@ async def generate(
 
     backend = backend or build_backend(config.backend, config.concurrency)
     report = RunReport(out_dir, config.n, len(wanted) - len(pending), 0)
+    # Stop a run whose server is gone instead of failing every remaining dialogue.
+    report.abort_after = max(10, 2 * config.concurrency)
     manifest = _manifest(config, roleplay, fingerprint, previous)
     started = time.perf_counter()
     if pending:
@@ -160,13 +171,25 @@ async def _run_all(
 
 
 def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Progress) -> None:
-    run_dir.append(dialogue)
-    report.written += 1
-    report.end_reasons[dialogue.end_reason] += 1
+    """A dialogue that failed on the backend (server down, timeouts) goes to failures.jsonl and
+    is retried by the next rerun; everything else, parse failures included, is final."""
     report.usage.add(dialogue.generation.usage)
-    progress.advance(
-        report.usage, errors=sum(n for r, n in report.end_reasons.items() if r.startswith("error"))
-    )
+    if dialogue.end_reason == BACKEND_ERROR:
+        run_dir.append_failure(dialogue)
+        report.backend_failures += 1
+        report.failure_streak += 1
+        message = dialogue.failure.message if dialogue.failure else "unknown"
+        if report.failure_streak >= report.abort_after:
+            raise BackendFailing(
+                f"{report.failure_streak} dialogues in a row failed on the backend (last: {message}):"
+                " check the server, then rerun the same command to resume"
+            )
+    else:
+        run_dir.append(dialogue)
+        report.written += 1
+        report.failure_streak = 0
+        report.end_reasons[dialogue.end_reason] += 1
+    progress.advance(report.usage, errors=report.backend_failures + report.parse_failures)
 
 
 def _manifest(
@@ -212,6 +235,7 @@ def _finish_manifest(
             "status": manifest["status"],
             "resumed_from": report.already_done,
             "written": report.written,
+            "backend_failures": report.backend_failures,
             "seconds": round(report.seconds, 2),
             "usage": report.usage.model_dump(),
             "calls_per_s": round(report.usage.calls / report.seconds, 2) if report.seconds else 0.0,

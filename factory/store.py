@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 DIALOGUES_FILE = "dialogues.jsonl"
 MANIFEST_FILE = "manifest.json"
+FAILURES_FILE = "failures.jsonl"
 
 
 class RunDir:
@@ -27,7 +28,9 @@ class RunDir:
         self.path = path
         self.dialogues_path = path / DIALOGUES_FILE
         self.manifest_path = path / MANIFEST_FILE
+        self.failures_path = path / FAILURES_FILE
         self._handle: IO[str] | None = None
+        self._failures: IO[str] | None = None
 
     def prepare(self) -> None:
         """Create the folder and prove it is writable before any model call is made."""
@@ -106,7 +109,16 @@ class RunDir:
         self._handle.write(dialogue.model_dump_json(exclude_none=True) + "\n")
         self._handle.flush()
 
+    def append_failure(self, dialogue: Dialogue) -> None:
+        """Keep a dialogue that failed for infrastructure reasons, for audit; it is not counted
+        as finished, so a rerun tries it again."""
+        if self._failures is None:
+            self._failures = self.failures_path.open("a", encoding="utf-8")
+        self._failures.write(dialogue.model_dump_json(exclude_none=True) + "\n")
+        self._failures.flush()
+
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        for handle in (self._handle, self._failures):
+            if handle is not None:
+                handle.close()
+        self._handle = self._failures = None

@@ -146,3 +146,76 @@ async def test_api_key_never_lands_on_disk(out_dir, monkeypatch):
         assert server.headers[0]["Authorization"] == "Bearer sk-very-secret-123"
     for file in out_dir.iterdir():
         assert "sk-very-secret-123" not in file.read_text()
+
+
+def failing_on(scenario_ids: set[str] | None):
+    """A scripted responder that fails every call of the given scenarios (all if None)."""
+    from factory.backends.scripted import canned_response
+    from factory.errors import BackendError
+
+    def respond(request):
+        system = request.messages[0]["content"]
+        if scenario_ids is None or any(sid in system for sid in scenario_ids):
+            raise BackendError("HTTP 503 from server: overloaded")
+        return canned_response(request)
+
+    return respond
+
+
+async def test_backend_failures_are_kept_aside_and_retried_on_rerun(config, out_dir):
+    from factory.backends.scripted import ScriptedBackend
+
+    scenarios = BuiltinSampler().scenarios(config.n, config.seed)
+    # Fail the dialogues whose seeker prompt mentions the first scenario's situation.
+    doomed = {scenarios[0].situation}
+    report = await generate(config, out_dir, backend=ScriptedBackend(failing_on(doomed)))
+    failed = [s for s in scenarios if s.situation in doomed]
+    assert report.backend_failures == len(failed) >= 1
+    assert report.written == config.n - len(failed)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete"
+    failures = (out_dir / "failures.jsonl").read_text().splitlines()
+    assert len(failures) == len(failed)
+    assert json.loads(failures[0])["end_reason"] == "error:backend"
+    again = await generate(config, out_dir, backend=ScriptedBackend())
+    assert again.written == len(failed)
+    assert set(ids_in(out_dir / "dialogues.jsonl")) == expected_ids(config.n)
+    assert json.loads((out_dir / "manifest.json").read_text())["status"] == "complete"
+
+
+async def test_a_dead_backend_stops_the_run_resumably(out_dir):
+    from factory.backends.scripted import ScriptedBackend
+    from factory.errors import BackendFailing
+
+    cfg = load_config(None, {"backend.kind": "scripted", "n": 40, "concurrency": 2})
+    with pytest.raises(BackendFailing, match="10 dialogues in a row failed on the backend"):
+        await generate(cfg, out_dir, backend=ScriptedBackend(failing_on(None)))
+    assert not (out_dir / "dialogues.jsonl").exists() or ids_in(out_dir / "dialogues.jsonl") == []
+    assert len((out_dir / "failures.jsonl").read_text().splitlines()) < 40
+    assert json.loads((out_dir / "manifest.json").read_text())["status"] == "interrupted"
+    resumed = await generate(cfg, out_dir, backend=ScriptedBackend())
+    assert resumed.written == 40
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    with FakeOpenAIServer(latency=0.03) as server:
+        cmd = [
+            sys.executable, "-m", "factory", "generate", "--backend", "openai",
+            "--base-url", server.url, "-n", "40", "--out", str(out), "--concurrency", "2",
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        path = out / "dialogues.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            path.exists() and path.read_bytes().count(b"\n") >= 2
+        ):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted: finished dialogues are saved; rerun the same command to resume" in err
+    assert "Traceback" not in err
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    ids = ids_in(path)
+    assert len(ids) == len(set(ids)) >= 2

@@ -11,6 +11,8 @@ import typer
 from factory.cli.generate import generate_command
 from factory.errors import FactoryError
 
+INTERRUPTED = 130
+
 app = typer.Typer(
     name="factory",
     help="Synthetic emotional-support dialogues: three-role LLM role-play, curation, datasets.",
@@ -32,13 +34,23 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except FactoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished dialogues are saved; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        sys.exit(INTERRUPTED)
     except typer.Abort:
         print("aborted: rerun the same command to resume", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except typer.TyperException as exc:
         # Usage errors (unknown option, bad choice, missing value): one line, exit 1.
         if not exc.format_message():  # bare `factory`: help was shown

@@ -79,6 +79,12 @@ def generate_command(
     )
     if reasons:
         typer.echo(f"end reasons: {reasons}")
+    if report.backend_failures:
+        typer.echo(
+            f"warning: {report.backend_failures} dialogues failed on the backend (kept in"
+            f" {out_dir / 'failures.jsonl'}); rerun the same command to retry them",
+            err=True,
+        )
     typer.echo(
         f"usage: {usage.calls} calls ({usage.failed_calls} failed),"
         f" {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
