@@ -130,7 +130,10 @@ async def test_client_error_is_not_retried(fake_server, transport):
 async def test_structured_request_shapes(fake_server, transport, mode):
     schema = {
         "type": "object",
-        "properties": {"strategy": {"type": "string", "enum": ["Question"]}},
+        "properties": {
+            "strategy": {"type": "string", "enum": ["Question"]},
+            "rationale": {"type": "string", "maxLength": 120},
+        },
     }
     fake_server.enqueue(FakeReply(content=json.dumps({"strategy": "Question"})))
     backend = await started(fake_server, transport, structured=mode)
@@ -146,10 +149,12 @@ async def test_structured_request_shapes(fake_server, transport, mode):
     finally:
         await backend.close()
     sent = fake_server.requests[-1]
+    # OpenAI's strict mode refuses string-length keywords; the other modes keep them.
+    stripped = {**schema, "properties": {**schema["properties"], "rationale": {"type": "string"}}}
     if mode == "json_schema":
         assert sent["response_format"] == {
             "type": "json_schema",
-            "json_schema": {"name": "strategy_choice", "schema": schema, "strict": True},
+            "json_schema": {"name": "strategy_choice", "schema": stripped, "strict": True},
         }
     elif mode == "json_object":
         assert sent["response_format"] == {"type": "json_object", "schema": schema}

@@ -117,7 +117,11 @@ class OpenAIBackend:
         if schema is not None and self.config.structured is StructuredMode.json_schema:
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": request.schema_name, "schema": schema, "strict": True},
+                "json_schema": {
+                    "name": request.schema_name,
+                    "schema": _strict_subset(schema),
+                    "strict": True,
+                },
             }
         elif schema is not None and self.config.structured is StructuredMode.json_object:
             body["response_format"] = {"type": "json_object", "schema": schema}
@@ -190,6 +194,19 @@ class OpenAIBackend:
             return _Reply(0, "", error=f"timed out after {self.config.timeout_s:g}s")
         except openai.APIConnectionError as exc:
             return _Reply(0, "", error=f"connection error: {exc}")
+
+
+def _strict_subset(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema without string-length keywords, which OpenAI's strict mode refuses;
+    turn length is bounded by max_tokens and the cleaning cap instead."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("minLength", "maxLength"):
+            continue
+        if isinstance(value, dict):
+            value = _strict_subset(value)
+        out[key] = value
+    return out
 
 
 def _read_completion(text: str) -> Completion | str:
