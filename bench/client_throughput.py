@@ -111,6 +111,9 @@ def run_distilabel(python: str, url: str, concurrency: int, calls: int) -> dict[
         print(f"  distilabel failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    if not result.get("calls"):  # distilabel exits 0 even when every call failed
+        print("  distilabel made no successful call", file=sys.stderr)
+        return None
     return result
 
 
