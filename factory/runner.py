@@ -107,9 +107,8 @@ async def generate(
     run_dir.write_manifest(manifest)
     try:
         if pending:
-            await _run_all(
-                roleplay, backend, pending, run_dir, report, progress, config.concurrency
-            )
+            in_flight = min(config.concurrency, backend.max_parallel or config.concurrency)
+            await _run_all(roleplay, backend, pending, run_dir, report, progress, in_flight)
     except BaseException:
         manifest["status"] = "interrupted"
         raise

@@ -219,3 +219,24 @@ def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     ids = ids_in(path)
     assert len(ids) == len(set(ids)) >= 2
+
+
+async def test_backend_parallel_limit_caps_dialogues_in_flight(out_dir):
+    import asyncio
+
+    from factory.backends.scripted import ScriptedBackend
+
+    class OneAtATime(ScriptedBackend):
+        max_parallel = 1
+
+        async def complete(self, request):
+            await asyncio.sleep(0)  # let other dialogues run, if the runner allowed any
+            return await super().complete(request)
+
+    cfg = load_config(None, {"backend.kind": "scripted", "n": 3, "concurrency": 8})
+    backend = OneAtATime()
+    await generate(cfg, out_dir, backend=backend)
+    # Dialogues ran one after another: each seeker prompt's calls form one contiguous block.
+    seeker_order = [r.messages[0]["content"] for r in backend.history if r.agent == "seeker"]
+    blocks = [s for i, s in enumerate(seeker_order) if i == 0 or s != seeker_order[i - 1]]
+    assert len(blocks) == len(set(blocks))

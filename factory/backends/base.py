@@ -40,6 +40,9 @@ class Backend(Protocol):
 
     name: str
     model: str
+    # Calls it can serve at once (None: no limit of its own). The runner keeps no more
+    # dialogues in flight than this, so a crash loses as little as possible.
+    max_parallel: int | None
 
     async def start(self) -> None: ...
 

@@ -51,6 +51,7 @@ def resolve_model_path(model: str | None) -> Path:
 
 class LocalBackend:
     name = "local"
+    max_parallel: int | None = 1
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config

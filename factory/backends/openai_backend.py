@@ -40,6 +40,7 @@ class _Reply:
 
 class OpenAIBackend:
     name = "openai"
+    max_parallel: int | None = None
 
     def __init__(self, config: BackendConfig, max_in_flight: int) -> None:
         self.config = config

@@ -40,6 +40,7 @@ Responder = Callable[[ChatRequest], str]
 
 class ScriptedBackend:
     name = "scripted"
+    max_parallel: int | None = None
     model = "scripted-v1"
 
     def __init__(self, responder: Responder | None = None) -> None:
