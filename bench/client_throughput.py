@@ -3,8 +3,8 @@ each call costs the client in CPU, side by side with a tuned distilabel pipeline
 
 A fake OpenAI-compatible server runs in its own process with a fixed latency (default 200 ms),
 so its CPU is not counted. The ideal rate is concurrency / latency. For each concurrency we run
-the full generator (three-role dialogues: prompts, parsing, writing the run directory) on both
-transports of the openai backend, then distilabel's TextGeneration on the same server, if a
+`factory generate` in a child process, start-up included (three-role dialogues: prompts,
+parsing, writing the run directory), on both transports of the openai backend, then distilabel's TextGeneration on the same server, if a
 Python with distilabel is given (--distilabel-python; see BENCHMARKS.md for its venv).
 
     python bench/client_throughput.py --concurrency 16 32 64 128 --calls 2000
@@ -13,19 +13,16 @@ Python with distilabel is given (--distilabel-python; see BENCHMARKS.md for its 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
+import resource
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-from factory.config import load_config
-from factory.runner import generate
 
 CALLS_PER_DIALOGUE = 13  # the fake server's canned seeker closes after 4 exchanges
 
@@ -63,24 +60,26 @@ def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def run_factory(url: str, concurrency: int, calls: int, transport: str) -> dict[str, float]:
+    """`factory generate` as a user runs it: a child process, start-up included."""
     # Whole waves of `concurrency` dialogues, so no wave ends half empty.
     dialogues = max(1, round(calls / CALLS_PER_DIALOGUE / concurrency)) * concurrency
-    cfg = load_config(
-        None,
-        {
-            "n": dialogues,
-            "concurrency": concurrency,
-            "backend.kind": "openai",
-            "backend.base_url": url,
-            "backend.model": "fake",
-            "backend.transport": transport,
-        },
-    )
     with tempfile.TemporaryDirectory() as tmp:
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        report = asyncio.run(generate(cfg, Path(tmp) / "run"))
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    calls_made = report.usage.calls
+        config = Path(tmp) / "bench.yaml"
+        config.write_text(f"backend:\n  transport: {transport}\n")
+        out = Path(tmp) / "run"
+        cmd = [
+            sys.executable, "-m", "factory", "generate", "--config", str(config),
+            "--backend", "openai", "--base-url", url, "--model", "fake",
+            "-n", str(dialogues), "--concurrency", str(concurrency), "--out", str(out),
+        ]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - wall0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        manifest = json.loads((out / "manifest.json").read_text())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    calls_made = manifest["usage"]["calls"]
     return {
         "calls": calls_made,
         "wall_s": wall,

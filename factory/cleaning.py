@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import re
 
-_LABELS = r"(?:seeker|supporter|assistant|user|counselor|counsellor|therapist|helper|me|you|system)"
+_LABELS = r"(?:seeker|supporter|assistant|user|counselor|counsellor|therapist|helper|you|system)"
+# Mid-text, only a capitalised role word at a line start or after a sentence starts another
+# speaker's line: "to me: my dog died" and "ask yourself: why" are ordinary prose.
+_RUN_ON_LABELS = (
+    r"(?:Seeker|Supporter|Assistant|User|Counselor|Counsellor|Therapist|Helper|You|System)"
+)
 _LEADING_LABEL = re.compile(
     rf"^\s*(?:\*\*)?{_LABELS}(?:\s*\[[^\]]*\])?\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*", re.I
 )
 _LEADING_TAG = re.compile(r"^\s*\[[^\]]{1,40}\]\s*")
 # A capitalised word (or up to four) then a colon at the start: "Reflect:", "Reflection of feelings:".
 _LEADING_WORD_LABEL = re.compile(r"^\s*[A-Z][A-Za-z]*(?: [A-Za-z]+){0,3}\s*:\s+")
-_RUN_ON = re.compile(rf"(?:\n|\s)(?:\*\*)?{_LABELS}(?:\s*\[[^\]]*\])?(?:\*\*)?\s*:", re.I)
+_RUN_ON = re.compile(
+    rf"(?:\n|(?<=[.!?])\s)\s*(?:\*\*)?{_RUN_ON_LABELS}(?:\s*\([^)]*\))?(?:\s*\[[^\]]*\])?(?:\*\*)?\s*:"
+)
 _STAGE = re.compile(
     r"\*[^*\n]{1,80}\*|\((?:sighs?|smiles?|laughs?|pauses?|nods?)[^)]{0,40}\)", re.I
 )
@@ -28,13 +35,11 @@ def clean_utterance(text: str, max_chars: int) -> str:
     for _ in range(3):  # "Supporter: [Question] ..." has two layers
         text = _LEADING_TAG.sub("", _LEADING_LABEL.sub("", text))
     label = _LEADING_WORD_LABEL.match(text)
-    if label:
-        # The same label again later means the model started another "speaker" line.
-        head = label.group().strip()
-        text = text[label.end() :]
-        repeat = text.find(" " + head)
-        if repeat > 0:
-            text = text[:repeat]
+    repeat = text.find(" " + label.group().strip(), label.end()) if label else -1
+    if label and repeat > 0:
+        # "Reflect: ... Reflect: ...": a made-up speaker label the model keeps starting
+        # lines with. Said once, "My therapist: she says..." is prose and stays.
+        text = text[label.end() : repeat]
     cut = _RUN_ON.search(text, 1)
     if cut:
         text = text[: cut.start()]

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from factory.errors import ConfigError, first_error_line
+from factory.resources import read_text
 
 
 class Strict(BaseModel):
@@ -64,6 +65,9 @@ class BackendConfig(Strict):
     max_retries: int = Field(default=4, ge=0, le=20)
     backoff_s: float = Field(default=0.5, gt=0, le=60)
     max_backoff_s: float = Field(default=30.0, gt=0, le=600)
+    max_retry_after_s: float = Field(
+        default=120.0, ge=0, le=3600, description="longer Retry-After waits fail the call instead"
+    )
     n_ctx: int = Field(default=2048, ge=256, le=131072)
     n_threads: int | None = Field(default=None, ge=1, le=256)
     repeat_penalty: float = Field(
@@ -112,7 +116,7 @@ class GenerationConfig(Strict):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
 
-    def fingerprint(self, prompt_hashes: dict[str, str]) -> str:
+    def fingerprint(self, content_hashes: dict[str, str]) -> str:
         """Hash of what decides a dialogue's content. `n`, concurrency, timeouts and the
         server address are left out, so a run can be extended or moved to another replica."""
         content = {
@@ -122,7 +126,7 @@ class GenerationConfig(Strict):
             "structured": self.backend.structured,
             "sampling": self.sampling.model_dump(mode="json"),
             "roleplay": self.roleplay.model_dump(mode="json"),
-            "prompts": prompt_hashes,
+            "texts": content_hashes,
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -138,7 +142,7 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> G
                 f"config file {path} not found: pass an existing YAML file to --config"
             )
         try:
-            loaded = yaml.safe_load(path.read_text())
+            loaded = yaml.safe_load(read_text(path, ConfigError))
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
         if loaded is not None and not isinstance(loaded, dict):

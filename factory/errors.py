@@ -30,6 +30,10 @@ class BackendFailing(FactoryError):
     """The backend failed on many dialogues in a row: the run stops, resumable."""
 
 
+class RunIncomplete(FactoryError):
+    """A run finished but some dialogues failed on the backend; a rerun retries them."""
+
+
 class MissingExtra(FactoryError):
     """An optional package is not installed."""
 
@@ -41,11 +45,15 @@ class MissingExtra(FactoryError):
 
 
 class BackendError(Exception):
-    """A model call failed after its retries. Not a user error: the dialogue records it."""
+    """A model call failed after its retries. Not a user error: the dialogue records it.
 
-    def __init__(self, message: str, usage: Usage | None = None) -> None:
+    `rejected` marks a request the server refused as such (HTTP 400, 404, 422: context too
+    long, unknown model); repeating it cannot help, unlike a timeout or a 503."""
+
+    def __init__(self, message: str, usage: Usage | None = None, *, rejected: bool = False) -> None:
         super().__init__(message)
         self.usage = usage or Usage()
+        self.rejected = rejected
 
 
 def first_error_line(exc: Exception) -> str:

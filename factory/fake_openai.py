@@ -29,6 +29,7 @@ class FakeReply:
     status: int = 200
     content: str | None = None
     body: str | None = None
+    raw: bytes | None = None  # sent as is, with status 200 unless `status` says otherwise
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
 
@@ -107,6 +108,8 @@ class FakeOpenAIServer:
         delay = self.latency + (reply.delay if reply else 0.0)
         if delay:
             await asyncio.sleep(delay)
+        if reply is not None and reply.raw is not None:
+            return web.Response(status=reply.status, body=reply.raw, headers=reply.headers)
         if reply is not None and (reply.status != 200 or reply.body is not None):
             return web.Response(
                 status=reply.status,

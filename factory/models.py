@@ -86,14 +86,19 @@ class GenerationInfo(Record):
 
 
 class Failure(Record):
-    """Why a dialogue ended early, with the raw model output when a parse failed."""
+    """Why a dialogue ended early, with every raw model output of the failed step."""
 
     agent: str
     message: str
-    raw_output: str | None = None
+    raw_outputs: list[str] = Field(default_factory=list)
 
 
-EndReason = str  # "seeker_closed" | "max_turns" | "stalled" | "error:<kind>"
+# How a dialogue ended. error:parse: an agent's output stayed unusable after its retries;
+# error:rejected: the server refused a request (final); error:backend: the server failed
+# (timeouts, 5xx), kept aside in failures.jsonl and retried by the next rerun.
+EndReason = Literal[
+    "seeker_closed", "max_turns", "stalled", "error:parse", "error:rejected", "error:backend"
+]
 
 
 class Dialogue(Record):

@@ -11,14 +11,29 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import jinja2
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from factory.errors import DataFileError
-from factory.resources import data_dir
+from factory.errors import DataFileError, first_error_line
+from factory.resources import data_dir, read_text
 
 
 class ChatMessage(TypedDict):
     role: Literal["system", "user", "assistant"]
     content: str
+
+
+class SpeakerLabels(BaseModel):
+    """How transcripts name the speakers (prompts/labels.yaml); `you` is the agent itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seeker: str = Field(min_length=1)
+    supporter: str = Field(min_length=1)
+    you: str = Field(min_length=1)
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.seeker, self.supporter, self.you)
 
 
 class PromptTemplate:
@@ -72,4 +87,14 @@ class PromptLibrary:
             raise DataFileError(
                 f"{path}:{exc.lineno}: template syntax error: {exc.message}"
             ) from None
-        return PromptTemplate(name, template, path.read_text())
+        return PromptTemplate(name, template, read_text(path))
+
+    def labels(self) -> SpeakerLabels:
+        """The folder's labels.yaml, or the shipped one when a custom folder has none."""
+        path = self.directory / "labels.yaml"
+        if not path.is_file():
+            path = data_dir("prompts") / "labels.yaml"
+        try:
+            return SpeakerLabels.model_validate(yaml.safe_load(read_text(path)))
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise DataFileError(f"{path}: {first_error_line(exc)}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory.errors import DataFileError
+from factory.errors import DataFileError, FactoryError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -17,3 +17,14 @@ def data_dir(name: str) -> Path:
     raise DataFileError(
         f"data folder '{name}' not found next to the factory package: reinstall esc-factory"
     )
+
+
+def read_text(path: Path, error: type[FactoryError] = DataFileError) -> str:
+    """A user-supplied text file as UTF-8; unreadable or undecodable files raise `error`
+    with one line instead of a traceback."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise error(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None

@@ -17,17 +17,25 @@ from factory.agents.views import CounselorView, SeekerView, SupporterView, publi
 from factory.backends.base import Backend
 from factory.cleaning import normalise_words
 from factory.config import GenerationConfig
-from factory.models import Dialogue, Failure, GenerationInfo, Role, Scenario, Turn, Usage
+from factory.models import Dialogue, EndReason, Failure, GenerationInfo, Role, Scenario, Turn, Usage
 from factory.prompts import PromptLibrary
 from factory.taxonomy import StrategyTaxonomy, load_taxonomy
+
+ERROR_REASONS: dict[str, EndReason] = {
+    "parse": "error:parse",
+    "rejected": "error:rejected",
+    "backend": "error:backend",
+}
 
 # Offsets that give each agent call of a dialogue its own backend seed.
 _SEED_STRIDE = 1000
 
 
-def dialogue_id(scenario_id: str, seed: int) -> str:
-    """Stable id from scenario and run seed: a rerun finds (and skips) what it already wrote."""
-    return "dlg-" + hashlib.sha256(f"{scenario_id}:{seed}".encode()).hexdigest()[:16]
+def dialogue_id(scenario: Scenario, seed: int) -> str:
+    """Stable id from the scenario's whole content and the run seed: a rerun finds (and skips)
+    what it already wrote, and an edited scenario is a new dialogue, not a stale match."""
+    key = f"{scenario.model_dump_json()}:{seed}"
+    return "dlg-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def dialogue_seed(dlg_id: str) -> int:
@@ -50,13 +58,20 @@ class RolePlay:
 
         rp, sampling = config.roleplay, config.sampling
         library = PromptLibrary(Path(rp.prompts_dir) if rp.prompts_dir else None)
+        labels = library.labels()
         return cls(
             config=config,
             taxonomy=load_taxonomy(rp.taxonomy),
-            seeker=SeekerAgent(library.get("seeker"), rp, sampling),
-            counselor=CounselorAgent(library.get("counselor"), rp, sampling),
-            supporter=SupporterAgent(library.get("supporter"), rp, sampling),
+            seeker=SeekerAgent(library.get("seeker"), labels, rp, sampling),
+            counselor=CounselorAgent(library.get("counselor"), labels, rp, sampling),
+            supporter=SupporterAgent(library.get("supporter"), labels, rp, sampling),
         )
+
+    @property
+    def content_hashes(self) -> dict[str, str]:
+        """Hashes of every text that shapes a dialogue: the prompts and the taxonomy."""
+        taxonomy = hashlib.sha256(self.taxonomy.model_dump_json().encode()).hexdigest()[:16]
+        return {**self.prompt_hashes, "taxonomy": taxonomy}
 
     @property
     def prompt_hashes(self) -> dict[str, str]:
@@ -64,12 +79,12 @@ class RolePlay:
 
     async def run(self, backend: Backend, scenario: Scenario) -> Dialogue:
         rp = self.config.roleplay
-        dlg_id = dialogue_id(scenario.id, self.config.seed)
+        dlg_id = dialogue_id(scenario, self.config.seed)
         base_seed = dialogue_seed(dlg_id)
         usage = Usage()
         turns: list[Turn] = []
         intensity = scenario.initial_intensity
-        end_reason = "max_turns"
+        end_reason: EndReason = "max_turns"
         failure: Failure | None = None
         started = time.perf_counter()
         try:
@@ -111,8 +126,8 @@ class RolePlay:
                     end_reason = "stalled"
                     break
         except AgentFailure as exc:
-            end_reason = f"error:{exc.kind}"
-            failure = Failure(agent=exc.agent, message=str(exc), raw_output=exc.raw_output)
+            end_reason = ERROR_REASONS[exc.kind]
+            failure = Failure(agent=exc.agent, message=str(exc), raw_outputs=exc.raw_outputs)
         return Dialogue(
             id=dlg_id,
             persona=scenario.persona,

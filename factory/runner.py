@@ -13,19 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from factory import __version__
 from factory.backends import Backend, build_backend
 from factory.config import GenerationConfig
-from factory.errors import BackendFailing, FactoryError, RunDirError
+from factory.errors import BackendFailing, DataFileError, FactoryError, RunDirError
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay import RolePlay, dialogue_id
 from factory.scenarios import ScenarioSource, scenario_source
-from factory.store import RunDir
-
-BACKEND_ERROR = "error:backend"
+from factory.store import RunCounts, RunDir, RunManifest, SessionRecord
 
 
 @dataclass
@@ -42,7 +39,8 @@ class RunReport:
     abort_after: int = 10
 
     @property
-    def parse_failures(self) -> int:
+    def error_dialogues(self) -> int:
+        """Written dialogues that ended in an error (parse or rejected request)."""
         return sum(n for reason, n in self.end_reasons.items() if reason.startswith("error:"))
 
     @property
@@ -73,47 +71,60 @@ async def generate(
     source: ScenarioSource | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Generate config.n dialogues into out_dir, resuming what is already there."""
+    """Generate config.n dialogues into out_dir, resuming what is already there.
+
+    Everything that can fail on bad input (prompts, taxonomy, scenarios, model file) is
+    checked before the directory is touched."""
     roleplay = RolePlay.from_config(config)
-    fingerprint = config.fingerprint(roleplay.prompt_hashes)
-    run_dir = RunDir(out_dir)
-    run_dir.prepare()
-    previous = run_dir.read_manifest()
-    if previous and previous.get("fingerprint") not in (None, fingerprint):
-        raise RunDirError(
-            f"{out_dir} holds a run made with another config (seed, model, sampling, roleplay"
-            " or prompts differ): pass a new --out, or rerun with that run's config to resume it"
-        )
+    fingerprint = config.fingerprint(roleplay.content_hashes)
     scenarios = (source or scenario_source(config.scenarios)).scenarios(config.n, config.seed)
     wanted = _plan(scenarios, config.seed)
-    existing = {d.id: d for d in run_dir.recover()}
-    pending = [(dlg_id, sc) for dlg_id, sc in wanted if dlg_id not in existing]
-
     backend = backend or build_backend(config.backend, config.concurrency)
+
+    run_dir = RunDir(out_dir)
+    run_dir.prepare()
+    try:
+        previous = run_dir.read_manifest()
+        if previous and previous.fingerprint != fingerprint:
+            raise RunDirError(
+                f"{out_dir} holds a run made with another config (seed, model, sampling, roleplay,"
+                " prompts or taxonomy differ): pass a new --out, or rerun with that run's config"
+            )
+        done = {d.id for d in run_dir.recover()}
+        pending = [sc for dlg_id, sc in wanted if dlg_id not in done]
+        if pending:
+            await backend.start()
+    except FactoryError:
+        run_dir.discard_if_unused()
+        raise
+
     report = RunReport(out_dir, config.n, len(wanted) - len(pending), 0)
     # Stop a run whose server is gone instead of failing every remaining dialogue.
     report.abort_after = max(10, 2 * config.concurrency)
-    manifest = _manifest(config, roleplay, fingerprint, previous)
-    started = time.perf_counter()
-    if pending:
-        try:
-            await backend.start()
-        except FactoryError:
-            run_dir.discard_if_unused()
-            raise
+    manifest = RunManifest(
+        tool_version=__version__,
+        created_at=previous.created_at if previous else _now(),
+        updated_at=_now(),
+        status="running",
+        fingerprint=fingerprint,
+        config=config.model_dump(mode="json"),
+        taxonomy=roleplay.taxonomy.name,
+        prompt_hashes=roleplay.prompt_hashes,
+        sessions=previous.sessions if previous else [],
+    )
+    run_dir.write_manifest(manifest)
     progress = progress or Progress.null()
     progress.start(total=len(wanted), already=report.already_done)
-    manifest["status"] = "running"
-    run_dir.write_manifest(manifest)
+    started = time.perf_counter()
     try:
         if pending:
             in_flight = min(config.concurrency, backend.max_parallel or config.concurrency)
             await _run_all(roleplay, backend, pending, run_dir, report, progress, in_flight)
     except BaseException:
-        manifest["status"] = "interrupted"
+        manifest.status = "interrupted"
         raise
     else:
-        manifest["status"] = "complete" if report.total >= len(wanted) else "incomplete"
+        manifest.status = "complete" if report.total >= len(wanted) else "incomplete"
     finally:
         run_dir.close()
         await backend.close()
@@ -121,34 +132,34 @@ async def generate(
         report.seconds = time.perf_counter() - started
         _finish_manifest(manifest, run_dir, report, backend, len(wanted))
         run_dir.write_manifest(manifest)
+        run_dir.release()
     return report
 
 
 def _plan(scenarios: list[Scenario], seed: int) -> list[tuple[str, Scenario]]:
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     plan = []
     for scenario in scenarios:
-        dlg_id = dialogue_id(scenario.id, seed)
-        if dlg_id in seen:
-            raise RunDirError(
+        if scenario.id in seen:
+            raise DataFileError(
                 f"scenario id '{scenario.id}' appears twice: scenario ids must be unique"
             )
-        seen[dlg_id] = scenario.id
-        plan.append((dlg_id, scenario))
+        seen.add(scenario.id)
+        plan.append((dialogue_id(scenario, seed), scenario))
     return plan
 
 
 async def _run_all(
     roleplay: RolePlay,
     backend: Backend,
-    pending: list[tuple[str, Scenario]],
+    pending: list[Scenario],
     run_dir: RunDir,
     report: RunReport,
     progress: Progress,
     concurrency: int,
 ) -> None:
     queue: asyncio.Queue[Scenario] = asyncio.Queue()
-    for _, scenario in pending:
+    for scenario in pending:
         queue.put_nowait(scenario)
 
     async def worker() -> None:
@@ -171,72 +182,60 @@ async def _run_all(
 
 def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Progress) -> None:
     """A dialogue that failed on the backend (server down, timeouts) goes to failures.jsonl and
-    is retried by the next rerun; everything else, parse failures included, is final."""
+    is retried by the next rerun; everything else, parse failures included, is final. Many
+    server failures or rejections in a row stop the run."""
     report.usage.add(dialogue.generation.usage)
-    if dialogue.end_reason == BACKEND_ERROR:
+    if dialogue.end_reason == "error:backend":
         run_dir.append_failure(dialogue)
         report.backend_failures += 1
-        report.failure_streak += 1
-        message = dialogue.failure.message if dialogue.failure else "unknown"
-        if report.failure_streak >= report.abort_after:
-            raise BackendFailing(
-                f"{report.failure_streak} dialogues in a row failed on the backend (last: {message}):"
-                " check the server, then rerun the same command to resume"
-            )
     else:
         run_dir.append(dialogue)
         report.written += 1
-        report.failure_streak = 0
         report.end_reasons[dialogue.end_reason] += 1
-    progress.advance(report.usage, errors=report.backend_failures + report.parse_failures)
-
-
-def _manifest(
-    config: GenerationConfig, roleplay: RolePlay, fingerprint: str, previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    return {
-        "tool": "esc-factory",
-        "tool_version": __version__,
-        "created_at": (previous or {}).get("created_at", _now()),
-        "updated_at": _now(),
-        "status": "starting",
-        "fingerprint": fingerprint,
-        "config": config.model_dump(mode="json"),
-        "taxonomy": roleplay.taxonomy.name,
-        "prompt_hashes": roleplay.prompt_hashes,
-        "sessions": list((previous or {}).get("sessions", [])),
-    }
+    if dialogue.end_reason in ("error:backend", "error:rejected"):
+        report.failure_streak += 1
+        if report.failure_streak >= report.abort_after:
+            message = dialogue.failure.message if dialogue.failure else "unknown"
+            raise BackendFailing(
+                f"{report.failure_streak} dialogues in a row failed on the backend (last: {message}):"
+                " check the server and config, then rerun the same command to resume"
+            )
+    else:
+        report.failure_streak = 0
+    progress.advance(report.usage, errors=report.backend_failures + report.error_dialogues)
 
 
 def _finish_manifest(
-    manifest: dict[str, Any], run_dir: RunDir, report: RunReport, backend: Backend, wanted: int
+    manifest: RunManifest, run_dir: RunDir, report: RunReport, backend: Backend, wanted: int
 ) -> None:
-    """Counts and usage come from the file itself, so they stay true across resumed sessions."""
-    on_disk = run_dir.recover() if run_dir.dialogues_path.exists() else []
+    """Counts and usage come from the files themselves, so they stay true across resumed
+    sessions; usage includes the dialogues kept aside in failures.jsonl."""
+    on_disk = run_dir.recover()
+    failed = run_dir.logged_failures()
     totals = Usage()
-    reasons: Counter[str] = Counter()
-    for dialogue in on_disk:
+    for dialogue in (*on_disk, *failed):
         totals.add(dialogue.generation.usage)
-        reasons[dialogue.end_reason] += 1
-    manifest["updated_at"] = _now()
-    manifest["backend"] = {"name": backend.name, "model": backend.model}
-    manifest["versions"] = _versions(backend)
-    manifest["counts"] = {
-        "requested": wanted,
-        "dialogues": len(on_disk),
-        "turns": sum(len(d.turns) for d in on_disk),
-        "end_reasons": dict(sorted(reasons.items())),
-    }
-    manifest["usage"] = totals.model_dump()
-    manifest["sessions"].append(
-        {
-            "finished_at": _now(),
-            "status": manifest["status"],
-            "resumed_from": report.already_done,
-            "written": report.written,
-            "backend_failures": report.backend_failures,
-            "seconds": round(report.seconds, 2),
-            "usage": report.usage.model_dump(),
-            "calls_per_s": round(report.usage.calls / report.seconds, 2) if report.seconds else 0.0,
-        }
+    reasons = Counter(d.end_reason for d in on_disk)
+    manifest.updated_at = _now()
+    manifest.backend = {"name": backend.name, "model": backend.model}
+    manifest.versions = _versions(backend)
+    manifest.counts = RunCounts(
+        requested=wanted,
+        dialogues=len(on_disk),
+        turns=sum(len(d.turns) for d in on_disk),
+        end_reasons=dict(sorted(reasons.items())),
+        backend_failures_logged=len(failed),
+    )
+    manifest.usage = totals
+    manifest.sessions.append(
+        SessionRecord(
+            finished_at=_now(),
+            status=manifest.status,
+            resumed_from=report.already_done,
+            written=report.written,
+            backend_failures=report.backend_failures,
+            seconds=round(report.seconds, 2),
+            usage=report.usage,
+            calls_per_s=round(report.usage.calls / report.seconds, 2) if report.seconds else 0.0,
+        )
     )

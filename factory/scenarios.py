@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from factory.errors import DataFileError, first_error_line
 from factory.models import Persona, Scenario
-from factory.resources import data_dir
+from factory.resources import data_dir, read_text
 
 
 class ScenarioSource(Protocol):
@@ -50,8 +50,8 @@ class BuiltinSampler:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or data_dir("personas") / "builtin.yaml"
         try:
-            self.bank = _Bank.model_validate(yaml.safe_load(self.path.read_text()))
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
+            self.bank = _Bank.model_validate(yaml.safe_load(read_text(self.path)))
+        except (yaml.YAMLError, ValidationError) as exc:
             raise DataFileError(f"{self.path}: {first_error_line(exc)}") from None
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
@@ -90,16 +90,15 @@ class ScenarioBank:
                 f"scenario file {self.path} not found: pass an existing .jsonl to --scenarios"
             )
         found: list[Scenario] = []
-        with self.path.open() as handle:
-            for number, line in enumerate(handle, start=1):
-                if len(found) >= n:
-                    break
-                if not line.strip():
-                    continue
-                try:
-                    found.append(Scenario.model_validate_json(line))
-                except ValidationError as exc:
-                    raise DataFileError(f"{self.path}:{number}: {first_error_line(exc)}") from None
+        for number, line in enumerate(read_text(self.path).splitlines(), start=1):
+            if len(found) >= n:
+                break
+            if not line.strip():
+                continue
+            try:
+                found.append(Scenario.model_validate_json(line))
+            except ValidationError as exc:
+                raise DataFileError(f"{self.path}:{number}: {first_error_line(exc)}") from None
         if len(found) < n:
             raise DataFileError(
                 f"{self.path} holds {len(found)} scenarios but --n asks for {n}: lower --n or add scenarios"

@@ -1,39 +1,89 @@
-"""The run directory on disk: dialogues.jsonl (append + flush per dialogue) and manifest.json
-(written atomically). A torn last line left by a crash is cut off with a warning; damage
-anywhere else stops the run rather than guessing."""
+"""The run directory on disk: dialogues.jsonl (append + flush per dialogue), failures.jsonl
+(dialogues the backend failed, retried on rerun), manifest.json (written atomically) and a
+lock so that two runs never write to one directory.
+
+A torn last line left by a crash (no newline at its end) is cut off with a warning and kept in
+torn.log; damage anywhere else stops the run rather than guessing."""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
 import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from factory.errors import RunDirError
-from factory.models import Dialogue
+from factory.models import Dialogue, Record, Usage
 
 log = logging.getLogger(__name__)
 
 DIALOGUES_FILE = "dialogues.jsonl"
-MANIFEST_FILE = "manifest.json"
 FAILURES_FILE = "failures.jsonl"
+MANIFEST_FILE = "manifest.json"
+TORN_FILE = "torn.log"
+LOCK_FILE = ".lock"
+
+RunStatus = Literal["running", "complete", "incomplete", "interrupted"]
+
+
+class SessionRecord(Record):
+    """One invocation of `factory generate` on this directory."""
+
+    finished_at: str
+    status: RunStatus
+    resumed_from: int
+    written: int
+    backend_failures: int
+    seconds: float
+    usage: Usage
+    calls_per_s: float
+
+
+class RunCounts(Record):
+    requested: int
+    dialogues: int
+    turns: int
+    end_reasons: dict[str, int]
+    backend_failures_logged: int
+
+
+class RunManifest(Record):
+    """What a run directory holds and how it was made. Usage totals include the calls of
+    dialogues kept aside in failures.jsonl: failed work is paid for too."""
+
+    tool: str = "esc-factory"
+    tool_version: str
+    created_at: str
+    updated_at: str
+    status: RunStatus
+    fingerprint: str
+    config: dict[str, Any]
+    taxonomy: str
+    prompt_hashes: dict[str, str]
+    backend: dict[str, str] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+    counts: RunCounts | None = None
+    usage: Usage = Field(default_factory=Usage)
+    sessions: list[SessionRecord] = Field(default_factory=list)
 
 
 class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.dialogues_path = path / DIALOGUES_FILE
-        self.manifest_path = path / MANIFEST_FILE
         self.failures_path = path / FAILURES_FILE
-        self._handle: IO[str] | None = None
-        self._failures: IO[str] | None = None
+        self.manifest_path = path / MANIFEST_FILE
+        self._created = False
+        self._lock: IO[str] | None = None
+        self._handles: dict[Path, IO[str]] = {}
 
     def prepare(self) -> None:
-        """Create the folder and prove it is writable before any model call is made."""
+        """Create the folder, prove it is writable and take its lock, before any model call."""
         if self.path.exists() and not self.path.is_dir():
             raise RunDirError(f"{self.path} exists and is not a directory: pass another --out")
         self._created = not self.path.exists()
@@ -41,84 +91,127 @@ class RunDir:
             self.path.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-"):
                 pass
+            self._lock = (self.path / LOCK_FILE).open("w")
         except OSError as exc:
             raise RunDirError(
                 f"cannot write to {self.path} ({exc.strerror}): pass a writable --out"
             ) from None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            self._lock = None
+            raise RunDirError(
+                f"another run is writing to {self.path}: wait for it to finish or pass another --out"
+            ) from None
+        for path in (self.dialogues_path, self.failures_path, self.manifest_path):
+            if path.exists() and not path.is_file():
+                self.release()
+                raise RunDirError(f"{path} is not a file: remove it or pass another --out")
 
     def discard_if_unused(self) -> None:
         """Remove the folder again if this run created it and wrote nothing into it."""
-        if getattr(self, "_created", False) and self.path.is_dir() and not any(self.path.iterdir()):
-            self.path.rmdir()
+        self.release()
+        if not (self._created and self.path.is_dir()):
+            return
+        if {p.name for p in self.path.iterdir()} <= {LOCK_FILE}:
+            with contextlib.suppress(OSError):
+                (self.path / LOCK_FILE).unlink(missing_ok=True)
+                self.path.rmdir()
 
-    def read_manifest(self) -> dict[str, Any] | None:
+    def read_manifest(self) -> RunManifest | None:
         if not self.manifest_path.is_file():
             return None
         try:
-            data = json.loads(self.manifest_path.read_text())
-        except (OSError, json.JSONDecodeError):
+            return RunManifest.model_validate_json(self.manifest_path.read_bytes())
+        except (OSError, ValidationError):
             raise RunDirError(
-                f"{self.manifest_path} is unreadable: remove it to start over, or pass another --out"
+                f"{self.manifest_path} is not a manifest this version can read:"
+                " pass another --out (or remove the file to start over)"
             ) from None
-        return data if isinstance(data, dict) else None
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: RunManifest) -> None:
         tmp = self.manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(manifest.model_dump_json(indent=2) + "\n")
         os.replace(tmp, self.manifest_path)
 
     def recover(self) -> list[Dialogue]:
-        """The dialogues already written. A torn final line is truncated away."""
-        if not self.dialogues_path.is_file():
+        """The dialogues already written. A torn final line is cut off and kept in torn.log."""
+        dialogues = self._read_jsonl(self.dialogues_path, repair=True)
+        seen: set[str] = set()
+        for number, dialogue in enumerate(dialogues, start=1):
+            if dialogue.id in seen:
+                raise RunDirError(
+                    f"{self.dialogues_path}: dialogue {dialogue.id} appears twice (line {number}):"
+                    " remove the duplicate, then rerun"
+                )
+            seen.add(dialogue.id)
+        return dialogues
+
+    def logged_failures(self) -> list[Dialogue]:
+        return self._read_jsonl(self.failures_path, repair=True)
+
+    def _read_jsonl(self, path: Path, repair: bool) -> list[Dialogue]:
+        if not path.is_file():
             return []
-        raw = self.dialogues_path.read_bytes()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise RunDirError(f"cannot read {path} ({exc.strerror})") from None
         dialogues: list[Dialogue] = []
         offset = 0
-        lines = raw.split(b"\n")
-        for number, line in enumerate(lines, start=1):
-            is_last = number == len(lines) or (number == len(lines) - 1 and lines[-1] == b"")
+        for number, line in enumerate(raw.splitlines(keepends=True), start=1):
             if line.strip():
                 try:
                     dialogues.append(Dialogue.model_validate_json(line))
                 except ValidationError:
-                    if not is_last:
+                    torn = not line.endswith(b"\n")  # only a crash mid-write leaves this
+                    if not (torn and repair):
                         raise RunDirError(
-                            f"{self.dialogues_path}:{number} is not a valid dialogue:"
-                            " fix or remove that line, then rerun"
+                            f"{path}:{number} is not a valid dialogue: fix or remove that line, then rerun"
                         ) from None
-                    log.warning(
-                        "%s: dropped a torn last line (%d bytes) left by an interrupted run",
-                        self.dialogues_path,
-                        len(line),
-                    )
-                    with self.dialogues_path.open("r+b") as handle:
-                        handle.truncate(offset)
+                    self._cut_torn_tail(path, offset, line)
                     break
-            offset += len(line) + 1
-        else:
-            if raw and not raw.endswith(b"\n"):
-                with self.dialogues_path.open("ab") as handle:
-                    handle.write(b"\n")
+            offset += len(line)
         return dialogues
+
+    def _cut_torn_tail(self, path: Path, offset: int, tail: bytes) -> None:
+        with (self.path / TORN_FILE).open("ab") as keep:
+            keep.write(tail + b"\n")
+        with path.open("r+b") as handle:
+            handle.truncate(offset)
+        log.warning(
+            "%s: cut off a torn last line (%d bytes) left by an interrupted run; kept in %s",
+            path,
+            len(tail),
+            self.path / TORN_FILE,
+        )
 
     def append(self, dialogue: Dialogue) -> None:
         """Write one dialogue as one line and flush it to the OS: a SIGKILL after this returns
         cannot lose it."""
-        if self._handle is None:
-            self._handle = self.dialogues_path.open("a", encoding="utf-8")
-        self._handle.write(dialogue.model_dump_json(exclude_none=True) + "\n")
-        self._handle.flush()
+        self._write_line(self.dialogues_path, dialogue)
 
     def append_failure(self, dialogue: Dialogue) -> None:
         """Keep a dialogue that failed for infrastructure reasons, for audit; it is not counted
         as finished, so a rerun tries it again."""
-        if self._failures is None:
-            self._failures = self.failures_path.open("a", encoding="utf-8")
-        self._failures.write(dialogue.model_dump_json(exclude_none=True) + "\n")
-        self._failures.flush()
+        self._write_line(self.failures_path, dialogue)
+
+    def _write_line(self, path: Path, dialogue: Dialogue) -> None:
+        handle = self._handles.get(path)
+        if handle is None:
+            handle = self._handles[path] = path.open("a", encoding="utf-8")
+        handle.write(dialogue.model_dump_json(exclude_none=True) + "\n")
+        handle.flush()
 
     def close(self) -> None:
-        for handle in (self._handle, self._failures):
-            if handle is not None:
-                handle.close()
-        self._handle = self._failures = None
+        """Close the data files (the lock stays held until `release`)."""
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+    def release(self) -> None:
+        self.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None

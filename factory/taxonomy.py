@@ -8,7 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from factory.errors import DataFileError, first_error_line
-from factory.resources import data_dir
+from factory.resources import data_dir, read_text
 
 
 class Strategy(BaseModel):
@@ -48,7 +48,7 @@ def load_taxonomy(name_or_path: str) -> StrategyTaxonomy:
             " or a path to a .yaml file"
         )
     try:
-        taxonomy = StrategyTaxonomy.model_validate(yaml.safe_load(path.read_text()))
+        taxonomy = StrategyTaxonomy.model_validate(yaml.safe_load(read_text(path)))
     except (yaml.YAMLError, ValidationError) as exc:
         raise DataFileError(f"{path}: not a valid taxonomy ({first_error_line(exc)})") from None
     if len(set(taxonomy.names)) != len(taxonomy.names):

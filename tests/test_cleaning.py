@@ -35,3 +35,16 @@ def test_overlap_and_span():
     prompt = "Write only your own next message, in the first person, under 40 words."
     assert shares_span("ok write only your own next message in the first person", prompt, 6)
     assert not shares_span("I want to write a message to my sister", prompt, 6)
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "This is what happened to me: my dog died last week.",
+        "What is wrong with me: am I broken?",
+        "I asked myself one thing: why now?",
+        "My therapist: she says I should rest.",
+    ],
+)
+def test_prose_with_colons_is_left_whole(prose):
+    assert clean_utterance(prose, 300) == prose

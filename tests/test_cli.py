@@ -188,3 +188,91 @@ def test_help_is_instant_without_heavy_imports():
 def test_output_path_is_printed(cli, tmp_path: Path):
     result = cli("generate", "--dry-run", "-n", "1", "-o", str(tmp_path / "r"))
     assert str(tmp_path / "r" / "dialogues.jsonl") in result.out
+
+
+def test_non_utf8_files_are_one_line_errors(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_bytes(b"n: 2\n# caf\xe9\n")
+    one_line_error(cli("generate", "--config", str(config), "--dry-run"), "not UTF-8")
+    bank = tmp_path / "bank.jsonl"
+    bank.write_bytes(b"\xff\xfe")
+    out = tmp_path / "run"
+    one_line_error(
+        cli("generate", "--dry-run", "--scenarios", str(bank), "-o", str(out)), "not UTF-8"
+    )
+    taxonomy = tmp_path / "t.yaml"
+    taxonomy.write_bytes(b"name: x\xff\n")
+    one_line_error(
+        cli("generate", "--dry-run", "--taxonomy", str(taxonomy), "-o", str(out)), "not UTF-8"
+    )
+    assert not out.exists()
+
+
+def test_bad_bank_leaves_no_run_directory(cli, tmp_path, scenario):
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text(scenario.model_dump_json() + "\n" + scenario.model_dump_json() + "\n")
+    out = tmp_path / "run"
+    one_line_error(
+        cli("generate", "--dry-run", "-n", "2", "--scenarios", str(bank), "-o", str(out)),
+        "appears twice",
+    )
+    one_line_error(
+        cli("generate", "--dry-run", "-n", "5", "--scenarios", str(bank), "-o", str(out)),
+        "holds 2 scenarios",
+    )
+    assert not out.exists()
+
+
+def test_run_directory_holding_a_folder_where_a_file_goes(cli, tmp_path):
+    out = tmp_path / "run"
+    (out / "dialogues.jsonl").mkdir(parents=True)
+    one_line_error(cli("generate", "--dry-run", "-o", str(out)), "dialogues.jsonl is not a file")
+
+
+def test_failed_dialogues_make_the_run_exit_1(cli, tmp_path, fake_server):
+    from factory.fake_openai import FakeReply
+
+    fake_server.enqueue(FakeReply(status=503, body="{}"))  # the first dialogue fails once
+    out = tmp_path / "run"
+    result = cli(
+        "generate",
+        "-b",
+        "openai",
+        "--base-url",
+        fake_server.url,
+        "-n",
+        "2",
+        "--concurrency",
+        "1",
+        "-o",
+        str(out),
+        "--config",
+        str(_no_retries(tmp_path)),
+    )
+    assert result.code == 1
+    assert "wrote 1 dialogues" in result.out
+    assert "error: 1 dialogues failed on the backend" in result.err
+    assert "rerun the same command to retry them" in result.err
+    again = cli(
+        "generate",
+        "-b",
+        "openai",
+        "--base-url",
+        fake_server.url,
+        "-n",
+        "2",
+        "--concurrency",
+        "1",
+        "-o",
+        str(out),
+        "--config",
+        str(_no_retries(tmp_path)),
+    )
+    assert again.code == 0, again.err
+    assert "wrote 1 dialogues (1 already there)" in again.out
+
+
+def _no_retries(tmp_path: Path) -> Path:
+    config = tmp_path / "no-retries.yaml"
+    config.write_text("backend:\n  max_retries: 0\n")
+    return config

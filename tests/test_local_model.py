@@ -39,23 +39,16 @@ def test_one_short_dialogue_with_the_embedded_model(cli, tmp_path):
     assert generation["model"].endswith(".gguf")
     assert generation["usage"]["completion_tokens"] > 0
     turns = row["turns"]
-    # The grammar makes the seeker's structured fields valid; a 135M model may still
-    # stall or fail to parse later, which must then be recorded, not hidden.
+    # The grammar makes the seeker's structured fields valid, so the first turn must exist;
+    # a 135M model may then stall or fail to parse, which must be recorded, not hidden.
+    assert turns and turns[0]["role"] == "seeker" and 1 <= turns[0]["intensity"] <= 5
+    assert all(t["text"].strip() for t in turns)
     assert row["end_reason"] in {"max_turns", "seeker_closed", "stalled", "error:parse"}
     if row["end_reason"] == "error:parse":
         assert row["failure"]["agent"] in {"seeker", "counselor", "supporter"}
-    else:
-        assert turns and turns[0]["role"] == "seeker" and 1 <= turns[0]["intensity"] <= 5
-        assert all(t["text"].strip() for t in turns)
-        strategies = [t["strategy"] for t in turns if t["role"] == "supporter"]
-        names = {
-            "Question",
-            "Restatement or Paraphrasing",
-            "Reflection of feelings",
-            "Self-disclosure",
-            "Affirmation and Reassurance",
-            "Providing Suggestions",
-            "Information",
-            "Others",
-        }
-        assert set(strategies) <= names
+        assert row["failure"]["raw_outputs"]
+    names = {
+        "Question", "Restatement or Paraphrasing", "Reflection of feelings", "Self-disclosure",
+        "Affirmation and Reassurance", "Providing Suggestions", "Information", "Others",
+    }  # fmt: skip
+    assert {t["strategy"] for t in turns if t["role"] == "supporter"} <= names

@@ -10,7 +10,7 @@ from factory.backends.base import ChatRequest
 from factory.backends.openai_backend import OpenAIBackend
 from factory.config import BackendConfig
 from factory.errors import BackendError, BackendUnavailable
-from factory.fake_openai import FakeReply, completion_body
+from factory.fake_openai import FakeReply
 
 pytestmark = pytest.mark.parametrize("transport", ["http", "sdk"])
 
@@ -173,5 +173,88 @@ async def test_unreachable_server_is_a_clear_error(transport):
         await backend.start()
 
 
-def test_completion_body_helper_round_trips(transport):
-    assert json.loads(completion_body("x"))["choices"][0]["message"]["content"] == "x"
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe not utf-8 at all",
+        json.dumps({"choices": [{"message": {"content": "x"}}], "usage": [1, 2]}).encode(),
+        json.dumps(
+            {"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": "n/a"}}
+        ).encode(),
+    ],
+)
+async def test_odd_bodies_never_crash(fake_server, transport, body):
+    fake_server.enqueue(FakeReply(raw=body), FakeReply(content="fine"))
+    backend = await started(fake_server, transport)
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    # Either the odd body was usable (bad usage is counted as 0 tokens) or it was retried.
+    assert completion.text in {"x", "fine"}
+    assert completion.usage.prompt_tokens in {0, 10}
+
+
+async def test_retry_after_http_date_and_ms(fake_server, transport):
+    from email.utils import formatdate
+
+    soon = formatdate(time.time() + 1, usegmt=True)
+    fake_server.enqueue(
+        FakeReply(status=429, body="{}", headers={"retry-after-ms": "150"}),
+        FakeReply(status=503, body="{}", headers={"Retry-After": soon}),
+        FakeReply(content="ok"),
+    )
+    backend = await started(fake_server, transport)
+    began = time.perf_counter()
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert completion.text == "ok"
+    assert time.perf_counter() - began >= 0.15
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "soon"])
+async def test_nonsense_retry_after_falls_back_to_backoff(fake_server, transport, value):
+    fake_server.enqueue(
+        FakeReply(status=429, body="{}", headers={"Retry-After": value}), FakeReply(content="ok")
+    )
+    backend = await started(fake_server, transport)
+    began = time.perf_counter()
+    try:
+        completion = await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert completion.text == "ok"
+    assert time.perf_counter() - began < 2
+
+
+async def test_retry_after_beyond_the_limit_fails_the_call(fake_server, transport):
+    fake_server.enqueue(FakeReply(status=429, body="{}", headers={"Retry-After": "86400"}))
+    backend = await started(fake_server, transport, max_retry_after_s=60)
+    try:
+        with pytest.raises(BackendError, match=r"asks to wait 86400s"):
+            await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+
+
+async def test_base_url_without_v1_is_caught_at_start(fake_server, transport):
+    root = fake_server.url.removesuffix("/v1")
+    backend = OpenAIBackend(BackendConfig(kind="openai", base_url=root, transport=transport), 2)
+    with pytest.raises(BackendUnavailable, match=re.escape(f"did you mean {root}/v1?")):
+        await backend.start()
+
+
+async def test_rejected_request_is_marked_final(fake_server, transport):
+    fake_server.enqueue(
+        FakeReply(status=404, body='{"error": {"message": "model nope does not exist"}}')
+    )
+    backend = await started(fake_server, transport)
+    try:
+        with pytest.raises(BackendError) as caught:
+            await backend.complete(REQUEST)
+    finally:
+        await backend.close()
+    assert caught.value.rejected
+    assert "model nope does not exist" in str(caught.value)

@@ -51,13 +51,25 @@ def test_seeker_messages_later_turn(roleplay, persona, core, turns):
     )
 
 
+COUNSELOR_SYSTEM = """You supervise an online emotional-support chat. For the supporter's next reply you choose one support strategy and say why in one short sentence.
+Strategies:
+- Question: Ask an open question that helps the seeker say more about what happened or how they feel.
+- Restatement or Paraphrasing: Say back, briefly and in other words, what the seeker has just told you, so they know they were heard.
+- Reflection of feelings: Name the feeling you hear underneath the seeker's words and check it with them.
+- Self-disclosure: Share a short, relevant experience of your own that shows you understand, then turn back to the seeker.
+- Affirmation and Reassurance: Recognise the seeker's strengths or efforts and reassure them that their reaction makes sense.
+- Providing Suggestions: Offer one concrete, gentle idea the seeker could try, without pushing.
+- Information: Give a useful fact, resource or piece of knowledge that bears on the seeker's problem.
+- Others: Greet, thank, close or otherwise keep the conversation warm without a specific technique.
+Explore and comfort before you suggest actions. Do not repeat the same strategy again and again.
+Reply in JSON: {"strategy": "<a name from the list>", "rationale": "<one short sentence>"}"""
+
+
 def test_counselor_messages(roleplay, turns):
     view = CounselorView(roleplay.taxonomy, turns, banned=("Question",))
     request = roleplay.counselor.request(view)
     system, user = (m["content"] for m in request.messages)
-    assert system.startswith("You supervise an online emotional-support chat.")
-    assert "- Question: Ask an open question" in system
-    assert system.count("\n- ") == 8
+    assert system == COUNSELOR_SYSTEM
     assert user == (
         "The chat so far:\nSeeker: I feel awful.\nSupporter (Question): What happened?\n"
         "Seeker: My boss yelled at me in front of everyone.\n\n"

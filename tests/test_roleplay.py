@@ -126,7 +126,7 @@ async def test_unparsable_output_is_retried_then_recorded(scenario):
     assert dialogue.end_reason == "error:parse"
     assert dialogue.failure is not None
     assert dialogue.failure.agent == "counselor"
-    assert dialogue.failure.raw_output == "no idea {"
+    assert dialogue.failure.raw_outputs == ["I think Question maybe", "no idea {"]
     assert len(dialogue.turns) == 3  # what was said before the failure is kept
     assert dialogue.generation.usage.calls == 6  # 3 + seeker + counselor twice
 
@@ -180,3 +180,12 @@ async def test_same_scenario_and_seed_give_the_same_dialogue(scenario):
 @pytest.mark.parametrize("taxonomy, count", [("esconv", 8), ("extes", 16)])
 def test_taxonomies_load(taxonomy, count):
     assert len(make(taxonomy=taxonomy).taxonomy.strategies) == count
+
+
+async def test_seeker_may_retell_its_own_situation(scenario):
+    rp, backend = make(min_exchanges=1, max_exchanges=1, parse_retries=0), ScriptedBackend()
+    retold = "Honestly, " + scenario.situation[0].lower() + scenario.situation[1:]
+    backend.enqueue(seeker(retold), counselor("Question"), SUPPORTER_LINES[0])
+    dialogue = await rp.run(backend, scenario)
+    assert dialogue.end_reason == "max_turns"
+    assert dialogue.turns[0].text == retold

@@ -13,6 +13,7 @@ import pytest
 from factory.config import load_config
 from factory.errors import RunDirError
 from factory.fake_openai import FakeOpenAIServer
+from factory.models import Usage
 from factory.roleplay import dialogue_id
 from factory.runner import generate
 from factory.scenarios import BuiltinSampler
@@ -23,7 +24,7 @@ def ids_in(path: Path) -> list[str]:
 
 
 def expected_ids(n: int, seed: int = 7) -> set[str]:
-    return {dialogue_id(s.id, seed) for s in BuiltinSampler().scenarios(n, seed)}
+    return {dialogue_id(s, seed) for s in BuiltinSampler().scenarios(n, seed)}
 
 
 async def test_generate_writes_dialogues_and_manifest(config, out_dir):
@@ -156,7 +157,7 @@ def failing_on(scenario_ids: set[str] | None):
     def respond(request):
         system = request.messages[0]["content"]
         if scenario_ids is None or any(sid in system for sid in scenario_ids):
-            raise BackendError("HTTP 503 from server: overloaded")
+            raise BackendError("HTTP 503 from server: overloaded", Usage(calls=1, failed_calls=1))
         return canned_response(request)
 
     return respond
@@ -240,3 +241,69 @@ async def test_backend_parallel_limit_caps_dialogues_in_flight(out_dir):
     seeker_order = [r.messages[0]["content"] for r in backend.history if r.agent == "seeker"]
     blocks = [s for i, s in enumerate(seeker_order) if i == 0 or s != seeker_order[i - 1]]
     assert len(blocks) == len(set(blocks))
+
+
+async def test_a_complete_but_invalid_last_line_is_not_taken_for_a_torn_one(config, out_dir):
+    await generate(config, out_dir)
+    path = out_dir / "dialogues.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    edited = json.loads(lines[-1]) | {"quality": 0.9}
+    path.write_text("".join(lines[:-1]) + json.dumps(edited) + "\n")
+    with pytest.raises(RunDirError, match=rf"dialogues.jsonl:{len(lines)} is not a valid dialogue"):
+        await generate(config, out_dir)
+    assert len(path.read_text().splitlines()) == len(lines)  # nothing cut
+
+
+async def test_torn_tail_is_kept_in_torn_log(config, out_dir):
+    await generate(config, out_dir)
+    path = out_dir / "dialogues.jsonl"
+    path.write_text(path.read_text() + '{"id": "dlg-half')
+    await generate(config, out_dir)
+    assert (out_dir / "torn.log").read_text() == '{"id": "dlg-half\n'
+
+
+async def test_two_runs_cannot_share_a_directory(config, out_dir):
+    from factory.store import RunDir
+
+    holder = RunDir(out_dir)
+    holder.prepare()
+    try:
+        with pytest.raises(RunDirError, match="another run is writing to"):
+            await generate(config, out_dir)
+    finally:
+        holder.release()
+    assert (await generate(config, out_dir)).written == 4
+
+
+async def test_rejected_requests_are_final_and_a_streak_stops_the_run(out_dir):
+    from factory.backends.scripted import ScriptedBackend
+    from factory.errors import BackendError, BackendFailing
+
+    def reject(request):
+        raise BackendError("HTTP 400 from server: context too long", rejected=True)
+
+    cfg = load_config(None, {"backend.kind": "scripted", "n": 30, "concurrency": 1})
+    with pytest.raises(BackendFailing, match="10 dialogues in a row"):
+        await generate(cfg, out_dir, backend=ScriptedBackend(reject))
+    rows = [json.loads(line) for line in (out_dir / "dialogues.jsonl").read_text().splitlines()]
+    assert len(rows) == 10
+    assert {r["end_reason"] for r in rows} == {"error:rejected"}
+    assert not (out_dir / "failures.jsonl").exists()
+
+
+async def test_manifest_usage_counts_failed_dialogues_too(config, out_dir):
+    from factory.backends.scripted import ScriptedBackend
+
+    report = await generate(config, out_dir, backend=ScriptedBackend(failing_on(None)))
+    assert report.written == 0 and report.backend_failures == config.n
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["counts"]["backend_failures_logged"] == config.n
+    assert manifest["usage"]["calls"] == config.n  # one failed call each, paid for all the same
+
+
+async def test_edited_scenario_is_a_new_dialogue(scenario, tmp_path):
+    from factory.roleplay import dialogue_id
+
+    edited = scenario.model_copy(update={"situation": scenario.situation + " Again."})
+    assert dialogue_id(scenario, 7) == dialogue_id(scenario.model_copy(), 7)
+    assert dialogue_id(edited, 7) != dialogue_id(scenario, 7)

@@ -11,7 +11,7 @@ from factory.cleaning import shares_span, word_overlap
 from factory.errors import BackendError
 from factory.models import Usage
 from factory.parsing import ParseError
-from factory.prompts import PromptTemplate
+from factory.prompts import PromptTemplate, SpeakerLabels
 
 ViewT = TypeVar("ViewT")
 ResultT = TypeVar("ResultT")
@@ -20,11 +20,13 @@ ResultT = TypeVar("ResultT")
 class AgentFailure(Exception):
     """An agent gave no usable output after its retries (or its backend failed)."""
 
-    def __init__(self, agent: str, kind: str, message: str, raw_output: str | None = None) -> None:
+    def __init__(
+        self, agent: str, kind: str, message: str, raw_outputs: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.agent = agent
         self.kind = kind
-        self.raw_output = raw_output
+        self.raw_outputs = raw_outputs or []
 
 
 class Agent(Generic[ViewT, ResultT]):
@@ -32,8 +34,9 @@ class Agent(Generic[ViewT, ResultT]):
 
     name = "agent"
 
-    def __init__(self, template: PromptTemplate, parse_retries: int) -> None:
+    def __init__(self, template: PromptTemplate, labels: SpeakerLabels, parse_retries: int) -> None:
         self.template = template
+        self.labels = labels
         self.parse_retries = parse_retries
 
     def request(self, view: ViewT) -> ChatRequest:
@@ -45,47 +48,58 @@ class Agent(Generic[ViewT, ResultT]):
 
     async def act(self, backend: Backend, view: ViewT, seed: int, usage: Usage) -> ResultT:
         request = self.request(view)
-        raw: str | None = None
+        raws: list[str] = []
         problem = ""
         for attempt in range(self.parse_retries + 1):
             try:
                 completion = await backend.complete(request.with_seed(seed + attempt))
             except BackendError as exc:
                 usage.add(exc.usage)
-                raise AgentFailure(self.name, "backend", str(exc)) from None
+                kind = "rejected" if exc.rejected else "backend"
+                raise AgentFailure(self.name, kind, str(exc)) from None
             usage.add(completion.usage)
-            raw = completion.text
+            raws.append(completion.text)
             try:
-                return self.parse(raw, view, request)
+                return self.parse(completion.text, view, request)
             except ParseError as exc:
                 problem = str(exc)
         raise AgentFailure(
             self.name,
             "parse",
             f"unusable output after {self.parse_retries + 1} tries: {problem}",
-            raw,
+            raws,
         )
 
 
 ECHO_OVERLAP = 0.7
-_TRANSCRIPT_LINE = re.compile(r"^(?:You|Supporter|Seeker)(?: \([^)]*\))?: ")
 
 
-def instruction_text(request: ChatRequest) -> str:
-    """The request's own words: every message, minus the transcript lines quoted in it."""
-    lines = [
+def instruction_text(request: ChatRequest, labels: SpeakerLabels, own: tuple[str, ...] = ()) -> str:
+    """The request's own words: every message minus the transcript lines quoted in it and
+    minus `own`, the material the speaker may legitimately repeat (the seeker's situation)."""
+    names = "|".join(re.escape(label) for label in labels.all())
+    transcript_line = re.compile(rf"^(?:{names})(?: \([^)]*\))?: ")
+    text = "\n".join(
         line
         for message in request.messages
         for line in message["content"].splitlines()
-        if not _TRANSCRIPT_LINE.match(line)
-    ]
-    return "\n".join(lines)
+        if not transcript_line.match(line)
+    )
+    for material in own:
+        text = text.replace(material, "\n")
+    return text
 
 
-def check_not_echo(text: str, request: ChatRequest, other_turn: str | None) -> None:
+def check_not_echo(
+    text: str,
+    request: ChatRequest,
+    labels: SpeakerLabels,
+    other_turn: str | None,
+    own: tuple[str, ...] = (),
+) -> None:
     """Rejects a turn that copies the instructions or the other speaker's last turn;
     small models do both, and such a turn is role leakage, not dialogue."""
-    if shares_span(text, instruction_text(request), span_words=6):
+    if shares_span(text, instruction_text(request, labels, own), span_words=6):
         raise ParseError("text echoes the prompt's instructions")
     if other_turn and word_overlap(text, other_turn) >= ECHO_OVERLAP:
         raise ParseError("text repeats the other speaker's last turn")

@@ -13,7 +13,7 @@ from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
 from factory.config import RoleplayConfig, SamplingConfig
 from factory.parsing import ParseError, extract_json_object, match_choice
-from factory.prompts import PromptTemplate
+from factory.prompts import PromptTemplate, SpeakerLabels
 
 RATIONALE_MAX_CHARS = 120
 
@@ -28,9 +28,13 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
     name = "counselor"
 
     def __init__(
-        self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig
+        self,
+        template: PromptTemplate,
+        labels: SpeakerLabels,
+        roleplay: RoleplayConfig,
+        sampling: SamplingConfig,
     ) -> None:
-        super().__init__(template, roleplay.parse_retries)
+        super().__init__(template, labels, roleplay.parse_retries)
         self.sampling = sampling
 
     @staticmethod
@@ -47,7 +51,10 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
 
     def request(self, view: CounselorView) -> ChatRequest:
         messages = self.template.render(
-            strategies=view.taxonomy.strategies, turns=view.turns, banned=view.banned
+            labels=self.labels,
+            strategies=view.taxonomy.strategies,
+            turns=view.turns,
+            banned=view.banned,
         )
         return ChatRequest(
             messages=messages,

@@ -12,7 +12,7 @@ from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
 from factory.config import RoleplayConfig, SamplingConfig
 from factory.parsing import ParseError, coerce_bool, coerce_int, extract_json_object
-from factory.prompts import PromptTemplate
+from factory.prompts import PromptTemplate, SpeakerLabels
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,13 @@ class SeekerAgent(Agent[SeekerView, SeekerMove]):
     name = "seeker"
 
     def __init__(
-        self, template: PromptTemplate, roleplay: RoleplayConfig, sampling: SamplingConfig
+        self,
+        template: PromptTemplate,
+        labels: SpeakerLabels,
+        roleplay: RoleplayConfig,
+        sampling: SamplingConfig,
     ) -> None:
-        super().__init__(template, roleplay.parse_retries)
+        super().__init__(template, labels, roleplay.parse_retries)
         self.max_words = roleplay.seeker_max_words
         self.max_chars = roleplay.seeker_max_words * 8
         self.sampling = sampling
@@ -47,6 +51,7 @@ class SeekerAgent(Agent[SeekerView, SeekerMove]):
 
     def request(self, view: SeekerView) -> ChatRequest:
         messages = self.template.render(
+            labels=self.labels,
             persona=view.persona,
             scenario=view.scenario,
             intensity=view.intensity,
@@ -73,7 +78,9 @@ class SeekerAgent(Agent[SeekerView, SeekerMove]):
         if not cleaned:
             raise ParseError("message: empty after cleaning")
         last_supporter = next((t.text for t in reversed(view.turns) if t.role == "supporter"), None)
-        check_not_echo(cleaned, request, last_supporter)
+        # The seeker may retell its own situation in its own words; that is not an echo.
+        own = (view.scenario.situation, view.persona.style)
+        check_not_echo(cleaned, request, self.labels, last_supporter, own)
         intensity = coerce_int(data.get("intensity"), 1, 5, "intensity")
         wants_close = coerce_bool(data.get("end_conversation", False), "end_conversation")
         return SeekerMove(cleaned, intensity, wants_close)

@@ -9,8 +9,10 @@ call) and the openai SDK on its aiohttp transport.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
+import math
 import os
 import random
 import time
@@ -24,7 +26,6 @@ from factory.config import BackendConfig, StructuredMode, Transport
 from factory.errors import BackendError, BackendUnavailable
 from factory.models import Usage
 
-MAX_RETRY_AFTER_S = 600.0
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -92,6 +93,15 @@ class OpenAIBackend:
                 f"the server at {self.base_url} refused the API key (HTTP {status}):"
                 f" set {self.config.api_key_env} to a valid key"
             )
+        if status == 404:
+            await self.close()
+            hint = (
+                f" (did you mean {self.base_url}/v1?)" if not self.base_url.endswith("/v1") else ""
+            )
+            raise BackendUnavailable(
+                f"{url} answered 404: {self.base_url} is not the base of an OpenAI-compatible"
+                f" API{hint}; pass the right --base-url"
+            )
 
     async def close(self) -> None:
         if self._sdk is not None:
@@ -150,6 +160,18 @@ class OpenAIBackend:
                     raise BackendError(
                         f"HTTP {reply.status} from {self.base_url}: {_error_text(reply.body)}",
                         usage,
+                        rejected=True,
+                    )
+                elif (
+                    reply.retry_after is not None
+                    and reply.retry_after > self.config.max_retry_after_s
+                ):
+                    usage.failed_calls += 1
+                    raise BackendError(
+                        f"HTTP {reply.status}: the server asks to wait {reply.retry_after:.0f}s"
+                        f" (Retry-After), more than backend.max_retry_after_s"
+                        f" ({self.config.max_retry_after_s:g}s)",
+                        usage,
                     )
                 else:
                     last_error = reply.error or f"HTTP {reply.status}: {_error_text(reply.body)}"
@@ -160,8 +182,9 @@ class OpenAIBackend:
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            # The server knows its own limits: wait what it asks, not our backoff ceiling.
-            return min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
+            # The server knows its own limits: wait what it asks (not our backoff ceiling),
+            # plus a little jitter so that the requests it throttled do not return at once.
+            return retry_after + self._rng.uniform(0, min(1.0, 0.1 * retry_after))
         ceiling = min(self.config.backoff_s * (2**attempt), self.config.max_backoff_s)
         return self._rng.uniform(0, ceiling)
 
@@ -171,7 +194,8 @@ class OpenAIBackend:
             async with self._session.post(
                 f"{self.base_url}/chat/completions", data=json.dumps(body)
             ) as resp:
-                text = await resp.text()
+                raw = await resp.read()
+                text = raw.decode("utf-8", errors="replace")
                 return _Reply(resp.status, text, _retry_after(resp.headers))
         except TimeoutError:
             return _Reply(0, "", error=f"timed out after {self.config.timeout_s:g}s")
@@ -219,27 +243,36 @@ def _read_completion(text: str) -> Completion | str:
         return f"malformed response body: {text[:120]!r}"
     if not isinstance(content, str):
         return "response has no text content"
-    raw_usage = data.get("usage") or {}
+    raw_usage = data.get("usage")
+    raw_usage = raw_usage if isinstance(raw_usage, dict) else {}
     usage = Usage(
-        prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
-        completion_tokens=int(raw_usage.get("completion_tokens") or 0),
+        prompt_tokens=_token_count(raw_usage.get("prompt_tokens")),
+        completion_tokens=_token_count(raw_usage.get("completion_tokens")),
     )
     return Completion(text=content, usage=usage)
+
+
+def _token_count(value: Any) -> int:
+    """A token count from a usage field; anything that is not a non-negative number is 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(0, int(value))
 
 
 def _retry_after(headers: Any) -> float | None:
     """Seconds to wait from Retry-After (seconds or an HTTP date) or retry-after-ms."""
     millis = headers.get("retry-after-ms")
     if millis:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            seconds = float(millis) / 1000
+            if math.isfinite(seconds) and seconds >= 0:
+                return seconds
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)

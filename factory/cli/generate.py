@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from factory.config import BackendKind, load_config
+from factory.errors import RunIncomplete
 from factory.progress import Progress
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
@@ -79,13 +80,13 @@ def generate_command(
     )
     if reasons:
         typer.echo(f"end reasons: {reasons}")
-    if report.backend_failures:
-        typer.echo(
-            f"warning: {report.backend_failures} dialogues failed on the backend (kept in"
-            f" {out_dir / 'failures.jsonl'}); rerun the same command to retry them",
-            err=True,
-        )
     typer.echo(
         f"usage: {usage.calls} calls ({usage.failed_calls} failed),"
         f" {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
     )
+    if report.backend_failures:
+        # Not every dialogue was made: say so and exit 1, so scripts do not take it as done.
+        raise RunIncomplete(
+            f"{report.backend_failures} dialogues failed on the backend (kept in"
+            f" {out_dir / 'failures.jsonl'}): rerun the same command to retry them"
+        )
