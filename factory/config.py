@@ -11,13 +11,15 @@ import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from factory.errors import ConfigError, first_error_line
 from factory.resources import read_text
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Strict(BaseModel):
@@ -132,12 +134,17 @@ class GenerationConfig(Strict):
 
 
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> GenerationConfig:
-    """The config from a YAML file (or defaults) with CLI overrides (dotted keys) applied."""
+    """The generation config from a YAML file (or defaults) with CLI overrides applied."""
+    return load_settings(GenerationConfig, path, overrides)
+
+
+def load_settings(model: type[M], path: Path | None, overrides: dict[str, Any] | None = None) -> M:
+    """Any settings model from a YAML file (or defaults) with CLI overrides (dotted keys)."""
     data: dict[str, Any] = {}
     label = "config"
     if path is not None:
         label = str(path)
-        if not path.is_file():
+        if not path.exists() or path.is_dir():  # pipes like <(...) are fine
             raise ConfigError(
                 f"config file {path} not found: pass an existing YAML file to --config"
             )
@@ -160,16 +167,16 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> G
             node = child
         node[leaf] = value
     try:
-        return GenerationConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{label}: {_describe(exc)}") from None
+        raise ConfigError(f"{label}: {_describe(exc, model)}") from None
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
-        parent = _model_at(err["loc"][:-1])
+        parent = _model_at(model, err["loc"][:-1])
         allowed = ", ".join(parent.model_fields) if parent else "see README"
         return f"unknown key '{loc}' (allowed here: {allowed})"
     if err["type"] == "enum":
@@ -177,8 +184,7 @@ def _describe(exc: ValidationError) -> str:
     return first_error_line(exc)
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = GenerationConfig
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for key in loc:
         field = model.model_fields.get(str(key))
         annotation = field.annotation if field else None

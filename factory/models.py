@@ -15,8 +15,20 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Level = Literal["low", "medium", "high"]
+
+
+class BigFive(Record):
+    openness: Level
+    conscientiousness: Level
+    extraversion: Level
+    agreeableness: Level
+    neuroticism: Level
+
+
 class Persona(Record):
-    """Who the help-seeker is; the seeker agent speaks in this voice."""
+    """Who the help-seeker is; the seeker agent speaks in this voice. The sampled attributes
+    are stored with every dialogue so a filter can check the persona was kept."""
 
     id: str
     name: str
@@ -25,6 +37,23 @@ class Persona(Record):
     occupation: str
     traits: list[str] = Field(default_factory=list)
     style: str = Field(description="How this person talks: length, register, openness.")
+    age_band: str | None = None
+    life_stage: str | None = None
+    living_situation: str | None = None
+    cultural_background: str | None = None
+    big_five: BigFive | None = None
+    coping_style: str | None = None
+    disclosure: str | None = Field(default=None, description="guarded, gradual or open")
+    verbosity: str | None = None
+
+
+class SituationSource(Record):
+    """Where a situation text came from: a template, the LLM, or a paraphrased real seed
+    (`ref` names the file and line; the seed text itself is never stored)."""
+
+    kind: Literal["template", "llm", "esconv", "esc_eval"]
+    ref: str | None = None
+    method: Literal["filled", "written", "paraphrased"] = "filled"
 
 
 class ScenarioCore(Record):
@@ -35,6 +64,7 @@ class ScenarioCore(Record):
     emotion_type: str
     initial_intensity: int = Field(ge=1, le=5)
     situation: str
+    situation_source: SituationSource | None = None
 
 
 class Scenario(ScenarioCore):

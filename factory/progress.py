@@ -13,6 +13,8 @@ from factory.models import Usage
 class Progress:
     """Silent base; `for_stream` picks the bar or the log lines."""
 
+    unit = "dialogues"
+
     def __init__(self) -> None:
         self.total = 0
         self.done = 0
@@ -24,9 +26,11 @@ class Progress:
         return Progress()
 
     @staticmethod
-    def for_stream(stream: TextIO | None = None) -> Progress:
+    def for_stream(stream: TextIO | None = None, unit: str = "dialogues") -> Progress:
         stream = stream or sys.stderr
-        return BarProgress(stream) if stream.isatty() else LogProgress(stream)
+        progress = BarProgress(stream) if stream.isatty() else LogProgress(stream)
+        progress.unit = unit
+        return progress
 
     def start(self, total: int, already: int) -> None:
         self.total, self.done, self._already = total, already, already
@@ -50,7 +54,7 @@ class Progress:
         eta_text = f"{eta:.0f}s" if eta is not None else "?"
         tokens = usage.prompt_tokens + usage.completion_tokens
         return (
-            f"{self.done}/{self.total} dialogues | {usage.calls} calls | {tokens} tokens"
+            f"{self.done}/{self.total} {self.unit} | {usage.calls} calls | {tokens} tokens"
             f" | {errors} errors | ETA {eta_text}"
         )
 
@@ -80,7 +84,7 @@ class BarProgress(Progress):
         from rich.progress import Progress as RichProgress
 
         self._bar = RichProgress(
-            TextColumn("generating"),
+            TextColumn("working"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[stats]}"),

@@ -1,81 +1,51 @@
-"""Scenario sources: where the seekers come from. `BuiltinSampler` draws from
-personas/builtin.yaml; `ScenarioBank` reads a prepared scenarios.jsonl. Both give the same
-scenario for the same (seed, index), so dialogue ids are stable across reruns."""
+"""Scenario sources for `factory generate`: `SampledScenarios` draws them on the fly from the
+persona data (template situations, no model, no dedup); `ScenarioBank` reads a prepared
+scenarios.jsonl (from `factory personas sample`). Both give the same scenario for the same
+(seed, index), so dialogue ids are stable across reruns and a larger n only adds."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from factory.errors import DataFileError, first_error_line
-from factory.models import Persona, Scenario
-from factory.resources import data_dir, read_text
+from factory.models import Scenario
+from factory.persona_bank import PersonaBank
+from factory.persona_sampler import PersonaSampler, scenario_from
+from factory.resources import read_text
+from factory.situations import TemplateWriter
 
 
 class ScenarioSource(Protocol):
     def scenarios(self, n: int, seed: int) -> list[Scenario]: ...
 
 
-class _Problem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    emotions: list[str] = Field(min_length=1)
-    situations: list[str] = Field(min_length=1)
-    applies_to_age: tuple[int, int] = (0, 200)
+def draft_rng(seed: int, index: int, attempt: int = 0) -> random.Random:
+    """The random stream of scenario `index` (and its dedup retry `attempt`)."""
+    return random.Random(f"scenario:{seed}:{index}:{attempt}")
 
 
-class _Bank(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SampledScenarios:
+    """The stratified sampler with template situations: what `factory personas sample
+    --no-dedup` writes for the same seed, without the file."""
 
-    personas: list[Persona] = Field(min_length=1)
-    problems: list[_Problem] = Field(min_length=1)
-
-
-def scenario_id(persona_id: str, problem: str, emotion: str, intensity: int, situation: str) -> str:
-    key = json.dumps([persona_id, problem, emotion, intensity, situation])
-    return "sc-" + hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-class BuiltinSampler:
-    """Seeded draws of persona x problem x emotion x intensity x situation from a YAML bank;
-    each index has its own random stream, so growing n keeps the first scenarios."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or data_dir("personas") / "builtin.yaml"
-        try:
-            self.bank = _Bank.model_validate(yaml.safe_load(read_text(self.path)))
-        except (yaml.YAMLError, ValidationError) as exc:
-            raise DataFileError(f"{self.path}: {first_error_line(exc)}") from None
+    def __init__(self, bank: PersonaBank | None = None) -> None:
+        self.bank = bank or PersonaBank()
+        self.sampler = PersonaSampler(self.bank)
+        self.writer = TemplateWriter(self.bank)
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
-        return [self._draw(seed, i) for i in range(n)]
-
-    def _draw(self, seed: int, index: int) -> Scenario:
-        rng = random.Random(f"builtin:{seed}:{index}")
-        for _ in range(100):
-            persona = rng.choice(self.bank.personas)
-            problem = rng.choice(self.bank.problems)
-            low, high = problem.applies_to_age
-            if low <= persona.age <= high:
-                break
-        emotion = rng.choice(problem.emotions)
-        intensity = rng.choice([3, 4, 4, 5])
-        situation = rng.choice(problem.situations)
-        return Scenario(
-            id=scenario_id(persona.id, problem.type, emotion, intensity, situation) + f"-{index}",
-            persona=persona,
-            problem_type=problem.type,
-            emotion_type=emotion,
-            initial_intensity=intensity,
-            situation=situation,
-        )
+        cells = self.sampler.cell_sequence(seed)
+        found = []
+        for index in range(n):
+            rng = draft_rng(seed, index)
+            draw = self.sampler.draw(rng, next(cells))
+            text, source = self.writer.write(draw, rng)
+            found.append(scenario_from(draw, text, source))
+        return found
 
 
 class ScenarioBank:
@@ -107,4 +77,4 @@ class ScenarioBank:
 
 
 def scenario_source(path: str | None) -> ScenarioSource:
-    return ScenarioBank(Path(path)) if path else BuiltinSampler()
+    return ScenarioBank(Path(path)) if path else SampledScenarios()

@@ -34,7 +34,14 @@ def test_wheel_carries_the_data_folders(tmp_path):
         "factory/_data/prompts/supporter.jinja",
         "factory/_data/prompts/strategies/esconv.yaml",
         "factory/_data/prompts/strategies/extes.yaml",
-        "factory/_data/personas/builtin.yaml",
+        "factory/_data/personas/attributes.yaml",
+        "factory/_data/personas/problems.yaml",
+        "factory/_data/personas/emotions.yaml",
+        "factory/_data/personas/constraints.yaml",
+        "factory/_data/personas/situations.yaml",
+        "factory/_data/prompts/situation.jinja",
+        "factory/_data/prompts/paraphrase.jinja",
+        "factory/_data/prompts/labels.yaml",
         "factory/_data/filters/README.md",
     ):
         assert shipped in names, shipped

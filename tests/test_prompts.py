@@ -16,8 +16,10 @@ def roleplay() -> RolePlay:
     return RolePlay.from_config(GenerationConfig())
 
 
-SEEKER_SYSTEM = """You are Ana, 30, woman, working as a nurse. You are writing to an online emotional-support chat because something is weighing on you.
-Your personality: shy, kind. How you write: Short and quiet.
+SEEKER_SYSTEM = """You are Ana, 30, woman; occupation: a nurse.
+You are writing to an online emotional-support chat because something is weighing on you.
+Your personality: shy, kind.
+How you write: Short and quiet.
 What is going on (private, share it a little at a time, never all at once): My ward is closing and I may lose my job.
 The problem is job crisis. You feel anxiety.
 Rules:
@@ -153,3 +155,20 @@ def test_template_without_blocks_is_rejected(tmp_path: Path):
         PromptLibrary(tmp_path).get("x")
     with pytest.raises(DataFileError, match="not found"):
         PromptLibrary(tmp_path).get("missing")
+
+
+def test_seeker_prompt_uses_the_sampled_persona(roleplay, persona, core):
+    rich = persona.model_copy(
+        update={
+            "cultural_background": "Nigeria",
+            "living_situation": "with roommates",
+            "coping_style": "keeps busy with work",
+            "style": "Says little at first. One short sentence at a time.",
+        }
+    )
+    system = roleplay.seeker.request(SeekerView(rich, core, 4, (), may_close=False)).messages[0][
+        "content"
+    ]
+    assert "You grew up in Nigeria.\nYou live with roommates.\n" in system
+    assert "How you usually cope: keeps busy with work." in system
+    assert "How you write: Says little at first. One short sentence at a time." in system

@@ -16,7 +16,7 @@ from factory.fake_openai import FakeOpenAIServer
 from factory.models import Usage
 from factory.roleplay import dialogue_id
 from factory.runner import generate
-from factory.scenarios import BuiltinSampler
+from factory.scenarios import SampledScenarios
 
 
 def ids_in(path: Path) -> list[str]:
@@ -24,7 +24,7 @@ def ids_in(path: Path) -> list[str]:
 
 
 def expected_ids(n: int, seed: int = 7) -> set[str]:
-    return {dialogue_id(s, seed) for s in BuiltinSampler().scenarios(n, seed)}
+    return {dialogue_id(s, seed) for s in SampledScenarios().scenarios(n, seed)}
 
 
 async def test_generate_writes_dialogues_and_manifest(config, out_dir):
@@ -166,7 +166,7 @@ def failing_on(scenario_ids: set[str] | None):
 async def test_backend_failures_are_kept_aside_and_retried_on_rerun(config, out_dir):
     from factory.backends.scripted import ScriptedBackend
 
-    scenarios = BuiltinSampler().scenarios(config.n, config.seed)
+    scenarios = SampledScenarios().scenarios(config.n, config.seed)
     # Fail the dialogues whose seeker prompt mentions the first scenario's situation.
     doomed = {scenarios[0].situation}
     report = await generate(config, out_dir, backend=ScriptedBackend(failing_on(doomed)))

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from factory.cli.generate import generate_command
+from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError
 
 INTERRUPTED = 130
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("generate")(generate_command)
+app.add_typer(personas_app, name="personas")
 
 
 @app.callback()

@@ -1,0 +1,109 @@
+"""`factory personas sample|stats`: build a scenario bank and measure its coverage."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from factory.config import BackendKind
+
+app = typer.Typer(
+    help="Sample seekers (persona x problem x emotion x situation) and check coverage."
+)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings file.")]
+NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of scenarios (default 100).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed (default 7).")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Scenario bank to write (.jsonl).")]
+MixOpt = Annotated[
+    str | None, typer.Option("--mix", help="Target weights over the grid: uniform or esconv.")
+]
+SituationsOpt = Annotated[
+    str | None, typer.Option("--situations", help="template, llm or seeded (default template).")
+]
+SeedsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--seeds", help="Seed file for --situations seeded (repeatable)."),
+]
+BackendOpt = Annotated[
+    BackendKind | None, typer.Option("--backend", "-b", help="Backend for llm/seeded situations.")
+]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")
+]
+NoDedupOpt = Annotated[bool, typer.Option("--no-dedup", help="Keep near-duplicate situations.")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="A personas folder (default: the shipped one).")
+]
+
+
+@app.command("sample")
+def sample_command(
+    out: OutOpt,
+    config: ConfigOpt = None,
+    n: NOpt = None,
+    seed: SeedOpt = None,
+    mix: MixOpt = None,
+    situations: SituationsOpt = None,
+    seeds: SeedsOpt = None,
+    backend: BackendOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    no_dedup: NoDedupOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Write N scenarios, one per line; same seed and config give a byte-identical file."""
+    from factory.config import load_settings
+    from factory.progress import Progress
+    from factory.scenario_bank import ScenarioConfig, sample_scenarios, write_bank
+
+    cfg = load_settings(
+        ScenarioConfig,
+        config,
+        {
+            "n": n,
+            "seed": seed,
+            "mix": mix,
+            "situations": situations,
+            "seeds": [str(p) for p in seeds] if seeds else None,
+            "backend.kind": backend,
+            "backend.base_url": base_url,
+            "backend.model": model,
+            "dedup.enabled": False if no_dedup else None,
+            "data_dir": str(data_dir) if data_dir else None,
+        },
+    )
+    scenarios, report = asyncio.run(
+        sample_scenarios(cfg, progress=Progress.for_stream(sys.stderr, unit="scenarios"))
+    )
+    write_bank(scenarios, out)
+    typer.echo(f"wrote {report.scenarios} scenarios to {out} in {report.seconds:.1f}s")
+    if cfg.dedup.enabled:
+        typer.echo(
+            f"near-duplicates rejected: {report.duplicates_rejected}"
+            f" (kept after {cfg.dedup.max_attempts} attempts: {report.kept_after_max_attempts})"
+        )
+    if report.usage.calls:
+        typer.echo(
+            f"situations by LLM: {report.usage.calls} calls, {report.llm_fallbacks} fell back to templates"
+        )
+    if report.infeasible_cells:
+        cells = "; ".join(f"{p} x {e}" for p, e in report.infeasible_cells)
+        typer.echo(f"cells no persona can satisfy (left out): {cells}")
+
+
+@app.command("stats")
+def stats_command(path: Path, data_dir: DataDirOpt = None) -> None:
+    """Print the problem x emotion coverage and the attribute marginals of a scenario bank."""
+    from factory.persona_bank import PersonaBank
+    from factory.persona_sampler import PersonaSampler
+    from factory.scenario_stats import bank_stats, read_bank, render_stats
+
+    scenarios = read_bank(path)
+    sampler = PersonaSampler(PersonaBank(data_dir))
+    typer.echo(render_stats(bank_stats(scenarios, sampler.cells)))

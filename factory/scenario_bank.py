@@ -1,0 +1,204 @@
+"""Builds a scenario bank: sampled personas and cells, situations written, near-duplicates
+rejected, in a fixed order, so the same seed and config give a byte-identical file and a
+larger n only appends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from factory.backends import Backend, build_backend
+from factory.config import BackendConfig
+from factory.errors import ConfigError
+from factory.models import Scenario, Usage
+from factory.persona_bank import PersonaBank
+from factory.persona_sampler import (
+    DEFAULT_INTENSITY_WEIGHTS,
+    Cell,
+    Mix,
+    PersonaDraw,
+    PersonaSampler,
+    scenario_from,
+)
+from factory.progress import Progress
+from factory.prompts import PromptLibrary
+from factory.scenario_dedup import EmbeddingDeduper, Encoder, dedup_text, minilm_encoder
+from factory.scenarios import draft_rng
+from factory.situations import LLMSituationWriter, Source, TemplateWriter, load_seeds
+
+
+class SituationMode(StrEnum):
+    template = "template"
+    llm = "llm"
+    seeded = "seeded"
+
+
+class DedupConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    threshold: float = Field(
+        default=0.95, gt=0, le=1, description="cosine at or above which a situation is a duplicate"
+    )
+    max_attempts: int = Field(default=8, ge=1, le=100)
+
+
+class ScenarioConfig(BaseModel):
+    """`factory personas sample` settings (YAML via --config, flags override)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(default=100, ge=1, le=10_000_000)
+    seed: int = Field(default=7, ge=0, le=2**31 - 1)
+    data_dir: str | None = Field(
+        default=None, description="a personas folder; default: the shipped one"
+    )
+    mix: Mix = "uniform"
+    intensity_weights: tuple[float, float, float, float, float] = DEFAULT_INTENSITY_WEIGHTS
+    situations: SituationMode = SituationMode.template
+    seeds: list[str] = Field(
+        default_factory=list, description="ESConv .jsonl / ESC-Eval .json for `seeded`"
+    )
+    concurrency: int = Field(default=8, ge=1, le=4096)
+    temperature: float = Field(default=0.8, ge=0, le=2)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+
+
+@dataclass
+class SampleReport:
+    scenarios: int = 0
+    seconds: float = 0.0
+    duplicates_rejected: int = 0
+    kept_after_max_attempts: int = 0
+    llm_fallbacks: int = 0
+    usage: Usage = field(default_factory=Usage)
+    infeasible_cells: list[Cell] = field(default_factory=list)
+
+
+async def sample_scenarios(
+    config: ScenarioConfig,
+    *,
+    backend: Backend | None = None,
+    encoder: Encoder | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[Scenario], SampleReport]:
+    """config.n scenarios. Scenario i depends only on the seed, the config and scenarios
+    0..i-1, never on timing or concurrency."""
+    started = time.perf_counter()
+    bank = PersonaBank(Path(config.data_dir) if config.data_dir else None)
+    sampler = PersonaSampler(bank, config.mix, config.intensity_weights)
+    if not sampler.cells:
+        raise ConfigError(
+            "the constraints exclude every problem x emotion cell: relax personas/constraints.yaml"
+        )
+    templates = TemplateWriter(bank)
+    writer: LLMSituationWriter | None = None
+    if config.situations is not SituationMode.template:
+        if config.situations is SituationMode.seeded and not config.seeds:
+            raise ConfigError(
+                "situations: seeded needs seed files: pass --seeds PATH (ESConv .jsonl or ESC-Eval .json)"
+            )
+        seeds = (
+            load_seeds([Path(p) for p in config.seeds])
+            if config.situations is SituationMode.seeded
+            else None
+        )
+        library = PromptLibrary()
+        backend = backend or build_backend(config.backend, config.concurrency)
+        writer = LLMSituationWriter(
+            backend, library.get("situation"), library.get("paraphrase"), seeds, config.temperature
+        )
+        await backend.start()
+    deduper = None
+    if config.dedup.enabled:
+        deduper = EmbeddingDeduper(config.dedup.threshold, encoder or minilm_encoder())
+
+    report = SampleReport(infeasible_cells=sampler.infeasible)
+    progress = progress or Progress.null()
+    progress.start(total=config.n, already=0)
+    cells = sampler.cell_sequence(config.seed)
+    cell_of = [next(cells) for _ in range(config.n)]
+    attempt = [0] * config.n
+    drafts: dict[tuple[int, int], tuple[Scenario, object]] = {}
+    accepted: list[Scenario] = []
+    limit = asyncio.Semaphore(config.concurrency)
+
+    async def make(index: int, k: int) -> None:
+        rng = draft_rng(config.seed, index, k)
+        draw = sampler.draw(rng, cell_of[index])
+        text, source = await _situation(draw, rng, templates, writer, limit)
+        drafts[(index, k)] = (scenario_from(draw, text, source), None)
+
+    try:
+        while len(accepted) < config.n:
+            missing = [
+                (i, attempt[i])
+                for i in range(len(accepted), config.n)
+                if (i, attempt[i]) not in drafts
+            ]
+            await asyncio.gather(*(make(i, k) for i, k in missing))
+            vectors = _embed(deduper, [drafts[key][0] for key in missing])
+            for key, vector in zip(missing, vectors, strict=True):
+                drafts[key] = (drafts[key][0], vector)
+            while len(accepted) < config.n:
+                index = len(accepted)
+                scenario, vector = drafts[(index, attempt[index])]
+                if deduper is not None and vector is not None:
+                    admitted, _ = deduper.admit(vector)
+                    if not admitted and attempt[index] + 1 < config.dedup.max_attempts:
+                        attempt[index] += 1
+                        report.duplicates_rejected += 1
+                        break  # write a new draft for this index, then go on
+                    if not admitted:
+                        report.kept_after_max_attempts += 1
+                accepted.append(scenario)
+                progress.advance(report.usage, errors=report.duplicates_rejected)
+    finally:
+        progress.stop()
+        if writer is not None:
+            await writer.backend.close()
+            report.usage = writer.usage
+            report.llm_fallbacks = writer.fallbacks
+    report.scenarios = len(accepted)
+    report.seconds = time.perf_counter() - started
+    return accepted, report
+
+
+async def _situation(
+    draw: PersonaDraw,
+    rng: random.Random,
+    templates: TemplateWriter,
+    writer: LLMSituationWriter | None,
+    limit: asyncio.Semaphore,
+) -> tuple[str, Source]:
+    if writer is None:
+        return templates.write(draw, rng)
+    async with limit:
+        return await writer.write(draw, rng, templates)
+
+
+def _embed(deduper: EmbeddingDeduper | None, scenarios: list[Scenario]) -> list[object]:
+    if deduper is None or not scenarios:
+        return [None] * len(scenarios)
+    return list(deduper.encode([dedup_text(s) for s in scenarios]))
+
+
+def write_bank(scenarios: list[Scenario], path: Path) -> None:
+    """One scenario per line, written to a temporary file and renamed: never half a bank."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for scenario in scenarios:
+            handle.write(
+                json.dumps(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False)
+                + "\n"
+            )
+    tmp.replace(path)

@@ -1,0 +1,189 @@
+"""Situation writers: one or two sentences, in the seeker's voice, for a sampled persona and
+problem. `template` fills the skeletons in personas/situations.yaml (no model); `llm` asks a
+backend to write one; `seeded` asks it to paraphrase a real seed (ESConv situations, ESC-Eval
+role cards) and rejects any output that copies the seed, recording only where it came from."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from factory.backends.base import Backend, ChatRequest
+from factory.cleaning import clean_utterance, shares_span, word_overlap
+from factory.errors import BackendError, DataFileError
+from factory.models import Usage
+from factory.persona_bank import PersonaBank
+from factory.persona_sampler import PersonaDraw
+from factory.prompts import PromptTemplate
+from factory.resources import read_text
+
+SITUATION_MAX_CHARS = 300
+# A paraphrase that shares this many consecutive words with its seed, or most of its words,
+# is a copy, not a paraphrase.
+COPY_SPAN_WORDS = 6
+COPY_OVERLAP = 0.6
+
+Source = dict[str, str | None]
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+class TemplateWriter:
+    """Fills a template for the draw's problem; free, instant and deterministic."""
+
+    def __init__(self, bank: PersonaBank) -> None:
+        self.bank = bank
+
+    def write(self, draw: PersonaDraw, rng: random.Random) -> tuple[str, Source]:
+        templates = self.bank.situations.templates[draw.problem]
+        usable = [t for t in templates if draw.works or "occupation}" not in t]
+        template = rng.choice(usable or templates)
+        slots: dict[str, str] = {
+            "occupation": draw.persona.occupation,
+            "a_occupation": _article(draw.persona.occupation),
+        }
+        for _, slot, _, _ in string.Formatter().parse(template):
+            if slot and slot not in slots:
+                slots[slot] = rng.choice(self.bank.situations.fillers[slot])
+        text = template.format(**slots)
+        return text[:1].upper() + text[1:], {"kind": "template", "method": "filled"}
+
+
+@dataclass(frozen=True)
+class Seed:
+    text: str
+    problem: str | None
+    kind: str  # "esconv" or "esc_eval"
+    ref: str  # file:line, never the text
+
+
+_ESCONV_ALIASES = {"issues with parents": "conflict with parents"}
+_CARD_PROBLEM = re.compile(r"^Problem:\s*(.+)$", re.M)
+
+
+def load_seeds(paths: list[Path]) -> list[Seed]:
+    """Seeds from ESConv (.jsonl with `situation`, or FailedESConv-style .json lists) and
+    ESC-Eval role cards (.json list with `base` holding a 'Problem:' line)."""
+    seeds: list[Seed] = []
+    for path in paths:
+        if not path.is_file():
+            raise DataFileError(
+                f"seed file {path} not found: pass an ESConv .jsonl or an ESC-Eval card .json"
+            )
+        text = read_text(path)
+        try:
+            rows = (
+                [json.loads(line) for line in text.splitlines() if line.strip()]
+                if path.suffix == ".jsonl"
+                else json.loads(text)
+            )
+        except json.JSONDecodeError as exc:
+            raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(rows, list):
+            raise DataFileError(f"{path}: expected a list of records")
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                continue
+            if isinstance(row.get("situation"), str) and row["situation"].strip():
+                problem = str(row.get("problem_type", "")).strip().lower() or None
+                problem = _ESCONV_ALIASES.get(problem or "", problem)
+                seeds.append(
+                    Seed(row["situation"].strip(), problem, "esconv", f"{path.name}:{number}")
+                )
+            elif isinstance(row.get("base"), str) and (m := _CARD_PROBLEM.search(row["base"])):
+                seeds.append(Seed(m.group(1).strip(), None, "esc_eval", f"{path.name}:{number}"))
+        if not seeds:
+            raise DataFileError(
+                f"{path}: no situations found (expected ESConv or ESC-Eval card records)"
+            )
+    return seeds
+
+
+class LLMSituationWriter:
+    """Asks the backend for a situation (prompts/situation.jinja), or, given seeds, for a
+    paraphrase of one (prompts/paraphrase.jinja); copies of the seed are rejected."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        write_template: PromptTemplate,
+        paraphrase_template: PromptTemplate,
+        seeds: list[Seed] | None = None,
+        temperature: float = 0.8,
+        retries: int = 2,
+    ) -> None:
+        self.backend = backend
+        self.write_template = write_template
+        self.paraphrase_template = paraphrase_template
+        self.seeds = seeds or []
+        self.temperature = temperature
+        self.retries = retries
+        self.usage = Usage()
+        self.fallbacks = 0
+
+    def _seed_for(self, draw: PersonaDraw, rng: random.Random) -> Seed | None:
+        if not self.seeds:
+            return None
+        matching = [s for s in self.seeds if s.problem == draw.problem]
+        return rng.choice(matching or self.seeds)
+
+    async def write(
+        self, draw: PersonaDraw, rng: random.Random, fallback: TemplateWriter
+    ) -> tuple[str, Source]:
+        seed = self._seed_for(draw, rng)
+        context = {
+            "persona": draw.persona,
+            "problem": draw.problem,
+            "emotion": draw.emotion,
+            "intensity": draw.intensity,
+        }
+        if seed is not None:
+            messages = self.paraphrase_template.render(seed=seed.text, **context)
+        else:
+            messages = self.write_template.render(**context)
+        call_seed = rng.randrange(2**31)
+        for attempt in range(self.retries + 1):
+            request = ChatRequest(
+                messages=messages,
+                max_tokens=96,
+                temperature=self.temperature,
+                top_p=0.95,
+                stop=("\n\n",),
+                seed=call_seed + attempt,
+                agent="situation",
+            )
+            try:
+                completion = await self.backend.complete(request)
+            except BackendError as exc:
+                self.usage.add(exc.usage)
+                break
+            self.usage.add(completion.usage)
+            text = _two_sentences(clean_utterance(completion.text, SITUATION_MAX_CHARS))
+            if not text or len(text.split()) < 5:
+                continue
+            if seed is not None and (
+                shares_span(text, seed.text, COPY_SPAN_WORDS)
+                or word_overlap(text, seed.text) >= COPY_OVERLAP
+            ):
+                continue  # a copy of real data must never reach the output
+            if shares_span(text, messages[0]["content"], COPY_SPAN_WORDS):
+                continue  # an echo of the instructions
+            if seed is not None:
+                return text, {"kind": seed.kind, "ref": seed.ref, "method": "paraphrased"}
+            return text, {"kind": "llm", "method": "written"}
+        self.fallbacks += 1
+        return fallback.write(draw, rng)
+
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]+")
+
+
+def _two_sentences(text: str) -> str:
+    sentences = _SENTENCE.findall(text)
+    return " ".join(s.strip() for s in sentences[:2]) if sentences else text

@@ -1,0 +1,357 @@
+"""The persona bank, the stratified sampler, situations, dedup and the `personas` CLI."""
+
+import hashlib
+import json
+import random
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from factory.backends.scripted import ScriptedBackend
+from factory.config import load_settings
+from factory.errors import DataFileError
+from factory.persona_bank import PersonaBank
+from factory.persona_sampler import PersonaSampler
+from factory.resources import data_dir
+from factory.scenario_bank import ScenarioConfig, sample_scenarios
+from factory.scenario_dedup import EmbeddingDeduper, dedup_text
+from factory.scenarios import SampledScenarios
+
+
+def bag_of_words(texts: list[str]) -> np.ndarray:
+    """A stand-in encoder: hashed word counts, L2-normalised. Same words -> cosine 1."""
+    out = np.zeros((len(texts), 256), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in text.lower().split():
+            out[row, int(hashlib.md5(word.strip(".,").encode()).hexdigest(), 16) % 256] += 1
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def settings(**overrides) -> ScenarioConfig:
+    return load_settings(ScenarioConfig, None, overrides)
+
+
+@pytest.fixture(scope="module")
+def bank() -> PersonaBank:
+    return PersonaBank()
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "personas"
+    shutil.copytree(data_dir("personas"), target)
+    return target
+
+
+# -- the data files ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "file, old, new, message",
+    [
+        (
+            "attributes.yaml",
+            "genders: [woman, man, non-binary]",
+            "genders: [woman, man, non-binary]\nhair: [red]",
+            "attributes.yaml: hair: unknown field",
+        ),
+        (
+            "attributes.yaml",
+            "genders: [woman, man, non-binary]",
+            "genders: []",
+            "attributes.yaml: genders: must not be empty",
+        ),
+        (
+            "constraints.yaml",
+            "problem: [work burnout]\n",
+            "problem: [work burnot]\n",
+            "constraints.yaml: rules.6.exclude.problem: unknown value 'work burnot'",
+        ),
+        (
+            "constraints.yaml",
+            "  - when: {age_band: [teen]}",
+            "  - when: {shoe_size: [teen]}",
+            "constraints.yaml: rules.0.when.shoe_size",
+        ),
+        (
+            "problems.yaml",
+            "emotions: [anxiety, depression, nervousness]}",
+            "emotions: [anxiety, boredom]}",
+            "problems.yaml: problems.5.emotions: unknown emotion 'boredom'",
+        ),
+        (
+            "situations.yaml",
+            "{span} ago and I never got to say goodbye",
+            "{decade} ago and I never got to say goodbye",
+            "situations.yaml: templates.grief: unknown slot '{decade}'",
+        ),
+        (
+            "emotions.yaml",
+            "family: anxiety, esconv_weight: 354",
+            "family: anxiety, weight: 354",
+            "emotions.yaml: emotions.0.weight: unknown field",
+        ),
+    ],
+)
+def test_bad_data_files_fail_at_load_naming_file_and_key(data_copy, file, old, new, message):
+    path = data_copy / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(DataFileError) as caught:
+        PersonaBank(data_copy)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_template_for_a_problem_is_reported(data_copy):
+    path = data_copy / "situations.yaml"
+    path.write_text(path.read_text().replace("  retirement adjustment:", "  retirement adjustmnt:"))
+    with pytest.raises(DataFileError, match="unknown problem"):
+        PersonaBank(data_copy)
+
+
+# -- the sampler -------------------------------------------------------------------------
+
+
+def test_constraints_and_age_ranges_are_never_violated(bank):
+    sampler = PersonaSampler(bank)
+    occupations = {o.name: o for o in bank.attributes.occupations}
+    stages = {s.name: s for s in bank.attributes.life_stages}
+    cells = sampler.cell_sequence(3)
+    for i in range(1500):
+        draw = sampler.draw(random.Random(i), next(cells))
+        values = {**draw.attributes, "problem": draw.problem, "emotion": draw.emotion}
+        for rule in bank.constraints:
+            if all(values.get(f) in allowed for f, allowed in rule.when.items()):
+                assert not any(values.get(f) in banned for f, banned in rule.exclude.items()), (
+                    rule,
+                    values,
+                )
+        persona = draw.persona
+        assert (
+            occupations[persona.occupation].min_age
+            <= persona.age
+            <= occupations[persona.occupation].max_age
+        )
+        assert (
+            stages[persona.life_stage].min_age <= persona.age <= stages[persona.life_stage].max_age
+        )
+        assert draw.emotion in next(p.emotions for p in bank.problems if p.name == draw.problem)
+
+
+def test_an_impossible_cell_is_left_out(data_copy):
+    path = data_copy / "constraints.yaml"
+    path.write_text(
+        path.read_text() + "  - when: {problem: [grief]}\n    exclude: {emotion: [guilt]}\n"
+    )
+    sampler = PersonaSampler(PersonaBank(data_copy))
+    assert ("grief", "guilt") in sampler.infeasible
+    assert ("grief", "guilt") not in sampler.cells
+
+
+def test_grid_is_covered_before_any_cell_repeats(bank):
+    sampler = PersonaSampler(bank)
+    scenarios = SampledScenarios(bank).scenarios(len(sampler.cells) + 20, seed=11)
+    first = [(s.problem_type, s.emotion_type) for s in scenarios[: len(sampler.cells)]]
+    assert sorted(first) == sorted(sampler.cells)
+
+
+def test_esconv_mix_follows_the_weights(bank):
+    sequence = PersonaSampler(bank, mix="esconv").cell_sequence(5)
+    cells = [next(sequence) for _ in range(3000)]
+    later = Counter(problem for problem, _ in cells[86:])
+    assert later["ongoing depression"] > 10 * later["school bullying"]
+    uniform = PersonaSampler(bank, mix="uniform").cell_sequence(5)
+    flat = Counter(next(uniform)[0] for _ in range(3000))
+    assert max(flat.values()) < 3 * min(flat.values())
+
+
+def test_same_seed_same_scenarios_other_seed_others_and_prefix_stable(bank):
+    source = SampledScenarios(bank)
+    first = source.scenarios(60, seed=4)
+    assert first == SampledScenarios(bank).scenarios(60, seed=4)
+    assert source.scenarios(30, seed=4) == first[:30]
+    other = source.scenarios(60, seed=5)
+    assert len({s.id for s in first} & {s.id for s in other}) < 5
+
+
+def test_thousand_template_scenarios_in_seconds(bank):
+    import time
+
+    began = time.perf_counter()
+    scenarios = SampledScenarios(bank).scenarios(1000, seed=1)
+    assert time.perf_counter() - began < 10
+    assert len({s.id for s in scenarios}) == 1000
+
+
+# -- dedup and situations ----------------------------------------------------------------
+
+
+async def test_near_duplicates_are_rejected_and_counted():
+    scenarios, report = await sample_scenarios(
+        settings(n=150, seed=2, **{"dedup.threshold": 0.9}), encoder=bag_of_words
+    )
+    vectors = bag_of_words([dedup_text(s) for s in scenarios])
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, 0)
+    pairs_over = int((similarity >= 0.9).sum() // 2)
+    assert report.duplicates_rejected > 0
+    # Only scenarios kept after max_attempts may still be near-duplicates.
+    assert pairs_over <= report.kept_after_max_attempts * 2
+    undeduped, _ = await sample_scenarios(settings(n=150, seed=2, **{"dedup.enabled": False}))
+    raw = bag_of_words([dedup_text(s) for s in undeduped])
+    raw_similarity = raw @ raw.T
+    np.fill_diagonal(raw_similarity, 0)
+    assert int((raw_similarity >= 0.9).sum() // 2) > pairs_over
+
+
+async def test_deduped_bank_is_deterministic_and_prefix_stable():
+    a, _ = await sample_scenarios(settings(n=80, seed=9), encoder=bag_of_words)
+    b, _ = await sample_scenarios(settings(n=80, seed=9, concurrency=3), encoder=bag_of_words)
+    c, _ = await sample_scenarios(settings(n=40, seed=9), encoder=bag_of_words)
+    assert a == b
+    assert a[:40] == c
+
+
+def test_deduper_threshold():
+    deduper = EmbeddingDeduper(0.95, bag_of_words)
+    vectors = bag_of_words(
+        ["my dog died last week", "my dog died last week", "I failed my exam badly"]
+    )
+    assert deduper.admit(vectors[0])[0]
+    assert not deduper.admit(vectors[1])[0]
+    assert deduper.admit(vectors[2])[0]
+    assert deduper.rejected == 1
+
+
+def test_minilm_sees_paraphrases_as_close():
+    pytest.importorskip("sentence_transformers")
+    from factory.scenario_dedup import minilm_encoder
+
+    vectors = minilm_encoder()(
+        [
+            "My dog died last week and the house feels empty.",
+            "Last week my dog passed away and now my home feels so empty.",
+            "I have three exams tomorrow and have not studied at all.",
+        ]
+    )
+    assert float(vectors[0] @ vectors[1]) > 0.8
+    assert float(vectors[0] @ vectors[2]) < 0.4
+
+
+def _situation_backend(text_for: dict[str, str]) -> ScriptedBackend:
+    def respond(request):
+        assert request.agent == "situation"
+        prompt = request.messages[-1]["content"]
+        return next((text for key, text in text_for.items() if key in prompt), text_for["*"])
+
+    return ScriptedBackend(respond)
+
+
+async def test_llm_written_situations_record_their_source():
+    backend = _situation_backend(
+        {"*": "I lost my footing at work after a long illness. Now every day feels like a test."}
+    )
+    scenarios, report = await sample_scenarios(
+        settings(n=3, situations="llm", **{"dedup.enabled": False}), backend=backend
+    )
+    assert {s.situation_source.kind for s in scenarios} == {"llm"}
+    assert (
+        scenarios[0].situation
+        == "I lost my footing at work after a long illness. Now every day feels like a test."
+    )
+    assert report.usage.calls == 3
+
+
+async def test_seeded_paraphrases_never_copy_the_seed(tmp_path):
+    seed_text = (
+        "I am on short term disability and I am afraid I will lose my job if I do not go back soon."
+    )
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"problem_type": "job crisis", "situation": seed_text}) + "\n")
+    # The model copies the seed: rejected each time, and the template takes over.
+    copier = _situation_backend({"*": seed_text})
+    cfg = settings(n=2, situations="seeded", seeds=[str(seeds)], **{"dedup.enabled": False})
+    scenarios, report = await sample_scenarios(cfg, backend=copier)
+    assert all(s.situation != seed_text for s in scenarios)
+    assert {s.situation_source.kind for s in scenarios} == {"template"}
+    assert report.llm_fallbacks == 2
+    # A real paraphrase is kept, with the seed's file and line but not its text.
+    writer = _situation_backend(
+        {
+            "*": "Since my back injury I have been home on leave. My boss keeps asking when I will return."
+        }
+    )
+    scenarios, report = await sample_scenarios(cfg, backend=writer)
+    assert {s.situation_source.kind for s in scenarios} == {"esconv"}
+    assert scenarios[0].situation_source.ref == "seeds.jsonl:1"
+    assert scenarios[0].situation_source.method == "paraphrased"
+    assert seed_text not in json.dumps([s.model_dump() for s in scenarios])
+
+
+# -- the CLI -----------------------------------------------------------------------------
+
+
+def test_sample_is_byte_identical_for_the_same_seed(cli, tmp_path):
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    for out, seed in ((a, "3"), (b, "3"), (c, "4")):
+        result = cli(
+            "personas", "sample", "-n", "120", "--seed", seed, "--no-dedup", "-o", str(out)
+        )
+        assert result.code == 0, result.err
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+    assert len(a.read_text().splitlines()) == 120
+    assert "wrote 120 scenarios" in result.out
+
+
+def test_stats_shows_full_coverage(cli, tmp_path, bank):
+    bank_file = tmp_path / "bank.jsonl"
+    cli("personas", "sample", "-n", "100", "--no-dedup", "-o", str(bank_file))
+    result = cli("personas", "stats", str(bank_file))
+    assert result.code == 0, result.err
+    cells = len(PersonaSampler(bank).cells)
+    assert f"problem x emotion cells covered: {cells} of {cells} allowed" in result.out
+    assert "missing cells" not in result.out
+    assert "age_band: " in result.out and "big_five.neuroticism: " in result.out
+
+
+def test_generate_from_a_bank(cli, tmp_path):
+    bank_file = tmp_path / "bank.jsonl"
+    cli("personas", "sample", "-n", "3", "--no-dedup", "-o", str(bank_file))
+    out = tmp_path / "run"
+    result = cli("generate", "--dry-run", "-n", "3", "--scenarios", str(bank_file), "-o", str(out))
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in (out / "dialogues.jsonl").read_text().splitlines()]
+    bank_rows = [json.loads(line) for line in bank_file.read_text().splitlines()]
+    assert sorted(r["scenario"]["id"] for r in rows) == sorted(b["id"] for b in bank_rows)
+    assert all("big_five" in r["persona"] for r in rows)  # traits travel with the dialogue
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--mix", "zipf"], "mix: Input should be 'uniform' or 'esconv'"),
+        (["--situations", "seeded"], "seeded needs seed files"),
+        (["--situations", "seeded", "--seeds", "/nope.jsonl"], "seed file /nope.jsonl not found"),
+        (["-n", "0"], "n: Input should be greater than or equal to 1"),
+    ],
+)
+def test_sample_bad_input_is_one_line(cli, tmp_path, args, message):
+    out = tmp_path / "bank.jsonl"
+    result = cli("personas", "sample", "--no-dedup", "-o", str(out), *args)
+    assert result.code == 1
+    assert result.err.strip().count("\n") == 0 and message in result.err
+    assert not out.exists()
+
+
+def test_stats_bad_input(cli, tmp_path):
+    result = cli("personas", "stats", str(tmp_path / "none.jsonl"))
+    assert result.code == 1 and "not found" in result.err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert "holds no scenarios" in cli("personas", "stats", str(empty)).err
