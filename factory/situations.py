@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory.backends.base import Backend, ChatRequest
-from factory.cleaning import clean_utterance, shares_span, word_overlap
+from factory.cleaning import clean_utterance, normalise_words, shares_span, word_overlap
 from factory.errors import BackendError, DataFileError
 from factory.models import Usage
 from factory.persona_bank import PersonaBank
@@ -26,6 +26,8 @@ SITUATION_MAX_CHARS = 300
 # is a copy, not a paraphrase.
 COPY_SPAN_WORDS = 6
 COPY_OVERLAP = 0.6
+ECHO_SPAN_WORDS = 5
+FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "my", "me", "myself", "mine"})
 
 Source = dict[str, str | None]
 
@@ -128,10 +130,10 @@ class LLMSituationWriter:
         self.fallbacks = 0
 
     def _seed_for(self, draw: PersonaDraw, rng: random.Random) -> Seed | None:
-        if not self.seeds:
-            return None
-        matching = [s for s in self.seeds if s.problem == draw.problem]
-        return rng.choice(matching or self.seeds)
+        """A seed of the draw's problem type, or an unlabelled one (an ESC-Eval card); with
+        neither, the situation is written without a seed."""
+        matching = [s for s in self.seeds if s.problem in (draw.problem, None)]
+        return rng.choice(matching) if matching else None
 
     async def write(
         self, draw: PersonaDraw, rng: random.Random, fallback: TemplateWriter
@@ -172,8 +174,13 @@ class LLMSituationWriter:
                 or word_overlap(text, seed.text) >= COPY_OVERLAP
             ):
                 continue  # a copy of real data must never reach the output
-            if shares_span(text, messages[0]["content"], COPY_SPAN_WORDS):
-                continue  # an echo of the instructions
+            prompt = "\n".join(m["content"] for m in messages)
+            if seed is not None:
+                prompt = prompt.replace(seed.text, "\n")
+            if shares_span(text, prompt, ECHO_SPAN_WORDS):
+                continue  # an echo of the instructions or of the person's description
+            if not FIRST_PERSON & set(normalise_words(text)):
+                continue  # told about someone, not by them
             if seed is not None:
                 return text, {"kind": seed.kind, "ref": seed.ref, "method": "paraphrased"}
             return text, {"kind": "llm", "method": "written"}

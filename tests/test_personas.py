@@ -271,11 +271,11 @@ async def test_seeded_paraphrases_never_copy_the_seed(tmp_path):
     seed_text = (
         "I am on short term disability and I am afraid I will lose my job if I do not go back soon."
     )
-    seeds = tmp_path / "seeds.jsonl"
-    seeds.write_text(json.dumps({"problem_type": "job crisis", "situation": seed_text}) + "\n")
+    cards = tmp_path / "cards.json"  # ESC-Eval role cards carry no problem type: usable for any
+    cards.write_text(json.dumps([{"base": f"Age: 30\nGender: Female\nProblem: {seed_text}"}]))
     # The model copies the seed: rejected each time, and the template takes over.
     copier = _situation_backend({"*": seed_text})
-    cfg = settings(n=2, situations="seeded", seeds=[str(seeds)], **{"dedup.enabled": False})
+    cfg = settings(n=2, situations="seeded", seeds=[str(cards)], **{"dedup.enabled": False})
     scenarios, report = await sample_scenarios(cfg, backend=copier)
     assert all(s.situation != seed_text for s in scenarios)
     assert {s.situation_source.kind for s in scenarios} == {"template"}
@@ -287,10 +287,49 @@ async def test_seeded_paraphrases_never_copy_the_seed(tmp_path):
         }
     )
     scenarios, report = await sample_scenarios(cfg, backend=writer)
-    assert {s.situation_source.kind for s in scenarios} == {"esconv"}
-    assert scenarios[0].situation_source.ref == "seeds.jsonl:1"
+    assert {s.situation_source.kind for s in scenarios} == {"esc_eval"}
+    assert scenarios[0].situation_source.ref == "cards.json:1"
     assert scenarios[0].situation_source.method == "paraphrased"
     assert seed_text not in json.dumps([s.model_dump() for s in scenarios])
+
+
+def test_esconv_seeds_match_the_problem_type(tmp_path):
+    from factory.situations import LLMSituationWriter, load_seeds
+
+    seeds_file = tmp_path / "esconv.jsonl"
+    rows = [
+        {"problem_type": "job crisis", "situation": "I lost my job."},
+        {"problem_type": "Issues with Parents", "situation": "My parents yell at me."},
+    ]
+    seeds_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    seeds = load_seeds([seeds_file])
+    assert [(s.problem, s.ref) for s in seeds] == [
+        ("job crisis", "esconv.jsonl:1"),
+        ("conflict with parents", "esconv.jsonl:2"),
+    ]
+    writer = LLMSituationWriter(ScriptedBackend(), None, None, seeds)  # type: ignore[arg-type]
+    draw = PersonaSampler(PersonaBank()).draw(random.Random(0), ("conflict with parents", "anger"))
+    assert writer._seed_for(draw, random.Random(0)).text == "My parents yell at me."
+    draw = PersonaSampler(PersonaBank()).draw(random.Random(0), ("grief", "sadness"))
+    assert (
+        writer._seed_for(draw, random.Random(0)) is None
+    )  # no seed of that kind: write from scratch
+
+
+async def test_llm_situations_that_echo_or_are_not_first_person_are_refused():
+    backend = _situation_backend({"*": "Person: a man who works hard every single day at a job."})
+    backend.enqueue(
+        "She is a nurse who feels sad about her mother.",  # third person
+        "I write short, realistic situations for people who reach out to a chat.",  # echo
+        "My mother died in spring and I still set a plate for her at dinner.",
+    )
+    cfg = settings(n=1, situations="llm", **{"dedup.enabled": False})
+    scenarios, report = await sample_scenarios(cfg, backend=backend)
+    assert (
+        scenarios[0].situation
+        == "My mother died in spring and I still set a plate for her at dinner."
+    )
+    assert report.usage.calls == 3 and report.llm_fallbacks == 0
 
 
 # -- the CLI -----------------------------------------------------------------------------
