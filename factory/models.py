@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +32,9 @@ class Persona(Record):
 
     id: str
     name: str
-    age: int = Field(ge=10, le=100)
+    age: int | None = Field(
+        default=None, ge=10, le=100, description="None: unknown (imported data)"
+    )
     gender: str
     occupation: str
     traits: list[str] = Field(default_factory=list)
@@ -126,9 +128,27 @@ class Failure(Record):
 # How a dialogue ended. error:parse: an agent's output stayed unusable after its retries;
 # error:rejected: the server refused a request (final); error:backend: the server failed
 # (timeouts, 5xx), kept aside in failures.jsonl and retried by the next rerun.
+# "imported": a real dialogue brought in by `factory import` (its own ending, unknown).
 EndReason = Literal[
-    "seeker_closed", "max_turns", "stalled", "error:parse", "error:rejected", "error:backend"
+    "seeker_closed",
+    "max_turns",
+    "stalled",
+    "error:parse",
+    "error:rejected",
+    "error:backend",
+    "imported",
 ]
+
+
+class Verdict(Record):
+    """One filter's answer about one dialogue: keep or drop, a snake_case reason ("ok" when
+    kept), an optional score and details."""
+
+    filter: str
+    keep: bool
+    reason: str
+    score: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class Dialogue(Record):
@@ -141,3 +161,4 @@ class Dialogue(Record):
     end_reason: EndReason
     failure: Failure | None = None
     generation: GenerationInfo
+    verdicts: list[Verdict] = Field(default_factory=list)

@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from factory.cli.curation import filter_command, import_app
 from factory.cli.generate import generate_command
 from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError
@@ -23,6 +24,8 @@ app = typer.Typer(
 )
 app.command("generate")(generate_command)
 app.add_typer(personas_app, name="personas")
+app.command("filter")(filter_command)
+app.add_typer(import_app, name="import")
 
 
 @app.callback()

@@ -1,0 +1,23 @@
+"""Exact duplicates: the same turns (case, punctuation and spacing ignored) as a dialogue seen
+earlier in the input. The first one is kept."""
+
+from __future__ import annotations
+
+from factory.filters.base import Filter, FilterSettings
+from factory.filters.text import content_hash
+from factory.models import Dialogue, Verdict
+
+
+class ExactDedupFilter(Filter):
+    name = "exact_dedup"
+
+    def __init__(self, settings: FilterSettings | None = None) -> None:
+        super().__init__(settings)
+        self._seen: dict[str, str] = {}
+
+    def check(self, dialogue: Dialogue) -> Verdict:
+        digest = content_hash(dialogue)
+        first = self._seen.setdefault(digest, dialogue.id)
+        if first != dialogue.id:
+            return self.drop("exact_duplicate", duplicate_of=first)
+        return self.keep()

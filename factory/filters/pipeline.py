@@ -1,0 +1,218 @@
+"""Runs a recipe over dialogues: batches flow through the filters in order; a dropped dialogue
+is written to rejected.jsonl with every verdict it collected, a kept one to kept.jsonl with its
+verdicts; report.json counts every filter's drops by reason (the funnel) and times it.
+A malformed input line is reported by number and written to rejected.jsonl as
+`malformed_input`; the run goes on. Files are written under temporary names and renamed at the
+end, so an interrupted run never leaves outputs that look complete."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from factory.errors import DataFileError, RunDirError, first_error_line
+from factory.filters.base import Filter
+from factory.filters.recipe import Recipe
+from factory.models import Dialogue, Verdict
+from factory.store import DIALOGUES_FILE
+
+log = logging.getLogger(__name__)
+
+KEPT_FILE = "kept.jsonl"
+REJECTED_FILE = "rejected.jsonl"
+REPORT_FILE = "report.json"
+
+
+@dataclass
+class FunnelStep:
+    filter: str
+    entered: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    kept_reasons: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def kept(self) -> int:
+        return self.entered - sum(self.dropped.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "filter": self.filter,
+            "in": self.entered,
+            "kept": self.kept,
+            "dropped": sum(self.dropped.values()),
+            "drop_reasons": dict(self.dropped.most_common()),
+            "keep_reasons": dict(self.kept_reasons.most_common()),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class FilterReport:
+    input: str
+    recipe: Recipe
+    read: int = 0
+    malformed: int = 0
+    kept: int = 0
+    funnel: list[FunnelStep] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> int:
+        return self.malformed + sum(sum(step.dropped.values()) for step in self.funnel)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "recipe": {
+                "name": self.recipe.name,
+                "path": str(self.recipe.path),
+                "sha256": self.recipe.sha256,
+            },
+            "counts": {
+                "input_lines": self.read + self.malformed,
+                "dialogues": self.read,
+                "malformed": self.malformed,
+                "kept": self.kept,
+                "rejected": self.rejected,
+                "kept_share": round(self.kept / self.read, 4) if self.read else 0.0,
+            },
+            "funnel": [step.as_dict() for step in self.funnel],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def input_file(path: Path) -> Path:
+    """A dialogues .jsonl, or a run directory holding one."""
+    if path.is_dir():
+        path = path / DIALOGUES_FILE
+    if not path.is_file():
+        raise DataFileError(f"{path} not found: pass a dialogues .jsonl or a run directory")
+    return path
+
+
+def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
+    """(line number, dialogue or None if malformed, raw line); blank lines are skipped."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path} ({exc.strerror})") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, Dialogue.model_validate_json(raw), ""
+            except ValidationError as exc:
+                yield (
+                    number,
+                    None,
+                    f"{raw.decode('utf-8', 'replace').strip()[:2000]}\t{first_error_line(exc)}",
+                )
+
+
+def run_recipe(source: Path, recipe: Recipe, out_dir: Path, batch_size: int = 1000) -> FilterReport:
+    path = input_file(source)
+    filters = recipe.build()
+    report = FilterReport(str(path), recipe, funnel=[FunnelStep(f.name) for f in filters])
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        partial = {name: out_dir / f".{name}.partial" for name in (KEPT_FILE, REJECTED_FILE)}
+        kept_handle = partial[KEPT_FILE].open("w", encoding="utf-8")
+        rejected_handle = partial[REJECTED_FILE].open("w", encoding="utf-8")
+    except OSError as exc:
+        raise RunDirError(
+            f"cannot write to {out_dir} ({exc.strerror}): pass a writable --out"
+        ) from None
+    started = time.perf_counter()
+    with kept_handle, rejected_handle:
+        batch: list[Dialogue] = []
+        for number, dialogue, problem in read_dialogues(path):
+            if dialogue is None:
+                raw, _, why = problem.rpartition("\t")
+                log.warning("%s:%d: malformed dialogue skipped (%s)", path, number, why)
+                report.malformed += 1
+                verdict = Verdict(
+                    filter="input",
+                    keep=False,
+                    reason="malformed_input",
+                    details={"line": number, "error": why},
+                )
+                _write(
+                    rejected_handle,
+                    {"line": number, "raw": raw, "verdicts": [verdict.model_dump()]},
+                )
+                continue
+            report.read += 1
+            batch.append(dialogue)
+            if len(batch) >= batch_size:
+                _run_batch(batch, filters, report, kept_handle, rejected_handle)
+                batch = []
+        if batch:
+            _run_batch(batch, filters, report, kept_handle, rejected_handle)
+    for name, tmp in partial.items():
+        tmp.replace(out_dir / name)
+    report.seconds = time.perf_counter() - started
+    (out_dir / REPORT_FILE).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    return report
+
+
+def _run_batch(
+    batch: list[Dialogue],
+    filters: list[Filter],
+    report: FilterReport,
+    kept: IO[str],
+    rejected: IO[str],
+) -> None:
+    current = batch
+    for step, flt in zip(report.funnel, filters, strict=True):
+        if not current:
+            return
+        began = time.perf_counter()
+        outcomes = flt.apply_batch(current)
+        step.seconds += time.perf_counter() - began
+        step.entered += len(current)
+        survivors = []
+        for outcome in outcomes:
+            dialogue = outcome.dialogue.model_copy(
+                update={"verdicts": [*outcome.dialogue.verdicts, outcome.verdict]}
+            )
+            if outcome.verdict.keep:
+                step.kept_reasons[outcome.verdict.reason] += 1
+                survivors.append(dialogue)
+            else:
+                step.dropped[outcome.verdict.reason] += 1
+                _write(rejected, dialogue.model_dump(mode="json", exclude_none=True))
+        current = survivors
+    for dialogue in current:
+        report.kept += 1
+        _write(kept, dialogue.model_dump(mode="json", exclude_none=True))
+
+
+def _write(handle: IO[str], row: dict[str, Any]) -> None:
+    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def render_funnel(report: FilterReport) -> str:
+    """The funnel as a small table: what entered each filter, what it dropped, and why."""
+    lines = [f"{'filter':<22}{'in':>8}{'dropped':>9}{'kept':>8}  reasons"]
+    if report.malformed:
+        lines.append(
+            f"{'input':<22}{report.read + report.malformed:>8}{report.malformed:>9}{report.read:>8}  malformed_input {report.malformed}"
+        )
+    for step in report.funnel:
+        reasons = ", ".join(f"{r} {n}" for r, n in step.dropped.most_common())
+        lines.append(
+            f"{step.filter:<22}{step.entered:>8}{sum(step.dropped.values()):>9}{step.kept:>8}  {reasons}"
+        )
+    share = 100 * report.kept / report.read if report.read else 0.0
+    lines.append(f"kept {report.kept} of {report.read} dialogues ({share:.1f}%)")
+    return "\n".join(lines)

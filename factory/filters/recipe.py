@@ -1,0 +1,98 @@
+"""Filter recipes (filters/*.yaml): which filters run, in what order, with which settings.
+
+name: default
+filters:
+  - use: structure
+    min_turns: 6
+  - use: minhash_dedup
+    threshold: 0.8
+    enabled: false
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from factory.errors import ConfigError
+from factory.filters import FILTERS, Filter
+from factory.resources import data_dir, read_text
+
+
+@dataclass
+class Recipe:
+    name: str
+    path: Path
+    sha256: str
+    entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def build(self) -> list[Filter]:
+        """Fresh filter instances (dedup filters hold state, so one set per run)."""
+        return [
+            FILTERS[name](FILTERS[name].Settings.model_validate(settings))
+            for name, settings in self.entries
+        ]
+
+
+def recipe_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"}:
+        return path
+    return data_dir("filters") / f"{name_or_path}.yaml"
+
+
+def load_recipe(name_or_path: str) -> Recipe:
+    path = recipe_path(name_or_path)
+    if not path.is_file():
+        shipped = sorted(p.stem for p in data_dir("filters").glob("*.yaml"))
+        raise ConfigError(
+            f"recipe '{name_or_path}' not found: use one of {', '.join(shipped)} or a .yaml path"
+        )
+    text = read_text(path, ConfigError)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("filters"), list):
+        raise ConfigError(f"{path}: a recipe is a mapping with a `filters:` list")
+    unknown = set(data) - {"name", "description", "filters"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(sorted(unknown))} (allowed: name, description, filters)"
+        )
+    recipe = Recipe(
+        str(data.get("name") or path.stem), path, hashlib.sha256(text.encode()).hexdigest()[:16]
+    )
+    for index, raw in enumerate(data["filters"]):
+        if not isinstance(raw, dict) or not isinstance(raw.get("use"), str):
+            raise ConfigError(f"{path}: filters.{index}: each entry needs `use: <filter name>`")
+        entry = dict(raw)
+        name = entry.pop("use")
+        enabled = entry.pop("enabled", True)
+        if name not in FILTERS:
+            raise ConfigError(
+                f"{path}: filters.{index}: unknown filter '{name}' (known: {', '.join(FILTERS)})"
+            )
+        settings_model = FILTERS[name].Settings
+        try:
+            settings_model.model_validate(entry)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            allowed = ", ".join(settings_model.model_fields) or "none"
+            detail = (
+                f"unknown key '{key}' (allowed: {allowed})"
+                if err["type"] == "extra_forbidden"
+                else f"{key}: {err['msg']}"
+            )
+            raise ConfigError(f"{path}: filters.{index} ({name}): {detail}") from None
+        if enabled:
+            recipe.entries.append((name, entry))
+    if not recipe.entries:
+        raise ConfigError(f"{path}: no filter is enabled")
+    return recipe

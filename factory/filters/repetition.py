@@ -1,0 +1,47 @@
+"""Loops: a speaker repeating its own earlier turns, or a turn repeating a phrase over and over
+(small models do both; ESConv's humans repeat short greetings and thanks, which are exempt)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import Field
+
+from factory.filters.base import Filter, FilterSettings
+from factory.filters.text import normalised, words
+from factory.models import Dialogue, Verdict
+
+
+class RepetitionSettings(FilterSettings):
+    max_repeated_share: float = Field(default=0.3, ge=0, le=1, description="of a speaker's turns")
+    min_words_to_count: int = Field(
+        default=4, ge=1, description="shorter turns (thanks, ok) may repeat"
+    )
+    max_trigram_share: float = Field(
+        default=0.5, ge=0, le=1, description="repeated 3-grams within one turn"
+    )
+
+
+class RepetitionFilter(Filter):
+    name = "repetition"
+    Settings = RepetitionSettings
+
+    def check(self, dialogue: Dialogue) -> Verdict:
+        s = self.settings
+        assert isinstance(s, RepetitionSettings)
+        for role in ("seeker", "supporter"):
+            texts = [normalised(t.text) for t in dialogue.turns if t.role == role]
+            counted = [t for t in texts if len(t.split()) >= s.min_words_to_count]
+            if len(counted) >= 3:
+                repeats = sum(n - 1 for n in Counter(counted).values())
+                share = repeats / len(counted)
+                if share > s.max_repeated_share:
+                    return self.drop("repeated_turns", score=round(share, 3), role=role)
+        for index, turn in enumerate(dialogue.turns):
+            tokens = words(turn.text)
+            grams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+            if len(grams) >= 12:
+                repeated = sum(n - 1 for n in Counter(grams).values()) / len(grams)
+                if repeated > s.max_trigram_share:
+                    return self.drop("looping_turn", score=round(repeated, 3), turn=index)
+        return self.keep()

@@ -1,0 +1,51 @@
+"""Shape of a dialogue: it finished without a generation error, has a sensible number of
+turns, alternates seeker/supporter strictly (imports merge consecutive same-speaker
+utterances first), and has no empty, tiny-on-average or overlong turns."""
+
+from __future__ import annotations
+
+import itertools
+
+from pydantic import Field
+
+from factory.filters.base import Filter, FilterSettings
+from factory.filters.text import words
+from factory.models import Dialogue, Verdict
+
+
+class StructureSettings(FilterSettings):
+    min_turns: int = Field(default=6, ge=1)
+    max_turns: int = Field(default=80, ge=1)
+    min_mean_words: float = Field(default=3.0, ge=0)
+    max_turn_words: int = Field(default=250, ge=1)
+    first_speaker: str | None = Field(default=None, description="seeker or supporter; None: either")
+
+
+class StructureFilter(Filter):
+    name = "structure"
+    Settings = StructureSettings
+
+    def check(self, dialogue: Dialogue) -> Verdict:
+        s = self.settings
+        assert isinstance(s, StructureSettings)
+        if dialogue.end_reason.startswith("error:"):
+            return self.drop("generation_error", end_reason=dialogue.end_reason)
+        turns = dialogue.turns
+        if len(turns) < s.min_turns:
+            return self.drop("too_few_turns", score=len(turns))
+        if len(turns) > s.max_turns:
+            return self.drop("too_many_turns", score=len(turns))
+        if s.first_speaker and turns[0].role != s.first_speaker:
+            return self.drop("wrong_first_speaker")
+        for before, after in itertools.pairwise(turns):
+            if before.role == after.role:
+                return self.drop("broken_alternation")
+        counts = [len(words(t.text)) for t in turns]
+        if min(counts) == 0:
+            return self.drop("empty_turn")
+        if max(counts) > s.max_turn_words:
+            return self.drop("overlong_turn", score=max(counts))
+        mean = sum(counts) / len(counts)
+        if mean < s.min_mean_words:
+            return self.drop("turns_too_short", score=round(mean, 2))
+        return self.keep(score=round(mean, 2))

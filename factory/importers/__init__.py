@@ -1,0 +1,1 @@
+"""Importers: real ESC data sets into the dialogue format."""

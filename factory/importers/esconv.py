@@ -1,0 +1,142 @@
+"""ESConv into our dialogue format, so real dialogues can be filtered and measured like
+synthetic ones. Reads the Hugging Face split format (.jsonl; speakers usr/sys) and the original
+ESConv.json schema (a JSON list; speakers seeker/supporter, or speaker/listener in
+FailedESConv.json; strategy under `annotation`).
+
+Rules: consecutive utterances of one speaker are merged into one turn (joined with a space;
+a merged supporter turn keeps the strategy of its first utterance); old strategy labels are
+mapped to ESConv's eight (Questions -> Question, Other -> Others, Direct Guidance ->
+Providing Suggestions, Approval and Reassurance -> Affirmation and Reassurance); the survey's
+initial and final intensity go on the first and last seeker turns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from factory import __version__
+from factory.errors import DataFileError
+from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn
+from factory.resources import read_text
+
+SEEKER = {"usr", "seeker", "speaker"}
+SUPPORTER = {"sys", "supporter", "listener"}
+STRATEGY_ALIASES = {
+    "Questions": "Question",
+    "Other": "Others",
+    "Direct Guidance": "Providing Suggestions",
+    "Approval and Reassurance": "Affirmation and Reassurance",
+}
+
+
+def read_esconv(path: Path) -> Iterator[dict[str, Any]]:
+    text = read_text(path)
+    try:
+        if path.suffix == ".jsonl":
+            for line in text.splitlines():
+                if line.strip():
+                    yield json.loads(line)
+            return
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, list):
+        raise DataFileError(f"{path}: expected a list of ESConv dialogues")
+    yield from data
+
+
+def _intensity(value: Any) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= 5 else None
+
+
+def convert(record: dict[str, Any], source: str, index: int) -> Dialogue:
+    """One ESConv record as a Dialogue; raises DataFileError naming the record if it is unusable."""
+    where = f"{source} record {index}"
+    utterances = record.get("dialog")
+    if not isinstance(utterances, list) or not utterances:
+        raise DataFileError(f"{where}: no `dialog` list")
+    turns: list[Turn] = []
+    for utterance in utterances:
+        speaker = str(utterance.get("speaker", "")).lower()
+        text = str(utterance.get("text", utterance.get("content", ""))).strip()
+        strategy = utterance.get("strategy") or (utterance.get("annotation") or {}).get("strategy")
+        role: Role
+        if speaker in SEEKER:
+            role = "seeker"
+        elif speaker in SUPPORTER:
+            role = "supporter"
+        else:
+            raise DataFileError(f"{where}: unknown speaker '{speaker}'")
+        if turns and turns[-1].role == role:
+            turns[-1] = turns[-1].model_copy(update={"text": f"{turns[-1].text} {text}".strip()})
+            continue
+        turns.append(
+            Turn(
+                role=role,
+                text=text,
+                strategy=STRATEGY_ALIASES.get(strategy, strategy)
+                if role == "supporter" and strategy
+                else None,
+            )
+        )
+    survey = (record.get("survey_score") or {}).get("seeker") or {}
+    seeker_turns = [i for i, t in enumerate(turns) if t.role == "seeker"]
+    initial, final = (
+        _intensity(survey.get("initial_emotion_intensity")),
+        _intensity(survey.get("final_emotion_intensity")),
+    )
+    if seeker_turns and initial is not None:
+        turns[seeker_turns[0]] = turns[seeker_turns[0]].model_copy(update={"intensity": initial})
+    if len(seeker_turns) > 1 and final is not None:
+        turns[seeker_turns[-1]] = turns[seeker_turns[-1]].model_copy(update={"intensity": final})
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
+    return Dialogue(
+        id=f"esconv-{digest}",
+        persona=Persona(
+            id=f"esconv-seeker-{digest}",
+            name="unknown",
+            gender="unknown",
+            occupation="unknown",
+            style="",
+        ),
+        scenario=ScenarioCore(
+            id=f"esconv-{source}-{index}",
+            problem_type=str(record.get("problem_type", "unknown")).strip().lower(),
+            emotion_type=str(record.get("emotion_type", "unknown")).strip().lower(),
+            initial_intensity=initial or 3,
+            situation=str(record.get("situation", "")).strip(),
+        ),
+        turns=turns,
+        end_reason="imported",
+        generation=GenerationInfo(
+            backend="human",
+            model="esconv",
+            seed=0,
+            taxonomy="esconv",
+            prompt_hashes={},
+            tool_version=__version__,
+        ),
+    )
+
+
+def import_esconv(paths: list[Path]) -> tuple[list[Dialogue], list[str]]:
+    """Dialogues from every file, and one message per record that could not be converted."""
+    dialogues, problems = [], []
+    for path in paths:
+        if not path.is_file():
+            raise DataFileError(f"{path} not found: pass an ESConv .jsonl or .json file")
+        for index, record in enumerate(read_esconv(path), start=1):
+            try:
+                if not isinstance(record, dict):
+                    raise DataFileError(f"{path.name} record {index}: not an object")
+                dialogues.append(convert(record, path.name, index))
+            except DataFileError as exc:
+                problems.append(str(exc))
+    return dialogues, problems
