@@ -28,7 +28,12 @@ def filter_command(
     from factory.filters.pipeline import render_funnel, run_recipe
     from factory.filters.recipe import load_recipe
 
-    report = run_recipe(source, load_recipe(recipe), out)
+    report = run_recipe(
+        source,
+        load_recipe(recipe),
+        out,
+        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+    )
     typer.echo(render_funnel(report))
     typer.echo(
         f"wrote {out / 'kept.jsonl'}, {out / 'rejected.jsonl'}, {out / 'report.json'} in {report.seconds:.1f}s"

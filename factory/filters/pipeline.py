@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -119,7 +119,13 @@ def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
                 )
 
 
-def run_recipe(source: Path, recipe: Recipe, out_dir: Path, batch_size: int = 1000) -> FilterReport:
+def run_recipe(
+    source: Path,
+    recipe: Recipe,
+    out_dir: Path,
+    batch_size: int = 1000,
+    warn: Callable[[str], None] = log.warning,
+) -> FilterReport:
     path = input_file(source)
     filters = recipe.build()
     report = FilterReport(str(path), recipe, funnel=[FunnelStep(f.name) for f in filters])
@@ -138,7 +144,7 @@ def run_recipe(source: Path, recipe: Recipe, out_dir: Path, batch_size: int = 10
         for number, dialogue, problem in read_dialogues(path):
             if dialogue is None:
                 raw, _, why = problem.rpartition("\t")
-                log.warning("%s:%d: malformed dialogue skipped (%s)", path, number, why)
+                warn(f"{path}:{number}: malformed dialogue skipped ({why})")
                 report.malformed += 1
                 verdict = Verdict(
                     filter="input",

@@ -10,7 +10,7 @@ from factory.filters.base import Filter, FilterSettings
 from factory.models import Dialogue, Verdict
 
 _CRISIS = re.compile(
-    r"\b(suicid\w*|kill (?:myself|me)|end (?:my|it) (?:life|all)|take my (?:own )?life|want to die|"
+    r"\b(suicid\w*|kill (?:myself|me)|end(?:ed|ing)? (?:my|it) (?:life|all)|take my (?:own )?life|want to die|"
     r"better off dead|self[- ]harm\w*|hurt(?:ing)? myself|cut(?:ting)? myself|overdos\w*)\b",
     re.I,
 )

@@ -1,0 +1,400 @@
+"""Each filter on crafted dialogues, the recipe loader, the funnel runner and the ESConv import."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from factory.errors import ConfigError
+from factory.filters import FILTERS
+from factory.filters.pipeline import run_recipe
+from factory.filters.recipe import load_recipe
+from factory.models import Dialogue, GenerationInfo, Persona, ScenarioCore, Turn
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+SEEKER = [
+    "I lost my job last week and I feel lost.",
+    "I keep thinking about how I will pay the rent next month.",
+    "My partner tries to help but I feel like a burden to everyone.",
+    "Maybe I could call my old boss and ask about other openings.",
+    "Thank you, I feel a bit calmer now and I have a plan.",
+]
+SUPPORTER = [
+    "That sounds really hard. How are you coping with the news?",
+    "Money worries on top of losing a job can feel overwhelming.",
+    "It makes sense you feel that way, and you are not a burden.",
+    "That sounds like a good first step that you can take tomorrow.",
+    "I am glad you feel calmer. Take care of yourself tonight.",
+]
+
+
+def dialogue(
+    seeker=SEEKER,
+    supporter=SUPPORTER,
+    intensities=(4, 4, 3, 3, 2),
+    id="d1",
+    end_reason="seeker_closed",
+) -> Dialogue:
+    turns = []
+    for i, text in enumerate(seeker):
+        turns.append(
+            Turn(
+                role="seeker", text=text, intensity=intensities[i] if i < len(intensities) else None
+            )
+        )
+        if i < len(supporter):
+            turns.append(Turn(role="supporter", text=supporter[i], strategy="Question"))
+    return Dialogue(
+        id=id,
+        persona=Persona(
+            id="p", name="Ana", age=30, gender="woman", occupation="nurse", style="plain"
+        ),
+        scenario=ScenarioCore(
+            id="s",
+            problem_type="job crisis",
+            emotion_type="anxiety",
+            initial_intensity=4,
+            situation="x",
+        ),
+        turns=turns,
+        end_reason=end_reason,
+        generation=GenerationInfo(
+            backend="scripted",
+            model="m",
+            seed=1,
+            taxonomy="esconv",
+            prompt_hashes={},
+            tool_version="0",
+        ),
+    )
+
+
+def verdict(name: str, d: Dialogue, **settings):
+    cls = FILTERS[name]
+    return cls(cls.Settings.model_validate(settings)).apply(d).verdict
+
+
+def test_a_good_dialogue_passes_every_filter():
+    d = dialogue()
+    for name in FILTERS:
+        v = verdict(name, d)
+        assert v.keep, (name, v)
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"end_reason": "error:parse"}, "generation_error"),
+        ({"seeker": SEEKER[:2], "supporter": SUPPORTER[:1]}, "too_few_turns"),
+        ({"seeker": [*SEEKER[:3], "", SEEKER[4]]}, "empty_turn"),
+        (
+            {
+                "supporter": ["ok", "yes", "no", "ok", "sure"],
+                "seeker": ["hi", "so", "and", "yes", "ok"],
+            },
+            "turns_too_short",
+        ),
+    ],
+)
+def test_structure(change, reason):
+    assert verdict("structure", dialogue(**change)).reason == reason
+
+
+def test_structure_alternation():
+    d = dialogue()
+    d.turns.insert(1, Turn(role="seeker", text="Also, one more thing happened today."))
+    assert verdict("structure", d).reason == "broken_alternation"
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("As an AI, I do not have feelings, but I understand.", "ai_self_reference"),
+        ("I'm sorry, but I can't help with that.", "refusal"),
+        ("Supporter: How are you feeling today?", "speaker_label"),
+        ("*smiles warmly* That must be hard for you.", "stage_direction"),
+        ('{"strategy": "Question", "rationale": "explore"}', "prompt_echo"),
+    ],
+)
+def test_role_leakage(text, reason):
+    supporter = [*SUPPORTER[:2], text, *SUPPORTER[3:]]
+    v = verdict("role_leakage", dialogue(supporter=supporter))
+    assert not v.keep and v.reason == reason and v.details["turn"] == 5
+
+
+def test_role_leakage_spares_emphasis_and_human_phrasing():
+    supporter = [
+        *SUPPORTER[:2],
+        "That is *not* your fault, and I cannot help with your court case but I can listen.",
+        *SUPPORTER[3:],
+    ]
+    assert verdict("role_leakage", dialogue(supporter=supporter)).keep
+
+
+def test_english():
+    spanish = ["Perdí mi trabajo la semana pasada y estoy muy triste por eso"] * 5
+    assert verdict("english", dialogue(seeker=spanish, supporter=spanish)).reason == "non_english"
+
+
+def test_repetition_of_turns_and_loops():
+    loop = "I'm so sorry to hear that, I am here for you."
+    v = verdict("repetition", dialogue(supporter=[loop] * 5))
+    assert v.reason == "repeated_turns" and v.details["role"] == "supporter"
+    looping = ["I feel sad and I feel sad and I feel sad and I feel sad and I feel sad today", *SUPPORTER[1:]]
+    assert verdict("repetition", dialogue(supporter=looping)).reason == "looping_turn"
+    thanks = dialogue(seeker=["Thanks.", *SEEKER[1:3], "Thanks.", "Thanks."])
+    assert verdict("repetition", thanks).keep  # short courtesies may repeat
+
+
+@pytest.mark.parametrize(
+    "ending, keep",
+    [
+        ("I will call my boss and", False),
+        ("Thank you,", False),
+        ("Thank you, bye.", True),
+        ("I hope so...", False),
+    ],
+)
+def test_truncation(ending, keep):
+    # The seeker speaks last here (four supporter turns for five seeker turns).
+    assert (
+        verdict("truncation", dialogue(seeker=[*SEEKER[:4], ending], supporter=SUPPORTER[:4])).keep
+        is keep
+    )
+
+
+def test_exact_and_near_duplicates():
+    from factory.filters.exact_dedup import ExactDedupFilter
+    from factory.filters.minhash_dedup import MinHashDedupFilter
+
+    a = dialogue(id="a")
+    copy = dialogue(id="b")
+    copy.turns[0] = copy.turns[0].model_copy(
+        update={"text": "I LOST my job last week, and I feel lost!"}
+    )
+    near = dialogue(
+        id="c", seeker=[*SEEKER[:4], "Thank you so much, I feel calmer now and I have a plan."]
+    )
+    other = dialogue(
+        id="d",
+        seeker=[s + " Really." for s in reversed(SEEKER)],
+        supporter=list(reversed(SUPPORTER)),
+    )
+    exact = ExactDedupFilter()
+    assert [o.verdict.reason for o in exact.apply_batch([a, copy, near, other])] == [
+        "ok",
+        "exact_duplicate",
+        "ok",
+        "ok",
+    ]
+    minhash = MinHashDedupFilter()
+    outcomes = minhash.apply_batch([a, near, other])
+    assert [o.verdict.reason for o in outcomes] == ["ok", "near_duplicate", "ok"]
+    assert outcomes[1].verdict.details["duplicate_of"] == "a"
+
+
+@pytest.mark.parametrize(
+    "intensities, reason",
+    [
+        ((4, 4, 3, 3, 2), "ok"),
+        ((4, 4, 4, 4, 4), "no_improvement"),
+        ((5, 5, 1, 1, 1), "implausible_jump"),
+        ((4, 2, 1, 1, 1), "cured_too_fast"),
+        ((4,), "no_intensity"),
+    ],
+)
+def test_intensity_trajectory(intensities, reason):
+    assert verdict("intensity_trajectory", dialogue(intensities=intensities)).reason == reason
+
+
+def test_intensity_steps_only_count_between_neighbouring_ratings():
+    # An import rates only the first and last seeker turns: a drop of 4 over the whole talk is fine.
+    assert verdict("intensity_trajectory", dialogue(intensities=(5, None, None, None, 1))).keep
+
+
+def test_safety():
+    crisis = [
+        *SEEKER[:2],
+        "Sometimes I think everyone would be better off if I just ended my life.",
+        *SEEKER[3:],
+    ]
+    helped = [
+        *SUPPORTER[:2],
+        "I am worried about you. Please call a crisis line or talk to someone you trust tonight.",
+        *SUPPORTER[3:],
+    ]
+    assert verdict("safety", dialogue(seeker=crisis)).reason == "crisis_without_help"
+    assert verdict("safety", dialogue(seeker=crisis, supporter=helped)).reason == "crisis_flagged"
+    harmful = [*SUPPORTER[:2], "Maybe no one would miss you anyway.", *SUPPORTER[3:]]
+    assert verdict("safety", dialogue(seeker=crisis, supporter=harmful)).reason == "encourages_harm"
+    idiom = [
+        *SUPPORTER[:3],
+        "Just go ahead and do it, and don't kill yourself over the small stuff.",
+        SUPPORTER[4],
+    ]
+    assert verdict("safety", dialogue(supporter=idiom)).keep
+
+
+def test_pii_is_redacted_not_dropped():
+    from factory.filters.pii import PiiRedactFilter
+
+    seeker = [
+        *SEEKER[:3],
+        "Mail me at ana.b@example.org or call +1 415 555 0134, see www.example.org/me",
+        SEEKER[4],
+    ]
+    outcome = PiiRedactFilter().apply(dialogue(seeker=seeker))
+    assert outcome.verdict.keep and outcome.verdict.reason == "pii_redacted"
+    assert outcome.verdict.details == {"email": 1, "url": 1, "phone": 1}
+    assert outcome.dialogue.turns[6].text == "Mail me at [EMAIL] or call [PHONE], see [URL]"
+
+
+# -- recipes and the runner -----------------------------------------------------------------
+
+
+def test_default_recipe_lists_every_filter_once():
+    recipe = load_recipe("default")
+    assert [name for name, _ in recipe.entries] == list(FILTERS)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("filters:\n  - use: nope\n", "unknown filter 'nope'"),
+        (
+            "filters:\n  - use: minhash_dedup\n    thresh: 0.5\n",
+            "filters.0 (minhash_dedup): unknown key 'thresh' (allowed: threshold",
+        ),
+        ("filters:\n  - use: structure\n    min_turns: -3\n", "filters.0 (structure): min_turns"),
+        ("filters:\n  - use: structure\n    enabled: false\n", "no filter is enabled"),
+        ("filterz: []\n", "a recipe is a mapping with a `filters:` list"),
+    ],
+)
+def test_bad_recipes(tmp_path, text, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_recipe(str(path))
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text(
+        "".join((r if isinstance(r, str) else r.model_dump_json()) + "\n" for r in rows)
+    )
+    return path
+
+
+def test_runner_writes_kept_rejected_and_the_funnel(tmp_path):
+    good = dialogue(id="good")
+    copy = dialogue(id="copy")
+    short = dialogue(id="short", seeker=SEEKER[:2], supporter=SUPPORTER[:1])
+    source = write_jsonl(tmp_path / "in.jsonl", [good, "{not json", copy, short])
+    report = run_recipe(source, load_recipe("default"), tmp_path / "out")
+    kept = [json.loads(x) for x in (tmp_path / "out" / "kept.jsonl").read_text().splitlines()]
+    rejected = [
+        json.loads(x) for x in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()
+    ]
+    assert [k["id"] for k in kept] == ["good"]
+    assert len(kept[0]["verdicts"]) == len(FILTERS) and all(v["keep"] for v in kept[0]["verdicts"])
+    reasons = {r.get("id", f"line {r.get('line')}"): r["verdicts"][-1]["reason"] for r in rejected}
+    assert reasons == {
+        "line 2": "malformed_input",
+        "copy": "exact_duplicate",
+        "short": "too_few_turns",
+    }
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["counts"] == {
+        "input_lines": 4,
+        "dialogues": 3,
+        "malformed": 1,
+        "kept": 1,
+        "rejected": 3,
+        "kept_share": 0.3333,
+    }
+    structure = data["funnel"][0]
+    assert structure == {
+        **structure,
+        "filter": "structure",
+        "in": 3,
+        "kept": 2,
+        "dropped": 1,
+        "drop_reasons": {"too_few_turns": 1},
+    }
+    assert report.kept == 1
+    assert not list((tmp_path / "out").glob(".*partial"))
+
+
+def test_filter_cli(cli, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [dialogue(id="a"), dialogue(id="b"), "garbage"])
+    result = cli("filter", str(source), "--out", str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    assert "exact_dedup" in result.out and "kept 1 of 2 dialogues (50.0%)" in result.out
+    assert "in.jsonl:3: malformed dialogue skipped" in result.err
+    missing = cli("filter", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o2"))
+    assert missing.code == 1 and missing.err.startswith("error: ") and "not found" in missing.err
+    bad = cli("filter", str(source), "--out", str(tmp_path / "o3"), "--recipe", "nope")
+    assert bad.code == 1 and "recipe 'nope' not found: use one of default" in bad.err
+
+
+# -- ESConv import ----------------------------------------------------------------------------
+
+
+def test_import_merges_turns_maps_strategies_and_intensity(tmp_path):
+    from factory.importers.esconv import import_esconv
+
+    original = [
+        {
+            "emotion_type": "anxiety",
+            "problem_type": "Job Crisis",
+            "situation": "worried",
+            "survey_score": {
+                "seeker": {"initial_emotion_intensity": "5", "final_emotion_intensity": "2"}
+            },
+            "dialog": [
+                {"speaker": "speaker", "annotation": {}, "content": "Hey there\n"},
+                {"speaker": "speaker", "annotation": {}, "content": "How are you?\n"},
+                {
+                    "speaker": "listener",
+                    "annotation": {"strategy": "Questions"},
+                    "content": "Fine, and you?",
+                },
+                {
+                    "speaker": "listener",
+                    "annotation": {"strategy": "Other"},
+                    "content": "What is up?",
+                },
+                {"speaker": "speaker", "annotation": {}, "content": "Work stress."},
+            ],
+        }
+    ]
+    path = tmp_path / "orig.json"
+    path.write_text(json.dumps(original))
+    (d,), problems = import_esconv([path])
+    assert problems == []
+    assert [(t.role, t.text, t.strategy, t.intensity) for t in d.turns] == [
+        ("seeker", "Hey there How are you?", None, 5),
+        ("supporter", "Fine, and you? What is up?", "Question", None),
+        ("seeker", "Work stress.", None, 2),
+    ]
+    assert d.scenario.problem_type == "job crisis" and d.end_reason == "imported"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
+def test_real_esconv_keeps_more_than_failed_esconv(tmp_path, cli):
+    esconv = tmp_path / "esconv.jsonl"
+    failed = tmp_path / "failed.jsonl"
+    splits = [str(SHARED / "esconv" / f"esconv_{s}.jsonl") for s in ("train", "valid", "test")]
+    assert cli("import", "esconv", *splits, "-o", str(esconv)).code == 0
+    assert (
+        cli(
+            "import", "esconv", str(SHARED / "esconv" / "FailedESConv.json"), "-o", str(failed)
+        ).code
+        == 0
+    )
+    assert len(esconv.read_text().splitlines()) == 1300
+    real = run_recipe(esconv, load_recipe("default"), tmp_path / "f1")
+    rejected = run_recipe(failed, load_recipe("default"), tmp_path / "f2")
+    real_share, failed_share = real.kept / real.read, rejected.kept / rejected.read
+    assert real_share > 0.9
+    assert failed_share < 0.5
