@@ -60,6 +60,7 @@ def first_error_line(exc: Exception) -> str:
     """The first problem in a validation or YAML error, as `key.path: message`."""
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        return f"{loc}: {err['msg']}"
+        msg = err["msg"].removeprefix("Value error, ")
+        loc = ".".join(str(p) for p in err["loc"])
+        return f"{loc}: {msg}" if loc else msg
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

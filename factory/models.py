@@ -56,6 +56,7 @@ class SituationSource(Record):
     kind: Literal["template", "llm", "esconv", "esc_eval"]
     ref: str | None = None
     method: Literal["filled", "written", "paraphrased"] = "filled"
+    prompt_hash: str | None = None
 
 
 class ScenarioCore(Record):

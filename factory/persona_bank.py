@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -19,23 +19,44 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AgeBand(Strict):
+class AgeRange(Strict):
+    def bounds(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        low, high = self.bounds()
+        if low > high:
+            raise ValueError(f"the lower age ({low}) is above the upper one ({high})")
+        return self
+
+
+class AgeBand(AgeRange):
     name: str
     min: int = Field(ge=10, le=100)
     max: int = Field(ge=10, le=100)
 
+    def bounds(self) -> tuple[int, int]:
+        return self.min, self.max
 
-class Occupation(Strict):
+
+class Occupation(AgeRange):
     name: str
     min_age: int = Field(default=10, ge=10, le=100)
     max_age: int = Field(default=100, ge=10, le=100)
     works: bool = True
 
+    def bounds(self) -> tuple[int, int]:
+        return self.min_age, self.max_age
 
-class LifeStage(Strict):
+
+class LifeStage(AgeRange):
     name: str
     min_age: int = Field(default=10, ge=10, le=100)
     max_age: int = Field(default=100, ge=10, le=100)
+
+    def bounds(self) -> tuple[int, int]:
+        return self.min_age, self.max_age
 
 
 class Described(Strict):
@@ -103,17 +124,30 @@ ConstraintField = Literal[
 
 
 class Rule(Strict):
+    """When a persona matches every `when` field, none of the `exclude` values may be drawn,
+    and each `require` field must take one of its listed values."""
+
     when: dict[ConstraintField, list[str]] = Field(min_length=1)
-    exclude: dict[ConstraintField, list[str]] = Field(min_length=1)
+    exclude: dict[ConstraintField, list[str]] = Field(default_factory=dict)
+    require: dict[ConstraintField, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Rule:
+        if not self.exclude and not self.require:
+            raise ValueError("a rule needs `exclude` or `require`")
+        return self
 
 
 class Constraints(Strict):
     rules: list[Rule] = Field(default_factory=list)
 
 
+NonEmpty = Annotated[list[str], Field(min_length=1)]
+
+
 class Situations(Strict):
-    fillers: dict[str, list[str]] = Field(default_factory=dict)
-    templates: dict[str, list[str]]
+    fillers: dict[str, NonEmpty] = Field(default_factory=dict)
+    templates: dict[str, NonEmpty]
 
 
 class PersonaBank:
@@ -156,6 +190,13 @@ class PersonaBank:
             if duplicate:
                 raise DataFileError(f"{self.directory / file}: {key}: '{duplicate}' appears twice")
         emotions = set(self.values("emotion"))
+        used = {e for p in self.problems for e in p.emotions}
+        for i, listed in enumerate(self.emotions):
+            if listed.name not in used:
+                raise DataFileError(
+                    f"{self.directory / 'emotions.yaml'}: emotions.{i}: '{listed.name}' is not listed"
+                    " by any problem in problems.yaml, so it would never be sampled"
+                )
         for i, problem in enumerate(self.problems):
             for emotion in problem.emotions:
                 if emotion not in emotions:
@@ -165,7 +206,7 @@ class PersonaBank:
                     )
         path = self.directory / "constraints.yaml"
         for i, rule in enumerate(self.constraints):
-            for part in ("when", "exclude"):
+            for part in ("when", "exclude", "require"):
                 for field, values in getattr(rule, part).items():
                     known = set(self.values(field))
                     for value in values:
@@ -182,7 +223,13 @@ class PersonaBank:
                     f"{path}: templates.{name}: unknown problem (not in problems.yaml)"
                 )
             for template in templates:
-                for _, slot, _, _ in string.Formatter().parse(template):
+                try:
+                    parsed = list(string.Formatter().parse(template))
+                except ValueError as exc:
+                    raise DataFileError(
+                        f"{path}: templates.{name}: {exc} in {template!r}"
+                    ) from None
+                for _, slot, _, _ in parsed:
                     if slot is not None and slot not in slots:
                         raise DataFileError(
                             f"{path}: templates.{name}: unknown slot '{{{slot}}}'"

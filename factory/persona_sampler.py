@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from factory.models import BigFive, Persona, Scenario
+from factory.errors import DataFileError
+from factory.models import BigFive, Persona, Scenario, SituationSource
 from factory.persona_bank import BIG_FIVE, PersonaBank
 
 Cell = tuple[str, str]  # (problem, emotion)
@@ -23,10 +24,10 @@ Mix = Literal["uniform", "esconv"]
 
 DEFAULT_INTENSITY_WEIGHTS = (0.0, 1.0, 3.0, 4.0, 3.0)  # for 1..5: most seekers arrive at 3-5
 _FEASIBILITY_TRIES = 200
-_PERSONA_TRIES = 50
+_PERSONA_TRIES = 200
 
 
-class DeadEnd(Exception):
+class DeadEnd(DataFileError):
     """No value of some attribute is allowed with what was drawn so far."""
 
 
@@ -62,9 +63,15 @@ class PersonaSampler:
         if self.mix == "uniform":
             return 1.0
         problem = next(p for p in self.bank.problems if p.name == cell[0])
-        emotion = self.bank.emotion(cell[1])
-        # Labels ESConv never used get the weight of its rarest label, not zero.
-        return float(max(problem.esconv_weight or 0, 1) * max(emotion.esconv_weight or 0, 1))
+        feasible = [e for e in problem.emotions if (problem.name, e) not in self.infeasible]
+
+        def emotion_weight(name: str) -> float:
+            # Labels ESConv never used get the weight of its rarest label, not zero.
+            return float(max(self.bank.emotion(name).esconv_weight or 0, 1))
+
+        # The problem keeps its ESConv share; its emotions split that share by their own.
+        share = emotion_weight(cell[1]) / sum(emotion_weight(e) for e in feasible)
+        return float(max(problem.esconv_weight or 0, 1)) * share
 
     def cell_sequence(self, seed: int) -> Iterator[Cell]:
         """Every cell once (seeded order), then cells in proportion to their weights."""
@@ -99,14 +106,19 @@ class PersonaSampler:
             except DeadEnd:
                 continue
             return self._persona(rng, cell, attributes, age, works)
-        raise DeadEnd(f"no persona satisfies the constraints for {cell}")
+        raise DeadEnd(
+            f"no persona for {cell[0]} x {cell[1]} after {_PERSONA_TRIES} tries:"
+            " the constraints in personas/constraints.yaml leave too little; relax them"
+        )
 
     def _allowed(self, assigned: dict[str, str], field_name: str, value: str) -> bool:
         trial = {**assigned, field_name: value}
         for rule in self.bank.constraints:
-            if all(trial.get(f) in values for f, values in rule.when.items()) and any(
-                trial.get(f) in values for f, values in rule.exclude.items()
-            ):
+            if not all(trial.get(f) in values for f, values in rule.when.items()):
+                continue
+            if any(trial.get(f) in values for f, values in rule.exclude.items()):
+                return False
+            if any(f in trial and trial[f] not in values for f, values in rule.require.items()):
                 return False
         return True
 
@@ -176,14 +188,14 @@ class PersonaSampler:
         return PersonaDraw(persona, cell[0], cell[1], intensity, works, assigned)
 
 
-def scenario_from(draw: PersonaDraw, situation: str, source: dict[str, str | None]) -> Scenario:
+def scenario_from(draw: PersonaDraw, situation: str, source: SituationSource) -> Scenario:
     """The finished scenario; its id hashes its whole content."""
     body = {
         "problem_type": draw.problem,
         "emotion_type": draw.emotion,
         "initial_intensity": draw.intensity,
         "situation": situation,
-        "situation_source": {k: v for k, v in source.items() if v is not None},
+        "situation_source": source.model_dump(exclude_none=True),
         "persona": draw.persona.model_dump(exclude_none=True),
     }
     scenario_id = "sc-" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]

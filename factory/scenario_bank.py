@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
+import tempfile
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from factory.backends import Backend, build_backend
 from factory.config import BackendConfig
-from factory.errors import ConfigError
-from factory.models import Scenario, Usage
+from factory.errors import ConfigError, RunDirError
+from factory.models import Scenario, SituationSource, Usage
 from factory.persona_bank import PersonaBank
 from factory.persona_sampler import (
     DEFAULT_INTENSITY_WEIGHTS,
@@ -31,7 +33,7 @@ from factory.progress import Progress
 from factory.prompts import PromptLibrary
 from factory.scenario_dedup import EmbeddingDeduper, Encoder, dedup_text, minilm_encoder
 from factory.scenarios import draft_rng
-from factory.situations import LLMSituationWriter, Source, TemplateWriter, load_seeds
+from factory.situations import LLMSituationWriter, TemplateWriter, load_seeds
 
 
 class SituationMode(StrEnum):
@@ -71,6 +73,19 @@ class ScenarioConfig(BaseModel):
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> ScenarioConfig:
+        weights = self.intensity_weights
+        if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError("intensity_weights: five finite weights >= 0 with a positive sum")
+        if self.seeds and self.situations is not SituationMode.seeded:
+            raise ValueError("seeds are only read with situations: seeded (--situations seeded)")
+        if self.situations is SituationMode.seeded and not self.seeds:
+            raise ValueError(
+                "situations: seeded needs seed files: pass --seeds PATH (ESConv .jsonl or ESC-Eval .json)"
+            )
+        return self
+
 
 @dataclass
 class SampleReport:
@@ -79,6 +94,8 @@ class SampleReport:
     duplicates_rejected: int = 0
     kept_after_max_attempts: int = 0
     llm_fallbacks: int = 0
+    refused_outputs: dict[str, int] = field(default_factory=dict)
+    rejected: list[dict[str, object]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     infeasible_cells: list[Cell] = field(default_factory=list)
 
@@ -152,21 +169,29 @@ async def sample_scenarios(
                 index = len(accepted)
                 scenario, vector = drafts[(index, attempt[index])]
                 if deduper is not None and vector is not None:
-                    admitted, _ = deduper.admit(vector)
+                    admitted, similarity = deduper.admit(vector)
                     if not admitted and attempt[index] + 1 < config.dedup.max_attempts:
                         attempt[index] += 1
                         report.duplicates_rejected += 1
+                        report.rejected.append(
+                            {
+                                "reason": "near_duplicate",
+                                "similarity": round(similarity, 4),
+                                **scenario.model_dump(mode="json", exclude_none=True),
+                            }
+                        )
                         break  # write a new draft for this index, then go on
                     if not admitted:
                         report.kept_after_max_attempts += 1
                 accepted.append(scenario)
-                progress.advance(report.usage, errors=report.duplicates_rejected)
+                progress.advance(report.usage, errors=0)
     finally:
         progress.stop()
         if writer is not None:
             await writer.backend.close()
             report.usage = writer.usage
             report.llm_fallbacks = writer.fallbacks
+            report.refused_outputs = dict(writer.refused.most_common())
     report.scenarios = len(accepted)
     report.seconds = time.perf_counter() - started
     return accepted, report
@@ -178,7 +203,7 @@ async def _situation(
     templates: TemplateWriter,
     writer: LLMSituationWriter | None,
     limit: asyncio.Semaphore,
-) -> tuple[str, Source]:
+) -> tuple[str, SituationSource]:
     if writer is None:
         return templates.write(draw, rng)
     async with limit:
@@ -191,14 +216,39 @@ def _embed(deduper: EmbeddingDeduper | None, scenarios: list[Scenario]) -> list[
     return list(deduper.encode([dedup_text(s) for s in scenarios]))
 
 
-def write_bank(scenarios: list[Scenario], path: Path) -> None:
-    """One scenario per line, written to a temporary file and renamed: never half a bank."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for scenario in scenarios:
-            handle.write(
-                json.dumps(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False)
-                + "\n"
-            )
-    tmp.replace(path)
+def check_writable(path: Path) -> None:
+    """Fail before any work if the bank cannot be written where asked."""
+    if path.is_dir():
+        raise RunDirError(
+            f"{path} is a directory: pass a file path to --out, e.g. {path / 'scenarios.jsonl'}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise RunDirError(
+            f"cannot write to {path.parent} ({exc.strerror}): pass a writable --out"
+        ) from None
+
+
+def write_bank(
+    scenarios: list[Scenario], path: Path, rejected: list[dict[str, object]] | None = None
+) -> None:
+    """One scenario per line, written to a temporary file and renamed: never half a bank.
+    Drafts turned away as near-duplicates go to PATH.rejected.jsonl, with the reason."""
+    outputs = [(path, [s.model_dump(mode="json", exclude_none=True) for s in scenarios])]
+    if rejected:
+        outputs.append((path.with_name(path.stem + ".rejected.jsonl"), list(rejected)))
+    for target, rows in outputs:
+        tmp = target.with_name(target.name + ".tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise RunDirError(
+                f"cannot write {target} ({exc.strerror}): pass a writable --out"
+            ) from None

@@ -9,16 +9,17 @@ import json
 import random
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from factory.backends.base import Backend, ChatRequest
 from factory.cleaning import clean_utterance, normalise_words, shares_span, word_overlap
 from factory.errors import BackendError, DataFileError
-from factory.models import Usage
+from factory.models import SituationSource, Usage
 from factory.persona_bank import PersonaBank
 from factory.persona_sampler import PersonaDraw
-from factory.prompts import PromptTemplate
+from factory.prompts import ChatMessage, PromptTemplate
 from factory.resources import read_text
 
 SITUATION_MAX_CHARS = 300
@@ -28,8 +29,7 @@ COPY_SPAN_WORDS = 6
 COPY_OVERLAP = 0.6
 ECHO_SPAN_WORDS = 5
 FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "my", "me", "myself", "mine"})
-
-Source = dict[str, str | None]
+SECOND_PERSON = frozenset({"you", "you're", "you've", "your", "yours", "yourself"})
 
 
 def _article(noun: str) -> str:
@@ -42,7 +42,7 @@ class TemplateWriter:
     def __init__(self, bank: PersonaBank) -> None:
         self.bank = bank
 
-    def write(self, draw: PersonaDraw, rng: random.Random) -> tuple[str, Source]:
+    def write(self, draw: PersonaDraw, rng: random.Random) -> tuple[str, SituationSource]:
         templates = self.bank.situations.templates[draw.problem]
         usable = [t for t in templates if draw.works or "occupation}" not in t]
         template = rng.choice(usable or templates)
@@ -54,7 +54,7 @@ class TemplateWriter:
             if slot and slot not in slots:
                 slots[slot] = rng.choice(self.bank.situations.fillers[slot])
         text = template.format(**slots)
-        return text[:1].upper() + text[1:], {"kind": "template", "method": "filled"}
+        return text[:1].upper() + text[1:], SituationSource(kind="template", method="filled")
 
 
 @dataclass(frozen=True)
@@ -78,32 +78,47 @@ def load_seeds(paths: list[Path]) -> list[Seed]:
             raise DataFileError(
                 f"seed file {path} not found: pass an ESConv .jsonl or an ESC-Eval card .json"
             )
-        text = read_text(path)
-        try:
-            rows = (
-                [json.loads(line) for line in text.splitlines() if line.strip()]
-                if path.suffix == ".jsonl"
-                else json.loads(text)
-            )
-        except json.JSONDecodeError as exc:
-            raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        if not isinstance(rows, list):
-            raise DataFileError(f"{path}: expected a list of records")
-        for number, row in enumerate(rows, start=1):
-            if not isinstance(row, dict):
-                continue
-            if isinstance(row.get("situation"), str) and row["situation"].strip():
-                problem = str(row.get("problem_type", "")).strip().lower() or None
-                problem = _ESCONV_ALIASES.get(problem or "", problem)
-                seeds.append(
-                    Seed(row["situation"].strip(), problem, "esconv", f"{path.name}:{number}")
-                )
-            elif isinstance(row.get("base"), str) and (m := _CARD_PROBLEM.search(row["base"])):
-                seeds.append(Seed(m.group(1).strip(), None, "esc_eval", f"{path.name}:{number}"))
-        if not seeds:
+        found = [seed for seed in _seeds_in(path)]
+        if not found:
             raise DataFileError(
                 f"{path}: no situations found (expected ESConv or ESC-Eval card records)"
             )
+        seeds.extend(found)
+    return seeds
+
+
+def _records(path: Path) -> list[tuple[int, object]]:
+    text = read_text(path)
+    if path.suffix == ".jsonl":
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise DataFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        return records
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, list):
+        raise DataFileError(f"{path}: expected a list of records")
+    return list(enumerate(data, start=1))
+
+
+def _seeds_in(path: Path) -> list[Seed]:
+    seeds = []
+    for number, row in _records(path):
+        if not isinstance(row, dict):
+            continue
+        if isinstance(row.get("situation"), str) and row["situation"].strip():
+            problem = str(row.get("problem_type", "")).strip().lower() or None
+            problem = _ESCONV_ALIASES.get(problem or "", problem)
+            seeds.append(Seed(row["situation"].strip(), problem, "esconv", f"{path.name}:{number}"))
+        elif isinstance(row.get("base"), str) and (m := _CARD_PROBLEM.search(row["base"])):
+            seeds.append(Seed(m.group(1).strip(), None, "esc_eval", f"{path.name}:{number}"))
     return seeds
 
 
@@ -128,6 +143,31 @@ class LLMSituationWriter:
         self.retries = retries
         self.usage = Usage()
         self.fallbacks = 0
+        self.refused: Counter[str] = Counter()
+
+    @staticmethod
+    def _refusal(text: str, messages: list[ChatMessage], seed: Seed | None) -> str | None:
+        """Why an output cannot be a situation, or None if it can."""
+        tokens = normalise_words(text)
+        if len(tokens) < 5:
+            return "too_short"
+        if seed is not None:
+            seed_words = normalise_words(seed.text)
+            span = max(3, min(COPY_SPAN_WORDS, len(seed_words)))  # short seeds: copied whole
+            if shares_span(text, seed.text, span) or word_overlap(text, seed.text) >= COPY_OVERLAP:
+                return "copies_seed"  # real data must never reach the output
+        prompt = "\n".join(m["content"] for m in messages)
+        if seed is not None:
+            prompt = prompt.replace(seed.text, "\n")
+        if shares_span(text, prompt, ECHO_SPAN_WORDS):
+            return "echoes_prompt"
+        first = sum(w in FIRST_PERSON for w in tokens)
+        second = sum(w in SECOND_PERSON for w in tokens)
+        if not first:
+            return "not_first_person"
+        if second >= first:
+            return "speaks_to_someone"  # a supporter's voice, not the seeker's
+        return None
 
     def _seed_for(self, draw: PersonaDraw, rng: random.Random) -> Seed | None:
         """A seed of the draw's problem type, or an unlabelled one (an ESC-Eval card); with
@@ -137,7 +177,7 @@ class LLMSituationWriter:
 
     async def write(
         self, draw: PersonaDraw, rng: random.Random, fallback: TemplateWriter
-    ) -> tuple[str, Source]:
+    ) -> tuple[str, SituationSource]:
         seed = self._seed_for(draw, rng)
         context = {
             "persona": draw.persona,
@@ -167,23 +207,16 @@ class LLMSituationWriter:
                 break
             self.usage.add(completion.usage)
             text = _two_sentences(clean_utterance(completion.text, SITUATION_MAX_CHARS))
-            if not text or len(text.split()) < 5:
+            problem = self._refusal(text, messages, seed)
+            if problem:
+                self.refused[problem] += 1
                 continue
-            if seed is not None and (
-                shares_span(text, seed.text, COPY_SPAN_WORDS)
-                or word_overlap(text, seed.text) >= COPY_OVERLAP
-            ):
-                continue  # a copy of real data must never reach the output
-            prompt = "\n".join(m["content"] for m in messages)
+            template = self.paraphrase_template if seed is not None else self.write_template
             if seed is not None:
-                prompt = prompt.replace(seed.text, "\n")
-            if shares_span(text, prompt, ECHO_SPAN_WORDS):
-                continue  # an echo of the instructions or of the person's description
-            if not FIRST_PERSON & set(normalise_words(text)):
-                continue  # told about someone, not by them
-            if seed is not None:
-                return text, {"kind": seed.kind, "ref": seed.ref, "method": "paraphrased"}
-            return text, {"kind": "llm", "method": "written"}
+                source = SituationSource(kind=seed.kind, ref=seed.ref, method="paraphrased")  # type: ignore[arg-type]
+            else:
+                source = SituationSource(kind="llm", method="written")
+            return text, source.model_copy(update={"prompt_hash": template.sha256})
         self.fallbacks += 1
         return fallback.write(draw, rng)
 

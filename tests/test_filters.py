@@ -141,7 +141,10 @@ def test_repetition_of_turns_and_loops():
     loop = "I'm so sorry to hear that, I am here for you."
     v = verdict("repetition", dialogue(supporter=[loop] * 5))
     assert v.reason == "repeated_turns" and v.details["role"] == "supporter"
-    looping = ["I feel sad and I feel sad and I feel sad and I feel sad and I feel sad today", *SUPPORTER[1:]]
+    looping = [
+        "I feel sad and I feel sad and I feel sad and I feel sad and I feel sad today",
+        *SUPPORTER[1:],
+    ]
     assert verdict("repetition", dialogue(supporter=looping)).reason == "looping_turn"
     thanks = dialogue(seeker=["Thanks.", *SEEKER[1:3], "Thanks.", "Thanks."])
     assert verdict("repetition", thanks).keep  # short courtesies may repeat

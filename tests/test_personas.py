@@ -374,9 +374,10 @@ def test_generate_from_a_bank(cli, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--mix", "zipf"], "mix: Input should be 'uniform' or 'esconv'"),
+        (["--mix", "zipf"], "'zipf' is not one of 'uniform', 'esconv'"),
         (["--situations", "seeded"], "seeded needs seed files"),
         (["--situations", "seeded", "--seeds", "/nope.jsonl"], "seed file /nope.jsonl not found"),
+        (["--seeds", "/nope.jsonl"], "seeds are only read with situations: seeded"),
         (["-n", "0"], "n: Input should be greater than or equal to 1"),
     ],
 )
@@ -394,3 +395,132 @@ def test_stats_bad_input(cli, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert "holds no scenarios" in cli("personas", "stats", str(empty)).err
+
+
+def test_require_rules_hold(bank):
+    sampler = PersonaSampler(bank)
+    for i in range(300):
+        draw = sampler.draw(random.Random(i), ("retirement adjustment", "sadness"))
+        assert draw.persona.occupation == "retiree"
+        assert draw.persona.life_stage in {"retired", "with grown children"}
+        bullied = sampler.draw(random.Random(i), ("school bullying", "fear"))
+        assert bullied.persona.age_band == "teen"
+
+
+def test_living_situations_fit_age_and_life_stage(bank):
+    scenarios = SampledScenarios(bank).scenarios(1500, seed=21)
+    for s in scenarios:
+        p = s.persona
+        if p.age_band == "teen":
+            assert p.living_situation not in {
+                "alone",
+                "with a partner",
+                "with a partner and children",
+            }
+        if p.life_stage == "raising young children":
+            assert p.living_situation in {
+                "with a partner and children",
+                "as a single parent with children",
+            }
+        if p.life_stage == "retired":
+            assert p.occupation in {"retiree", "small-business owner", "freelance graphic designer"}
+
+
+def test_esconv_mix_matches_esconv_problem_shares(bank):
+    sampler = PersonaSampler(bank, mix="esconv")
+    sequence = sampler.cell_sequence(2)
+    cells = [next(sequence) for _ in range(6000)][len(sampler.cells) :]
+    shares = Counter(problem for problem, _ in cells)
+    total_weight = sum(p.esconv_weight or 1 for p in bank.problems)
+    for problem in bank.problems:
+        expected = (problem.esconv_weight or 1) / total_weight
+        assert abs(shares[problem.name] / len(cells) - expected) < 0.005, problem.name
+
+
+def test_bad_sampling_settings_are_one_line(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("intensity_weights: [0, 0, 0, 0, 0]\n")
+    result = cli("personas", "sample", "-c", str(config), "-o", str(tmp_path / "b.jsonl"))
+    assert result.code == 1 and "intensity_weights: five finite weights >= 0" in result.err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = cli("personas", "sample", "--no-dedup", "-o", str(blocker / "b.jsonl"))
+    assert result.code == 1 and "cannot write to" in result.err
+    result = cli("personas", "sample", "--no-dedup", "-o", str(tmp_path))
+    assert result.code == 1 and "is a directory" in result.err
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_bad_data_dir_through_the_cli(cli, data_copy, tmp_path):
+    (data_copy / "constraints.yaml").write_text(
+        "rules:\n  - when: {problem: [grief]}\n    exclude: {emotion: [sorrow]}\n"
+    )
+    result = cli(
+        "personas",
+        "sample",
+        "--no-dedup",
+        "--data-dir",
+        str(data_copy),
+        "-o",
+        str(tmp_path / "b.jsonl"),
+    )
+    assert result.code == 1
+    assert "constraints.yaml: rules.0.exclude.emotion: unknown value 'sorrow'" in result.err
+
+
+async def test_dedup_retries_are_deterministic_and_written_aside(tmp_path):
+    cfg = settings(n=60, seed=9, **{"dedup.threshold": 0.6})
+    a, report = await sample_scenarios(cfg, encoder=bag_of_words)
+    b, _ = await sample_scenarios(
+        settings(n=60, seed=9, concurrency=3, **{"dedup.threshold": 0.6}), encoder=bag_of_words
+    )
+    c, _ = await sample_scenarios(
+        settings(n=30, seed=9, **{"dedup.threshold": 0.6}), encoder=bag_of_words
+    )
+    assert report.duplicates_rejected > 0
+    assert a == b and a[:30] == c
+    from factory.scenario_bank import write_bank
+
+    write_bank(a, tmp_path / "bank.jsonl", report.rejected)
+    rejected = [json.loads(x) for x in (tmp_path / "bank.rejected.jsonl").read_text().splitlines()]
+    assert len(rejected) == report.duplicates_rejected
+    assert {r["reason"] for r in rejected} == {"near_duplicate"} and all(
+        r["similarity"] >= 0.6 for r in rejected
+    )
+
+
+def test_short_seeds_cannot_be_copied():
+    from factory.situations import LLMSituationWriter, Seed
+
+    seed = Seed("I feel depressed and overwhelmed.", "ongoing depression", "esconv", "x:1")
+    messages = [
+        {"role": "system", "content": "Write a situation."},
+        {"role": "user", "content": "Go."},
+    ]
+    copied = "I feel depressed and overwhelmed. Now I cannot sleep at all and I feel lost in my own home."
+    assert LLMSituationWriter._refusal(copied, messages, seed) == "copies_seed"
+    fresh = "Since the winter began I stay in bed most days and my work has piled up."
+    assert LLMSituationWriter._refusal(fresh, messages, seed) is None
+    helper = "I'm here to support you, and you can tell me anything you feel."
+    assert LLMSituationWriter._refusal(helper, messages, None) == "speaks_to_someone"
+
+
+def test_situation_and_paraphrase_prompts(persona):
+    from factory.prompts import PromptLibrary
+
+    library = PromptLibrary()
+    person = persona.model_copy(update={"living_situation": "alone"})
+    messages = library.get("situation").render(
+        persona=person, problem="grief", emotion="sadness", intensity=4
+    )
+    assert messages[1]["content"] == (
+        "Person: 30-year-old woman, a nurse, lives alone.\nProblem: grief. Main feeling: sadness.\nWrite their situation."
+    )
+    assert messages[0]["content"].startswith("You write short, realistic situations")
+    paraphrase = library.get("paraphrase").render(
+        seed="I lost my dog.", persona=person, problem="grief", emotion="sadness", intensity=4
+    )
+    assert paraphrase[1]["content"] == (
+        "Example: I lost my dog.\nNew person: 30-year-old woman, a nurse.\nProblem: grief. Main feeling: sadness.\nWrite their situation."
+    )
+    assert "Never copy phrases from the example." in paraphrase[0]["content"]

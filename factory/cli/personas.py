@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from factory.config import BackendKind
+
+
+class MixChoice(StrEnum):
+    uniform = "uniform"
+    esconv = "esconv"
+
+
+class SituationChoice(StrEnum):
+    template = "template"
+    llm = "llm"
+    seeded = "seeded"
+
 
 app = typer.Typer(
     help="Sample seekers (persona x problem x emotion x situation) and check coverage."
@@ -20,10 +33,11 @@ NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of scenarios
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed (default 7).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Scenario bank to write (.jsonl).")]
 MixOpt = Annotated[
-    str | None, typer.Option("--mix", help="Target weights over the grid: uniform or esconv.")
+    MixChoice | None, typer.Option("--mix", help="Target weights over the grid (default uniform).")
 ]
 SituationsOpt = Annotated[
-    str | None, typer.Option("--situations", help="template, llm or seeded (default template).")
+    SituationChoice | None,
+    typer.Option("--situations", help="Where situations come from (default template)."),
 ]
 SeedsOpt = Annotated[
     list[Path] | None,
@@ -60,7 +74,7 @@ def sample_command(
     """Write N scenarios, one per line; same seed and config give a byte-identical file."""
     from factory.config import load_settings
     from factory.progress import Progress
-    from factory.scenario_bank import ScenarioConfig, sample_scenarios, write_bank
+    from factory.scenario_bank import ScenarioConfig, check_writable, sample_scenarios, write_bank
 
     cfg = load_settings(
         ScenarioConfig,
@@ -68,8 +82,8 @@ def sample_command(
         {
             "n": n,
             "seed": seed,
-            "mix": mix,
-            "situations": situations,
+            "mix": mix.value if mix else None,
+            "situations": situations.value if situations else None,
             "seeds": [str(p) for p in seeds] if seeds else None,
             "backend.kind": backend,
             "backend.base_url": base_url,
@@ -78,10 +92,11 @@ def sample_command(
             "data_dir": str(data_dir) if data_dir else None,
         },
     )
+    check_writable(out)
     scenarios, report = asyncio.run(
         sample_scenarios(cfg, progress=Progress.for_stream(sys.stderr, unit="scenarios"))
     )
-    write_bank(scenarios, out)
+    write_bank(scenarios, out, report.rejected)
     typer.echo(f"wrote {report.scenarios} scenarios to {out} in {report.seconds:.1f}s")
     if cfg.dedup.enabled:
         typer.echo(
@@ -89,8 +104,12 @@ def sample_command(
             f" (kept after {cfg.dedup.max_attempts} attempts: {report.kept_after_max_attempts})"
         )
     if report.usage.calls:
+        refused = (
+            ", ".join(f"{reason} {n}" for reason, n in report.refused_outputs.items()) or "none"
+        )
         typer.echo(
-            f"situations by LLM: {report.usage.calls} calls, {report.llm_fallbacks} fell back to templates"
+            f"situations by LLM: {report.usage.calls} calls, {report.llm_fallbacks} fell back to"
+            f" templates; outputs refused: {refused}"
         )
     if report.infeasible_cells:
         cells = "; ".join(f"{p} x {e}" for p, e in report.infeasible_cells)
