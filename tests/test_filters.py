@@ -115,12 +115,35 @@ def test_structure_alternation():
         ("Supporter: How are you feeling today?", "speaker_label"),
         ("*smiles warmly* That must be hard for you.", "stage_direction"),
         ('{"strategy": "Question", "rationale": "explore"}', "prompt_echo"),
+        ("Reflect: you sound hurt and tired today.", "strategy_label"),
+        ("<remarks> That sounds hard for you.", "prompt_echo"),
+        ("{#1} That sounds hard for you.", "prompt_echo"),
     ],
 )
 def test_role_leakage(text, reason):
     supporter = [*SUPPORTER[:2], text, *SUPPORTER[3:]]
     v = verdict("role_leakage", dialogue(supporter=supporter))
     assert not v.keep and v.reason == reason and v.details["turn"] == 5
+
+
+def test_seeker_offering_support_is_a_role_swap():
+    seeker = [
+        *SEEKER[:2],
+        "You're not alone, I'm happy to help you find the best way.",
+        *SEEKER[3:],
+    ]
+    v = verdict("role_leakage", dialogue(seeker=seeker))
+    assert v.reason == "role_swap" and v.details["turn"] == 4
+
+
+def test_parroting_the_other_speaker():
+    seeker = [*SEEKER[:2], SUPPORTER[1] + " Yes.", *SEEKER[3:]]
+    assert verdict("repetition", dialogue(seeker=seeker)).reason == "echoes_other_speaker"
+
+
+def test_stalled_generation_is_dropped_unless_configured():
+    assert verdict("structure", dialogue(end_reason="stalled")).reason == "generation_stalled"
+    assert verdict("structure", dialogue(end_reason="stalled"), drop_stalled=False).keep
 
 
 def test_role_leakage_spares_emphasis_and_human_phrasing():

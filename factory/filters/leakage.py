@@ -1,5 +1,6 @@
-"""Role leakage and refusals: a turn that talks as an AI, starts with a speaker label, acts
-out a stage direction, echoes prompt machinery, or refuses the task."""
+"""Role leakage and refusals: a turn that talks as an AI, starts with a speaker or strategy
+label, acts out a stage direction, echoes prompt machinery or markup, refuses the task, or
+(for the seeker) offers support instead of seeking it."""
 
 from __future__ import annotations
 
@@ -16,20 +17,39 @@ _REFUSAL = (
 _LABEL = (
     r"^\s*\**(seeker|supporter|user|assistant|counselor|therapist|helper)\**\s*(\([^)]*\))?\s*:"
 )
+# A strategy name used as a label ("Reflect: ...", "Question:"), or left alone as a turn.
+_STRATEGY_LABEL = (
+    r"^\s*\[?(?:reflect\w*|questions?|restat\w*|paraphras\w*|affirm\w*|reassur\w*|self-disclos\w*|"
+    r"information|suggest\w*|others?)\]?\s*(?::|$)"
+)
 # An action in asterisks or brackets ("*smiles warmly*"); a starred single word is emphasis.
 _ACTION = r"(?:sigh|nod|smil|laugh|hug|cr(?:y|ies)|paus|shrug|beam|grin|wink|blush)"
-_STAGE = rf"\*\s*(?:\w+\s+){{0,3}}?{_ACTION}\w*[^*]{{0,30}}\*|\((?:sighs?|smiles?|laughs?|pauses?|nods?|cries|crying)\)"
+_STAGE = (
+    rf"\*\s*(?:\w+\s+){{0,3}}?{_ACTION}\w*[^*]{{0,30}}\*"
+    r"|\((?:sighs?|smiles?|laughs?|pauses?|nods?|cries|crying)\)"
+)
 _ECHO = (
     r"end_conversation|\"strategy\"\s*:|reply in json|\{\{|\}\}|<\|im_(?:start|end)\|>|\[/?inst\]"
+    r"|</?[a-z_]+(?:>|\s|$)|\{#?\d+\}|your next message|write only your"
+)
+# The seeker talking like the supporter: offering help instead of seeking it.
+_SEEKER_AS_SUPPORTER = (
+    r"\b(i'?m here (?:to|for) (?:support|help|listen)|i am here (?:to|for) (?:support|help|listen)|"
+    r"happy to help you|how can i (?:help|support) you|i'?m here for you)\b"
 )
 
 _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ai_self_reference", re.compile(_AI, re.I)),
     ("refusal", re.compile(_REFUSAL, re.I)),
     ("speaker_label", re.compile(_LABEL, re.I)),
+    ("strategy_label", re.compile(_STRATEGY_LABEL, re.I)),
     ("stage_direction", re.compile(_STAGE, re.I)),
     ("prompt_echo", re.compile(_ECHO, re.I)),
 )
+_ROLE_CHECKS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    "seeker": (("role_swap", re.compile(_SEEKER_AS_SUPPORTER, re.I)),),
+    "supporter": (),
+}
 
 
 class RoleLeakageFilter(Filter):
@@ -38,7 +58,7 @@ class RoleLeakageFilter(Filter):
 
     def check(self, dialogue: Dialogue) -> Verdict:
         for index, turn in enumerate(dialogue.turns):
-            for reason, pattern in _CHECKS:
+            for reason, pattern in (*_CHECKS, *_ROLE_CHECKS[turn.role]):
                 match = pattern.search(turn.text)
                 if match:
                     return self.drop(reason, turn=index, match=match.group(0)[:60])

@@ -1,5 +1,6 @@
-"""Loops: a speaker repeating its own earlier turns, or a turn repeating a phrase over and over
-(small models do both; ESConv's humans repeat short greetings and thanks, which are exempt)."""
+"""Loops: a speaker repeating its own earlier turns, a turn repeating a phrase over and over,
+or a turn parroting the other speaker's previous one (small models do all three; ESConv's
+humans repeat short greetings and thanks, which are exempt)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class RepetitionSettings(FilterSettings):
     max_trigram_share: float = Field(
         default=0.5, ge=0, le=1, description="repeated 3-grams within one turn"
     )
+    max_echo_overlap: float = Field(
+        default=0.8, ge=0, le=1, description="word overlap with the other speaker's previous turn"
+    )
 
 
 class RepetitionFilter(Filter):
@@ -37,6 +41,15 @@ class RepetitionFilter(Filter):
                 share = repeats / len(counted)
                 if share > s.max_repeated_share:
                     return self.drop("repeated_turns", score=round(share, 3), role=role)
+        for index in range(1, len(dialogue.turns)):
+            mine, theirs = (
+                set(words(dialogue.turns[index].text)),
+                set(words(dialogue.turns[index - 1].text)),
+            )
+            if len(mine) >= s.min_words_to_count and len(theirs) >= s.min_words_to_count:
+                overlap = len(mine & theirs) / len(mine | theirs)
+                if overlap >= s.max_echo_overlap:
+                    return self.drop("echoes_other_speaker", score=round(overlap, 3), turn=index)
         for index, turn in enumerate(dialogue.turns):
             tokens = words(turn.text)
             grams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]

@@ -19,6 +19,9 @@ class StructureSettings(FilterSettings):
     min_mean_words: float = Field(default=3.0, ge=0)
     max_turn_words: int = Field(default=250, ge=1)
     first_speaker: str | None = Field(default=None, description="seeker or supporter; None: either")
+    drop_stalled: bool = Field(
+        default=True, description="drop dialogues the generator stopped on a loop"
+    )
 
 
 class StructureFilter(Filter):
@@ -30,6 +33,8 @@ class StructureFilter(Filter):
         assert isinstance(s, StructureSettings)
         if dialogue.end_reason.startswith("error:"):
             return self.drop("generation_error", end_reason=dialogue.end_reason)
+        if s.drop_stalled and dialogue.end_reason == "stalled":
+            return self.drop("generation_stalled")
         turns = dialogue.turns
         if len(turns) < s.min_turns:
             return self.drop("too_few_turns", score=len(turns))
