@@ -424,3 +424,69 @@ def test_real_esconv_keeps_more_than_failed_esconv(tmp_path, cli):
     real_share, failed_share = real.kept / real.read, rejected.kept / rejected.read
     assert real_share > 0.9
     assert failed_share < 0.5
+
+
+def test_boilerplate_lines_are_capped():
+    from factory.filters.boilerplate import BoilerplateFilter, BoilerplateSettings
+
+    stock = "I am so sorry to hear that, I am here for you."
+    flt = BoilerplateFilter(BoilerplateSettings(max_dialogues_per_line=2))
+
+    def supporter(i: int, line: str, at: int) -> list[str]:
+        own = [f"{text} (take {i})" for text in SUPPORTER]  # lines unique to each dialogue
+        own[at] = line
+        return own
+
+    reasons = [
+        flt.apply(dialogue(id=f"d{i}", supporter=supporter(i, stock, 1))).verdict.reason
+        for i in range(4)
+    ]
+    assert reasons == ["ok", "ok", "boilerplate_capped", "boilerplate_capped"]
+    # Greetings and goodbyes (first and last supporter turns) are never counted.
+    assert all(
+        flt.apply(dialogue(id=f"g{i}", supporter=supporter(i, stock, 0))).verdict.keep
+        for i in range(4)
+    )
+
+
+def test_semantic_dedup_catches_a_paraphrase_minhash_misses():
+    pytest.importorskip("faiss")
+    from factory.filters.minhash_dedup import MinHashDedupFilter
+    from factory.filters.semantic_dedup import SemanticDedupFilter
+
+    original = dialogue(id="a")
+    reworded = dialogue(
+        id="b",
+        seeker=[
+            "Last week I lost my job and now I feel lost.",
+            "I keep thinking about how I am going to pay next month's rent.",
+            "My partner is trying to help but I feel like a burden to all of them.",
+            "Maybe I should call my old boss and ask him about other openings.",
+            "Thank you, I feel calmer now and I have a plan.",
+        ],
+        supporter=[
+            "That sounds so hard. How are you coping with this news?",
+            "Worrying about money on top of losing a job can be overwhelming.",
+            "It makes sense that you feel that way, and you are not a burden.",
+            "That sounds like a good first step you could take tomorrow.",
+            "I'm glad you feel calmer. Take good care of yourself tonight.",
+        ],
+    )
+    unrelated = dialogue(
+        id="c",
+        seeker=[
+            "My best friend stopped talking to me after an argument.",
+            "We had been friends since we were twelve years old.",
+            "I do not even know what I said that hurt her so much.",
+            "Maybe I could write her a letter and say I am sorry.",
+            "Thank you, writing it down sounds like something I can do.",
+        ],
+        supporter=["That must hurt.", *SUPPORTER[1:]],
+    )
+    assert [o.verdict.keep for o in MinHashDedupFilter().apply_batch([original, reworded])] == [
+        True,
+        True,
+    ]
+    outcomes = SemanticDedupFilter().apply_batch([original, reworded, unrelated])
+    assert [o.verdict.reason for o in outcomes] == ["ok", "semantic_duplicate", "ok"]
+    assert outcomes[1].verdict.details["duplicate_of"] == "a"

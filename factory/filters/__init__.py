@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.filters.boilerplate import BoilerplateFilter
 from factory.filters.ending import TruncationFilter
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.intensity import IntensityTrajectoryFilter
@@ -12,6 +13,7 @@ from factory.filters.minhash_dedup import MinHashDedupFilter
 from factory.filters.pii import PiiRedactFilter
 from factory.filters.repetition import RepetitionFilter
 from factory.filters.safety import SafetyFilter
+from factory.filters.semantic_dedup import SemanticDedupFilter
 from factory.filters.structure import StructureFilter
 
 FILTERS: dict[str, type[Filter]] = {
@@ -24,6 +26,8 @@ FILTERS: dict[str, type[Filter]] = {
         TruncationFilter,
         ExactDedupFilter,
         MinHashDedupFilter,
+        SemanticDedupFilter,
+        BoilerplateFilter,
         IntensityTrajectoryFilter,
         SafetyFilter,
         PiiRedactFilter,
