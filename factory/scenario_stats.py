@@ -7,13 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from factory.errors import DataFileError, first_error_line
+from factory.errors import DataFileError
 from factory.models import Scenario
 from factory.persona_bank import BIG_FIVE
 from factory.persona_sampler import Cell
-from factory.resources import read_text
+from factory.scenarios import read_scenarios
 
 MARGINALS = (
     "age_band", "gender", "occupation", "life_stage", "living_situation",
@@ -43,16 +41,7 @@ class BankStats:
 
 
 def read_bank(path: Path) -> list[Scenario]:
-    if not path.is_file():
-        raise DataFileError(f"scenario file {path} not found")
-    scenarios = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            scenarios.append(Scenario.model_validate_json(line))
-        except ValidationError as exc:
-            raise DataFileError(f"{path}:{number}: {first_error_line(exc)}") from None
+    scenarios = read_scenarios(path)
     if not scenarios:
         raise DataFileError(f"{path} holds no scenarios")
     return scenarios

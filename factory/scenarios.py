@@ -48,6 +48,25 @@ class SampledScenarios:
         return found
 
 
+def read_scenarios(path: Path, limit: int | None = None) -> list[Scenario]:
+    """Scenarios from a .jsonl bank (the first `limit` of them), one error line per problem."""
+    if not path.is_file():
+        raise DataFileError(
+            f"scenario file {path} not found: pass an existing .jsonl to --scenarios"
+        )
+    found: list[Scenario] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if limit is not None and len(found) >= limit:
+            break
+        if not line.strip():
+            continue
+        try:
+            found.append(Scenario.model_validate_json(line))
+        except ValidationError as exc:
+            raise DataFileError(f"{path}:{number}: {first_error_line(exc)}") from None
+    return found
+
+
 class ScenarioBank:
     """A prepared scenarios.jsonl (one Scenario per line); the first n lines are used."""
 
@@ -55,20 +74,7 @@ class ScenarioBank:
         self.path = path
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
-        if not self.path.is_file():
-            raise DataFileError(
-                f"scenario file {self.path} not found: pass an existing .jsonl to --scenarios"
-            )
-        found: list[Scenario] = []
-        for number, line in enumerate(read_text(self.path).splitlines(), start=1):
-            if len(found) >= n:
-                break
-            if not line.strip():
-                continue
-            try:
-                found.append(Scenario.model_validate_json(line))
-            except ValidationError as exc:
-                raise DataFileError(f"{self.path}:{number}: {first_error_line(exc)}") from None
+        found = read_scenarios(self.path, n)
         if len(found) < n:
             raise DataFileError(
                 f"{self.path} holds {len(found)} scenarios but --n asks for {n}: lower --n or add scenarios"

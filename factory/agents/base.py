@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from factory.backends.base import Backend, ChatRequest
 from factory.cleaning import shares_span, word_overlap
+from factory.config import RoleplayConfig, SamplingConfig
 from factory.errors import BackendError
 from factory.models import Usage
 from factory.parsing import ParseError
@@ -34,10 +35,18 @@ class Agent(Generic[ViewT, ResultT]):
 
     name = "agent"
 
-    def __init__(self, template: PromptTemplate, labels: SpeakerLabels, parse_retries: int) -> None:
+    def __init__(
+        self,
+        template: PromptTemplate,
+        labels: SpeakerLabels,
+        roleplay: RoleplayConfig,
+        sampling: SamplingConfig,
+    ) -> None:
         self.template = template
         self.labels = labels
-        self.parse_retries = parse_retries
+        self.roleplay = roleplay
+        self.sampling = sampling
+        self.parse_retries = roleplay.parse_retries
 
     def request(self, view: ViewT) -> ChatRequest:
         raise NotImplementedError

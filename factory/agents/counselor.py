@@ -11,9 +11,7 @@ from factory.agents.base import Agent
 from factory.agents.views import CounselorView
 from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
-from factory.config import RoleplayConfig, SamplingConfig
 from factory.parsing import ParseError, extract_json_object, match_choice
-from factory.prompts import PromptTemplate, SpeakerLabels
 
 RATIONALE_MAX_CHARS = 120
 
@@ -26,16 +24,6 @@ class StrategyChoice:
 
 class CounselorAgent(Agent[CounselorView, StrategyChoice]):
     name = "counselor"
-
-    def __init__(
-        self,
-        template: PromptTemplate,
-        labels: SpeakerLabels,
-        roleplay: RoleplayConfig,
-        sampling: SamplingConfig,
-    ) -> None:
-        super().__init__(template, labels, roleplay.parse_retries)
-        self.sampling = sampling
 
     @staticmethod
     def schema(allowed: list[str]) -> dict[str, Any]:

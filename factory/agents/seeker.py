@@ -10,9 +10,7 @@ from factory.agents.base import Agent, check_not_echo
 from factory.agents.views import SeekerView
 from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
-from factory.config import RoleplayConfig, SamplingConfig
 from factory.parsing import ParseError, coerce_bool, coerce_int, extract_json_object
-from factory.prompts import PromptTemplate, SpeakerLabels
 
 
 @dataclass(frozen=True)
@@ -25,17 +23,13 @@ class SeekerMove:
 class SeekerAgent(Agent[SeekerView, SeekerMove]):
     name = "seeker"
 
-    def __init__(
-        self,
-        template: PromptTemplate,
-        labels: SpeakerLabels,
-        roleplay: RoleplayConfig,
-        sampling: SamplingConfig,
-    ) -> None:
-        super().__init__(template, labels, roleplay.parse_retries)
-        self.max_words = roleplay.seeker_max_words
-        self.max_chars = roleplay.seeker_max_words * 8
-        self.sampling = sampling
+    @property
+    def max_words(self) -> int:
+        return self.roleplay.seeker_max_words
+
+    @property
+    def max_chars(self) -> int:
+        return self.max_words * 8
 
     def schema(self) -> dict[str, Any]:
         return {

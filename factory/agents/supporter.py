@@ -7,25 +7,19 @@ from factory.agents.base import Agent, check_not_echo
 from factory.agents.views import SupporterView
 from factory.backends.base import ChatRequest
 from factory.cleaning import clean_utterance
-from factory.config import RoleplayConfig, SamplingConfig
 from factory.parsing import ParseError
-from factory.prompts import PromptTemplate, SpeakerLabels
 
 
 class SupporterAgent(Agent[SupporterView, str]):
     name = "supporter"
 
-    def __init__(
-        self,
-        template: PromptTemplate,
-        labels: SpeakerLabels,
-        roleplay: RoleplayConfig,
-        sampling: SamplingConfig,
-    ) -> None:
-        super().__init__(template, labels, roleplay.parse_retries)
-        self.max_words = roleplay.supporter_max_words
-        self.max_chars = roleplay.supporter_max_words * 8
-        self.sampling = sampling
+    @property
+    def max_words(self) -> int:
+        return self.roleplay.supporter_max_words
+
+    @property
+    def max_chars(self) -> int:
+        return self.max_words * 8
 
     def request(self, view: SupporterView) -> ChatRequest:
         messages = self.template.render(
