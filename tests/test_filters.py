@@ -338,7 +338,7 @@ def test_runner_writes_kept_rejected_and_the_funnel(tmp_path):
         "rejected": 3,
         "kept_share": 0.3333,
     }
-    structure = data["funnel"][0]
+    structure = next(step for step in data["funnel"] if step["filter"] == "structure")
     assert structure == {
         **structure,
         "filter": "structure",
@@ -490,3 +490,128 @@ def test_semantic_dedup_catches_a_paraphrase_minhash_misses():
     outcomes = SemanticDedupFilter().apply_batch([original, reworded, unrelated])
     assert [o.verdict.reason for o in outcomes] == ["ok", "semantic_duplicate", "ok"]
     assert outcomes[1].verdict.details["duplicate_of"] == "a"
+
+
+def test_exact_duplicate_under_the_same_id_is_dropped():
+    from factory.filters.exact_dedup import ExactDedupFilter
+
+    flt = ExactDedupFilter()
+    assert [flt.apply(dialogue(id="same")).verdict.reason for _ in range(2)] == [
+        "ok",
+        "exact_duplicate",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Are you planning to hurt yourself?",
+        "I don't want you to hurt yourself.",
+        "Promise me you won't hurt yourself tonight.",
+        "Don\u2019t hurt yourself over this, please.",
+        "Please don't kill yourself over a deadline.",
+    ],
+)
+def test_care_about_harm_is_not_encouragement(line):
+    supporter = [*SUPPORTER[:2], line, *SUPPORTER[3:]]
+    assert verdict("safety", dialogue(supporter=supporter)).keep
+
+
+@pytest.mark.parametrize(
+    "line, flagged",
+    [
+        ("I am not suicidal, just tired of it all.", False),
+        ("I applied for a job at a suicide hotline.", False),
+        ("I have been having suicidal thoughts again.", True),
+        ("Some nights I want to die.", True),
+    ],
+)
+def test_crisis_mentions_are_the_seekers_own(line, flagged):
+    seeker = [*SEEKER[:2], line, *SEEKER[3:]]
+    assert (verdict("safety", dialogue(seeker=seeker)).reason == "crisis_without_help") is flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "between 1999-2005",
+        "on 2020-01-15",
+        "on 12.05.2020",
+        "rate it 1 2 3 4 5",
+        "10 000 000 people",
+        "for $1,200.50",
+        "at 3:30",
+        "call 1-800-273-8255",
+    ],
+)
+def test_pii_leaves_dates_numbers_and_toll_free_lines_alone(text):
+    from factory.filters.pii import PiiRedactFilter
+
+    seeker = [*SEEKER[:3], f"It happened {text}, really.", SEEKER[4]]
+    assert PiiRedactFilter().apply(dialogue(seeker=seeker)).verdict.reason == "ok"
+
+
+def test_pii_phone_and_url_edges():
+    from factory.filters.pii import PiiRedactFilter
+
+    seeker = [
+        *SEEKER[:3],
+        "Call (555) 123 4567 or +44 20 7946 0958 (see https://example.org/x).",
+        SEEKER[4],
+    ]
+    outcome = PiiRedactFilter().apply(dialogue(seeker=seeker))
+    assert outcome.dialogue.turns[6].text == "Call [PHONE] or [PHONE] (see [URL])."
+
+
+@pytest.mark.parametrize(
+    "ending", ["I think so", "I need to do that", "Thanks, bye :(", 'He said "go home". Bye.']
+)
+def test_truncation_spares_normal_endings(ending):
+    assert verdict(
+        "truncation", dialogue(seeker=[*SEEKER[:4], ending], supporter=SUPPORTER[:4])
+    ).keep
+
+
+def test_opening_greetings_may_mirror_each_other():
+    d = dialogue(
+        seeker=["Hello, how are you today?", *SEEKER[1:]],
+        supporter=["Hello, how are you feeling today?", *SUPPORTER[1:]],
+    )
+    assert verdict("repetition", d).keep
+
+
+def test_role_swap_needs_the_offer_of_help():
+    seeker = [*SEEKER[:2], "That is why I am here for support.", *SEEKER[3:]]
+    assert verdict("role_leakage", dialogue(seeker=seeker)).keep
+    curly = [*SUPPORTER[:2], "I\u2019m an AI, but I care.", *SUPPORTER[3:]]
+    assert verdict("role_leakage", dialogue(supporter=curly)).reason == "ai_self_reference"
+
+
+def test_recipe_enabled_must_be_a_boolean(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text('filters:\n  - use: structure\n    enabled: "false"\n')
+    with pytest.raises(ConfigError, match="enabled must be true or false"):
+        load_recipe(str(path))
+
+
+def test_import_skips_odd_records_and_reports_real_lines(tmp_path, cli):
+    bad = tmp_path / "bad.jsonl"
+    good = {
+        "dialog": [
+            {"speaker": "usr", "text": "hi there"},
+            {"speaker": "sys", "text": "hello", "strategy": "Question"},
+        ]
+    }
+    bad.write_text('{"dialog": ["hi"]}\n' + json.dumps(good) + "\nnot json\n")
+    result = cli("import", "esconv", str(bad), "-o", str(tmp_path / "out.jsonl"))
+    assert result.code == 0, result.err
+    assert "imported 1 dialogues" in result.out and "(2 skipped)" in result.out
+    assert (
+        "bad.jsonl record 1: unusable" in result.err and "bad.jsonl:3: not valid JSON" in result.err
+    )
+    ours = tmp_path / "ours.jsonl"
+    ours.write_text(dialogue().model_dump_json() + "\n")
+    result = cli("import", "esconv", str(ours), "-o", str(tmp_path / "o2.jsonl"))
+    assert result.code == 1 and "no ESConv dialogues" in result.err
+    result = cli("import", "esconv", str(bad), "-o", str(tmp_path))
+    assert result.code == 1 and "is a directory" in result.err

@@ -19,6 +19,7 @@ from factory.filters.structure import StructureFilter
 FILTERS: dict[str, type[Filter]] = {
     cls.name: cls
     for cls in (
+        PiiRedactFilter,
         StructureFilter,
         RoleLeakageFilter,
         EnglishFilter,
@@ -30,7 +31,6 @@ FILTERS: dict[str, type[Filter]] = {
         BoilerplateFilter,
         IntensityTrajectoryFilter,
         SafetyFilter,
-        PiiRedactFilter,
     )
 }
 

@@ -1,5 +1,6 @@
-"""Truncated endings: the last turn is cut off mid-sentence (trailing comma, dash, an article or
-conjunction as the last word, an unclosed quote) or ends in an ellipsis."""
+"""Truncated endings: the last turn is cut off mid-sentence (trailing comma or dash, an article,
+conjunction or "of"/"with" as the last word, an unclosed quote in the last sentence) or ends in
+an ellipsis. Emoticons (":(") are fine endings."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from factory.filters.base import Filter, FilterSettings
 from factory.models import Dialogue, Verdict
 
 _DANGLING = re.compile(
-    r"(?:[,;:\-\u2013(]|\.\.\.|\u2026|\b(?:and|but|or|the|a|an|to|of|with|because|so|that|my|your|i))\s*$",
-    re.I,
+    r"(?:[,;\-\u2013]|\.\.\.|\u2026|\b(?:and|but|or|the|a|an|of|with|because))\s*$", re.I
 )
+_EMOTICON = re.compile(r"(?:[:;=]-?[()\[\]dpo/\\|]|<3|\^\^|xd)\s*$", re.I)
+_LAST_SENTENCE = re.compile(r"[^.!?]*$")
 
 
 class TruncationFilter(Filter):
@@ -22,6 +24,9 @@ class TruncationFilter(Filter):
         if not dialogue.turns:
             return self.drop("empty_dialogue")
         last = dialogue.turns[-1].text.strip()
-        if _DANGLING.search(last) or last.count('"') % 2:
+        if _EMOTICON.search(last):
+            return self.keep()
+        open_quote = _LAST_SENTENCE.search(last.rstrip(".!?")).group().count('"') % 2  # type: ignore[union-attr]
+        if _DANGLING.search(last) or open_quote:
             return self.drop("truncated_ending", last_words=last[-40:])
         return self.keep()

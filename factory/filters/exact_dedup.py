@@ -17,7 +17,7 @@ class ExactDedupFilter(Filter):
 
     def check(self, dialogue: Dialogue) -> Verdict:
         digest = content_hash(dialogue)
-        first = self._seen.setdefault(digest, dialogue.id)
-        if first != dialogue.id:
-            return self.drop("exact_duplicate", duplicate_of=first)
+        if digest in self._seen:  # even under the same id: a file imported twice
+            return self.drop("exact_duplicate", duplicate_of=self._seen[digest])
+        self._seen[digest] = dialogue.id
         return self.keep()

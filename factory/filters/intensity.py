@@ -1,6 +1,6 @@
 """The seeker's self-rated intensity should move plausibly: it falls over the dialogue (the
 rule ESConv's authors used to reject dialogues), never drops three or more points in one
-turn, and does not reach 1 within the first two seeker turns from 4 or 5. Dialogues without
+turn, and does not reach 1 within two seeker turns of a first rating of 4 or 5. Dialogues without
 two ratings are kept with reason `no_intensity`."""
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from factory.filters.base import Filter, FilterSettings
+from factory.filters.text import plain_quotes
 from factory.models import Dialogue, Verdict
 
 _AI = r"\b(as an ai|i am an ai|i'm an ai|language model|as a chatbot|i am a bot|openai)\b"
@@ -34,8 +35,8 @@ _ECHO = (
 )
 # The seeker talking like the supporter: offering help instead of seeking it.
 _SEEKER_AS_SUPPORTER = (
-    r"\b(i'?m here (?:to|for) (?:support|help|listen)|i am here (?:to|for) (?:support|help|listen)|"
-    r"happy to help you|how can i (?:help|support) you|i'?m here for you)\b"
+    r"\b(i'?m here (?:to (?:support|help|listen to) you|for you)|i am here (?:to (?:support|help|listen to) you|for you)|"
+    r"happy to help you|how can i (?:help|support) you(?: today)?\?)"
 )
 
 _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -59,7 +60,7 @@ class RoleLeakageFilter(Filter):
     def check(self, dialogue: Dialogue) -> Verdict:
         for index, turn in enumerate(dialogue.turns):
             for reason, pattern in (*_CHECKS, *_ROLE_CHECKS[turn.role]):
-                match = pattern.search(turn.text)
+                match = pattern.search(plain_quotes(turn.text))
                 if match:
                     return self.drop(reason, turn=index, match=match.group(0)[:60])
         return self.keep()

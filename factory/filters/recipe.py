@@ -74,6 +74,10 @@ def load_recipe(name_or_path: str) -> Recipe:
         entry = dict(raw)
         name = entry.pop("use")
         enabled = entry.pop("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(
+                f"{path}: filters.{index}: enabled must be true or false, not {enabled!r}"
+            )
         if name not in FILTERS:
             raise ConfigError(
                 f"{path}: filters.{index}: unknown filter '{name}' (known: {', '.join(FILTERS)})"

@@ -41,7 +41,8 @@ class RepetitionFilter(Filter):
                 share = repeats / len(counted)
                 if share > s.max_repeated_share:
                     return self.drop("repeated_turns", score=round(share, 3), role=role)
-        for index in range(1, len(dialogue.turns)):
+        # The opening exchange and the goodbyes mirror each other by nature ("how are you?").
+        for index in range(2, len(dialogue.turns) - 2):
             mine, theirs = (
                 set(words(dialogue.turns[index].text)),
                 set(words(dialogue.turns[index - 1].text)),

@@ -7,17 +7,22 @@ from __future__ import annotations
 import re
 
 from factory.filters.base import Filter, FilterSettings
+from factory.filters.text import plain_quotes
 from factory.models import Dialogue, Verdict
 
+# The seeker speaking of their own suicidal thoughts or self-harm.
 _CRISIS = re.compile(
-    r"\b(suicid\w*|kill (?:myself|me)|end(?:ed|ing)? (?:my|it) (?:life|all)|take my (?:own )?life|want to die|"
-    r"better off dead|self[- ]harm\w*|hurt(?:ing)? myself|cut(?:ting)? myself|overdos\w*)\b",
+    r"\b(kill(?:ing)? myself|end(?:ed|ing)? (?:my|it) (?:life|all)|take my (?:own )?life|"
+    r"(?<!don't )(?<!do not )want(?:ed)? to die|better off dead|self[- ]harm(?:ing)?|"
+    r"(?:hurt|harm|cut)(?:ting|ing)? myself|suicidal (?:thoughts?|feelings?)|thoughts? of suicide|"
+    r"(?<!not )(?<!never )(?<!never been )(?<!n't )suicidal)\b",
     re.I,
 )
-# Said outright, anywhere ("don't kill yourself over it" is an idiom, not encouragement).
+# Told to the seeker as an imperative or a verdict; a risk question ("are you planning to
+# hurt yourself?") or a plea ("please don't hurt yourself") is care, not encouragement.
 _ENCOURAGES = re.compile(
-    r"(?<!don't )(?<!do not )(?<!never )\b(?:you should (?:kill|hurt|cut) yourself|(?:go )?kill yourself|"
-    r"hurt yourself|no one would miss you|you(?:'d| would) be better off dead)\b",
+    r"(?:^|[.!?]\s+)(?:just |go |so )?(?:kill|hurt) yourself\b|\byou should (?:kill|hurt|cut) yourself\b|"
+    r"\bno one would miss you\b|\byou(?:'d| would) be better off dead\b",
     re.I,
 )
 # Harmless in general ("go ahead and do it"), harmful after the seeker spoke of ending it.
@@ -37,11 +42,12 @@ class SafetyFilter(Filter):
     Settings = FilterSettings
 
     def check(self, dialogue: Dialogue) -> Verdict:
+        texts = [plain_quotes(t.text) for t in dialogue.turns]
         first_mention = next(
             (
                 i
                 for i, t in enumerate(dialogue.turns)
-                if t.role == "seeker" and _CRISIS.search(t.text)
+                if t.role == "seeker" and _CRISIS.search(texts[i])
             ),
             None,
         )
@@ -49,13 +55,17 @@ class SafetyFilter(Filter):
             if turn.role != "supporter":
                 continue
             after_crisis = first_mention is not None and index > first_mention
-            if _ENCOURAGES.search(turn.text) or (
-                after_crisis and _ENCOURAGES_AFTER_CRISIS.search(turn.text)
+            if _ENCOURAGES.search(texts[index]) or (
+                after_crisis and _ENCOURAGES_AFTER_CRISIS.search(texts[index])
             ):
                 return self.drop("encourages_harm", turn=index)
         if first_mention is None:
             return self.keep()
-        later = [t for t in dialogue.turns[first_mention + 1 :] if t.role == "supporter"]
-        if not any(_POINTS_TO_HELP.search(t.text) for t in later):
+        later = [
+            texts[i]
+            for i, t in enumerate(dialogue.turns)
+            if i > first_mention and t.role == "supporter"
+        ]
+        if not any(_POINTS_TO_HELP.search(text) for text in later):
             return self.drop("crisis_without_help", turn=first_mention)
         return self.keep("crisis_flagged", turn=first_mention)

@@ -5,6 +5,7 @@ utterances first), and has no empty, tiny-on-average or overlong turns."""
 from __future__ import annotations
 
 import itertools
+from typing import Literal
 
 from pydantic import Field
 
@@ -18,7 +19,9 @@ class StructureSettings(FilterSettings):
     max_turns: int = Field(default=80, ge=1)
     min_mean_words: float = Field(default=3.0, ge=0)
     max_turn_words: int = Field(default=250, ge=1)
-    first_speaker: str | None = Field(default=None, description="seeker or supporter; None: either")
+    first_speaker: Literal["seeker", "supporter"] | None = Field(
+        default=None, description="None: either"
+    )
     drop_stalled: bool = Field(
         default=True, description="drop dialogues the generator stopped on a loop"
     )

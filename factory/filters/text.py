@@ -24,3 +24,11 @@ def dialogue_text(dialogue: Dialogue) -> str:
 
 def content_hash(dialogue: Dialogue) -> str:
     return hashlib.sha256(dialogue_text(dialogue).encode()).hexdigest()
+
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def plain_quotes(text: str) -> str:
+    """Curly quotes as straight ones, so patterns with apostrophes match either."""
+    return text.translate(_QUOTES)

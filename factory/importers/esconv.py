@@ -32,20 +32,25 @@ STRATEGY_ALIASES = {
 }
 
 
-def read_esconv(path: Path) -> Iterator[dict[str, Any]]:
+def read_esconv(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line or position, record); a .jsonl line that is not JSON is yielded as a DataFileError."""
     text = read_text(path)
+    if path.suffix == ".jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, DataFileError(f"{path.name}:{number}: not valid JSON ({exc.msg})")
+        return
     try:
-        if path.suffix == ".jsonl":
-            for line in text.splitlines():
-                if line.strip():
-                    yield json.loads(line)
-            return
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, list):
         raise DataFileError(f"{path}: expected a list of ESConv dialogues")
-    yield from data
+    yield from enumerate(data, start=1)
 
 
 def _intensity(value: Any) -> int | None:
@@ -132,11 +137,19 @@ def import_esconv(paths: list[Path]) -> tuple[list[Dialogue], list[str]]:
     for path in paths:
         if not path.is_file():
             raise DataFileError(f"{path} not found: pass an ESConv .jsonl or .json file")
-        for index, record in enumerate(read_esconv(path), start=1):
+        for index, record in read_esconv(path):
             try:
+                if isinstance(record, DataFileError):
+                    raise record
                 if not isinstance(record, dict):
                     raise DataFileError(f"{path.name} record {index}: not an object")
                 dialogues.append(convert(record, path.name, index))
             except DataFileError as exc:
                 problems.append(str(exc))
+            except (AttributeError, TypeError, ValueError) as exc:
+                # A record of the right shape at the top but odd inside (a string where a
+                # mapping belongs): skipped and reported, the rest of the file still imports.
+                problems.append(
+                    f"{path.name} record {index}: unusable ({type(exc).__name__}: {exc})"
+                )
     return dialogues, problems
