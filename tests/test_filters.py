@@ -280,8 +280,17 @@ def test_pii_is_redacted_not_dropped():
 
 
 def test_default_recipe_lists_every_filter_once():
-    recipe = load_recipe("default")
-    assert [name for name, _ in recipe.entries] == list(FILTERS)
+    import yaml
+
+    listed = [
+        entry["use"]
+        for entry in yaml.safe_load(Path(load_recipe("default").path).read_text())["filters"]
+    ]
+    assert listed == list(FILTERS)
+    # Diversity selection is listed but off: it drops a share of everything by design.
+    assert [name for name, _ in load_recipe("default").entries] == [
+        n for n in FILTERS if n != "diversity"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -322,7 +331,9 @@ def test_runner_writes_kept_rejected_and_the_funnel(tmp_path):
         json.loads(x) for x in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()
     ]
     assert [k["id"] for k in kept] == ["good"]
-    assert len(kept[0]["verdicts"]) == len(FILTERS) and all(v["keep"] for v in kept[0]["verdicts"])
+    assert len(kept[0]["verdicts"]) == len(load_recipe("default").entries) and all(
+        v["keep"] for v in kept[0]["verdicts"]
+    )
     reasons = {r.get("id", f"line {r.get('line')}"): r["verdicts"][-1]["reason"] for r in rejected}
     assert reasons == {
         "line 2": "malformed_input",
@@ -615,3 +626,64 @@ def test_import_skips_odd_records_and_reports_real_lines(tmp_path, cli):
     assert result.code == 1 and "no ESConv dialogues" in result.err
     result = cli("import", "esconv", str(bad), "-o", str(tmp_path))
     assert result.code == 1 and "is a directory" in result.err
+
+
+def _topic_dialogue(id: str, topic: str, problem: str = "job crisis") -> Dialogue:
+    d = dialogue(id=id, seeker=[f"{topic} {line}" for line in SEEKER])
+    return d.model_copy(
+        update={"scenario": d.scenario.model_copy(update={"problem_type": problem})}
+    )
+
+
+def test_diversity_keeps_the_spread_and_respects_quotas():
+    from test_personas import bag_of_words
+
+    from factory.filters.diversity import DiversityFilter, DiversitySettings
+
+    clones = [_topic_dialogue(f"same{i}", "jobs jobs jobs") for i in range(5)]
+    distinct = [_topic_dialogue(f"own{i}", f"topic{i} " * 8, problem=f"p{i}") for i in range(5)]
+    flt = DiversityFilter(DiversitySettings(keep_fraction=0.6), encoder=bag_of_words)
+    outcomes = flt.apply_batch([*clones, *distinct])
+    kept = {o.dialogue.id for o in outcomes if o.verdict.keep}
+    assert len(kept) == 6
+    assert {f"own{i}" for i in range(5)} <= kept
+    assert {o.verdict.reason for o in outcomes if not o.verdict.keep} == {
+        "not_selected_for_diversity"
+    }
+    summary = flt.summary()
+    assert summary["before"]["dialogues"] == 10 and summary["after"]["dialogues"] == 6
+    assert summary["after"]["mean_pairwise_distance"] > summary["before"]["mean_pairwise_distance"]
+    assert summary["after"]["distinct_2"] > summary["before"]["distinct_2"]
+    capped = DiversityFilter(
+        DiversitySettings(keep_fraction=1.0, max_share_per_problem=0.2), encoder=bag_of_words
+    )
+    kept_ids = [o.dialogue.id for o in capped.apply_batch(clones + distinct) if o.verdict.keep]
+    assert sum(i.startswith("same") for i in kept_ids) == 2  # job crisis may take 20% of 10
+
+
+def test_pipeline_holds_survivors_for_a_whole_set_filter(tmp_path, monkeypatch):
+    from test_personas import bag_of_words
+
+    import factory.filters.diversity as diversity
+
+    monkeypatch.setattr(diversity, "minilm_encoder", lambda: bag_of_words)
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(
+        "filters:\n  - use: structure\n  - use: diversity\n    keep_fraction: 0.5\n  - use: english\n"
+    )
+    rows = [_topic_dialogue(f"d{i}", f"topic{i}") for i in range(8)] + [
+        dialogue(id="short", seeker=SEEKER[:2], supporter=SUPPORTER[:1])
+    ]
+    report = run_recipe(
+        write_jsonl(tmp_path / "in.jsonl", rows),
+        load_recipe(str(recipe_file)),
+        tmp_path / "out",
+        batch_size=3,
+    )
+    kept = (tmp_path / "out" / "kept.jsonl").read_text().splitlines()
+    rejected = (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()
+    assert len(kept) == 4 and len(kept) + len(rejected) == 9
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [step["in"] for step in data["funnel"]] == [9, 8, 4]
+    assert data["summaries"]["diversity"]["before"]["dialogues"] == 8
+    assert report.kept == 4

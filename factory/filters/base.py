@@ -30,6 +30,9 @@ class Filter:
 
     name: ClassVar[str] = "filter"
     Settings: ClassVar[type[FilterSettings]] = FilterSettings
+    # True for selections that must see every dialogue at once (diversity): the pipeline
+    # holds the survivors of the filters before it and runs it, and all after it, at the end.
+    needs_all: ClassVar[bool] = False
 
     def __init__(self, settings: FilterSettings | None = None) -> None:
         self.settings = settings or self.Settings()
@@ -49,3 +52,7 @@ class Filter:
     def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         """In input order; stateful filters (dedup) see earlier dialogues first."""
         return [self.apply(d) for d in dialogues]
+
+    def summary(self) -> dict[str, Any]:
+        """Corpus-level numbers for report.json (empty for most filters)."""
+        return {}

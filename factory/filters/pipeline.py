@@ -63,6 +63,7 @@ class FilterReport:
     malformed: int = 0
     kept: int = 0
     funnel: list[FunnelStep] = field(default_factory=list)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -86,6 +87,7 @@ class FilterReport:
                 "kept_share": round(self.kept / self.read, 4) if self.read else 0.0,
             },
             "funnel": [step.as_dict() for step in self.funnel],
+            "summaries": self.summaries,
             "seconds": round(self.seconds, 3),
         }
 
@@ -139,6 +141,11 @@ def run_recipe(
             f"cannot write to {out_dir} ({exc.strerror}): pass a writable --out"
         ) from None
     started = time.perf_counter()
+    # Filters up to the first that needs every dialogue stream batch by batch; the rest run
+    # once, at the end, on what was held.
+    split = next((i for i, f in enumerate(filters) if f.needs_all), len(filters))
+    hold = split < len(filters)
+    held: list[Dialogue] = []
     with kept_handle, rejected_handle:
         batch: list[Dialogue] = []
         for number, dialogue, problem in read_dialogues(path):
@@ -160,10 +167,19 @@ def run_recipe(
             report.read += 1
             batch.append(dialogue)
             if len(batch) >= batch_size:
-                _run_batch(batch, filters, report, kept_handle, rejected_handle)
+                held.extend(
+                    _run_batch(
+                        batch, filters[:split], report, 0, kept_handle, rejected_handle, hold
+                    )
+                )
                 batch = []
         if batch:
-            _run_batch(batch, filters, report, kept_handle, rejected_handle)
+            held.extend(
+                _run_batch(batch, filters[:split], report, 0, kept_handle, rejected_handle, hold)
+            )
+        if hold:
+            _run_batch(held, filters[split:], report, split, kept_handle, rejected_handle, False)
+        report.summaries = {f.name: f.summary() for f in filters if f.summary()}
     for name, tmp in partial.items():
         tmp.replace(out_dir / name)
     report.seconds = time.perf_counter() - started
@@ -175,13 +191,17 @@ def _run_batch(
     batch: list[Dialogue],
     filters: list[Filter],
     report: FilterReport,
+    offset: int,
     kept: IO[str],
     rejected: IO[str],
-) -> None:
+    hold: bool,
+) -> list[Dialogue]:
+    """Runs `filters` (report.funnel[offset:]) over the batch; survivors are written to kept,
+    or returned when `hold` (a later filter needs them all)."""
     current = batch
-    for step, flt in zip(report.funnel, filters, strict=True):
+    for step, flt in zip(report.funnel[offset:], filters, strict=False):
         if not current:
-            return
+            return []
         began = time.perf_counter()
         outcomes = flt.apply_batch(current)
         step.seconds += time.perf_counter() - began
@@ -198,9 +218,12 @@ def _run_batch(
                 step.dropped[outcome.verdict.reason] += 1
                 _write(rejected, dialogue.model_dump(mode="json", exclude_none=True))
         current = survivors
+    if hold:
+        return current
     for dialogue in current:
         report.kept += 1
         _write(kept, dialogue.model_dump(mode="json", exclude_none=True))
+    return []
 
 
 def _write(handle: IO[str], row: dict[str, Any]) -> None:

@@ -1,0 +1,153 @@
+"""Diversity selection: keep a target fraction of the dialogues by k-center greedy over MiniLM
+embeddings (each next pick is the dialogue farthest from everything picked so far), with
+optional quotas so no problem or emotion takes more than a given share. It needs the whole
+set at once, so the pipeline holds the survivors of the earlier filters until it runs.
+Its summary (distinct-1/2, mean pairwise distance, strategy shares before and after) goes
+into report.json."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.filters.text import words
+from factory.models import Dialogue
+from factory.scenario_dedup import Encoder, minilm_encoder
+
+
+class DiversitySettings(FilterSettings):
+    keep_fraction: float = Field(default=0.9, gt=0, le=1)
+    max_share_per_problem: float = Field(default=1.0, gt=0, le=1)
+    max_share_per_emotion: float = Field(default=1.0, gt=0, le=1)
+    max_words: int = Field(default=100, ge=10)
+    seed: int = 0
+
+
+def distinct_n(dialogues: list[Dialogue], n: int) -> float:
+    """Distinct n-grams over all n-grams of all turns (corpus level)."""
+    grams: Counter[tuple[str, ...]] = Counter()
+    for dialogue in dialogues:
+        for turn in dialogue.turns:
+            tokens = words(turn.text)
+            grams.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    total = sum(grams.values())
+    return round(len(grams) / total, 4) if total else 0.0
+
+
+def strategy_shares(dialogues: list[Dialogue]) -> dict[str, float]:
+    counts = Counter(
+        t.strategy for d in dialogues for t in d.turns if t.role == "supporter" and t.strategy
+    )
+    total = sum(counts.values())
+    return {name: round(n / total, 4) for name, n in counts.most_common()} if total else {}
+
+
+class DiversityFilter(Filter):
+    name = "diversity"
+    Settings = DiversitySettings
+    needs_all: ClassVar[bool] = True
+
+    def __init__(
+        self, settings: FilterSettings | None = None, encoder: Encoder | None = None
+    ) -> None:
+        super().__init__(settings)
+        self._encoder = encoder
+        self._summary: dict[str, Any] = {}
+
+    def summary(self) -> dict[str, Any]:
+        return self._summary
+
+    def apply(self, dialogue: Dialogue) -> Outcome:
+        return self.apply_batch([dialogue])[0]
+
+    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
+        import numpy as np
+
+        s = self.settings
+        assert isinstance(s, DiversitySettings)
+        if not dialogues:
+            return []
+        encoder = self._encoder or minilm_encoder()
+        texts = [
+            " ".join(" ".join(t.text for t in d.turns).split()[: s.max_words]) for d in dialogues
+        ]
+        vectors = np.asarray(encoder(texts), dtype=np.float32)
+        target = max(1, round(s.keep_fraction * len(dialogues)))
+        chosen = self._k_center(vectors, dialogues, target, s)
+        picked = set(chosen)
+        outcomes = []
+        for index, dialogue in enumerate(dialogues):
+            if index in picked:
+                outcomes.append(Outcome(dialogue, self.keep(rank=chosen.index(index))))
+            else:
+                outcomes.append(Outcome(dialogue, self.drop("not_selected_for_diversity")))
+        kept = [dialogues[i] for i in sorted(picked)]
+        self._summary = {
+            "before": self._stats(dialogues, vectors, s.seed),
+            "after": self._stats(kept, vectors[sorted(picked)], s.seed),
+        }
+        return outcomes
+
+    @staticmethod
+    def _k_center(
+        vectors: Any, dialogues: list[Dialogue], target: int, s: DiversitySettings
+    ) -> list[int]:
+        import numpy as np
+
+        caps = {
+            "problem": max(1, int(s.max_share_per_problem * target)),
+            "emotion": max(1, int(s.max_share_per_emotion * target)),
+        }
+        used: dict[str, Counter[str]] = {"problem": Counter(), "emotion": Counter()}
+
+        def fits(i: int) -> bool:
+            scenario = dialogues[i].scenario
+            return (
+                used["problem"][scenario.problem_type] < caps["problem"]
+                and used["emotion"][scenario.emotion_type] < caps["emotion"]
+            )
+
+        first = random.Random(s.seed).randrange(len(dialogues))
+        chosen = [first]
+        used["problem"][dialogues[first].scenario.problem_type] += 1
+        used["emotion"][dialogues[first].scenario.emotion_type] += 1
+        distance = 1.0 - vectors @ vectors[first]  # cosine distance to the nearest pick
+        distance[first] = -np.inf
+        while len(chosen) < target:
+            pick = int(np.argmax(distance))
+            if distance[pick] == -np.inf:  # nothing left that quotas allow
+                break
+            if not fits(pick):
+                distance[pick] = -np.inf  # quotas only fill up: it will never fit
+                continue
+            chosen.append(pick)
+            used["problem"][dialogues[pick].scenario.problem_type] += 1
+            used["emotion"][dialogues[pick].scenario.emotion_type] += 1
+            distance = np.minimum(distance, 1.0 - vectors @ vectors[pick])
+            distance[pick] = -np.inf
+        return chosen
+
+    @staticmethod
+    def _stats(dialogues: list[Dialogue], vectors: Any, seed: int) -> dict[str, Any]:
+        import numpy as np
+
+        sample = vectors
+        if len(vectors) > 500:
+            rows = np.random.default_rng(seed).choice(len(vectors), 500, replace=False)
+            sample = vectors[rows]
+        similarity = sample @ sample.T
+        pairs = len(sample) * (len(sample) - 1)
+        mean_distance = (
+            float((pairs - (similarity.sum() - np.trace(similarity))) / pairs) if pairs else 0.0
+        )
+        return {
+            "dialogues": len(dialogues),
+            "distinct_1": distinct_n(dialogues, 1),
+            "distinct_2": distinct_n(dialogues, 2),
+            "mean_pairwise_distance": round(mean_distance, 4),
+            "strategy_shares": strategy_shares(dialogues),
+        }
