@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from factory.errors import DataFileError, FactoryError
@@ -28,3 +29,29 @@ def read_text(path: Path, error: type[FactoryError] = DataFileError) -> str:
         raise error(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except OSError as exc:
         raise error(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+
+
+def json_records(path: Path) -> list[tuple[int, object]]:
+    """(line number or list position, record) from a .jsonl file or a .json list. A .jsonl
+    line that is not JSON comes back as a DataFileError in place of its record, for the
+    caller to raise or skip; a broken .json file raises at once."""
+    text = read_text(path)
+    if path.suffix == ".jsonl":
+        records: list[tuple[int, object]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                records.append(
+                    (number, DataFileError(f"{path.name}:{number}: not valid JSON ({exc.msg})"))
+                )
+        return records
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, list):
+        raise DataFileError(f"{path}: expected a list of records")
+    return list(enumerate(data, start=1))

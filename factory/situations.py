@@ -5,7 +5,6 @@ role cards) and rejects any output that copies the seed, recording only where it
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import string
@@ -20,7 +19,7 @@ from factory.models import SituationSource, Usage
 from factory.persona_bank import PersonaBank
 from factory.persona_sampler import PersonaDraw
 from factory.prompts import ChatMessage, PromptTemplate
-from factory.resources import read_text
+from factory.resources import json_records
 
 SITUATION_MAX_CHARS = 300
 # A paraphrase that shares this many consecutive words with its seed, or most of its words,
@@ -87,30 +86,11 @@ def load_seeds(paths: list[Path]) -> list[Seed]:
     return seeds
 
 
-def _records(path: Path) -> list[tuple[int, object]]:
-    text = read_text(path)
-    if path.suffix == ".jsonl":
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise DataFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        return records
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, list):
-        raise DataFileError(f"{path}: expected a list of records")
-    return list(enumerate(data, start=1))
-
-
 def _seeds_in(path: Path) -> list[Seed]:
     seeds = []
-    for number, row in _records(path):
+    for number, row in json_records(path):
+        if isinstance(row, DataFileError):
+            raise row
         if not isinstance(row, dict):
             continue
         if isinstance(row.get("situation"), str) and row["situation"].strip():

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from factory import __version__
 from factory.errors import DataFileError
 from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn
-from factory.resources import read_text
+from factory.resources import json_records
 
 SEEKER = {"usr", "seeker", "speaker"}
 SUPPORTER = {"sys", "supporter", "listener"}
@@ -30,27 +29,6 @@ STRATEGY_ALIASES = {
     "Direct Guidance": "Providing Suggestions",
     "Approval and Reassurance": "Affirmation and Reassurance",
 }
-
-
-def read_esconv(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line or position, record); a .jsonl line that is not JSON is yielded as a DataFileError."""
-    text = read_text(path)
-    if path.suffix == ".jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, DataFileError(f"{path.name}:{number}: not valid JSON ({exc.msg})")
-        return
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, list):
-        raise DataFileError(f"{path}: expected a list of ESConv dialogues")
-    yield from enumerate(data, start=1)
 
 
 def _intensity(value: Any) -> int | None:
@@ -137,7 +115,7 @@ def import_esconv(paths: list[Path]) -> tuple[list[Dialogue], list[str]]:
     for path in paths:
         if not path.is_file():
             raise DataFileError(f"{path} not found: pass an ESConv .jsonl or .json file")
-        for index, record in read_esconv(path):
+        for index, record in json_records(path):
             try:
                 if isinstance(record, DataFileError):
                     raise record
