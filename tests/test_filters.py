@@ -287,9 +287,11 @@ def test_default_recipe_lists_every_filter_once():
         for entry in yaml.safe_load(Path(load_recipe("default").path).read_text())["filters"]
     ]
     assert listed == list(FILTERS)
-    # Diversity selection is listed but off: it drops a share of everything by design.
+    # The judge (needs a real model) and diversity selection (drops a share of everything by
+    # design) are listed but off.
+    off = {"judge", "diversity"}
     assert [name for name, _ in load_recipe("default").entries] == [
-        n for n in FILTERS if n != "diversity"
+        n for n in FILTERS if n not in off
     ]
 
 
@@ -687,3 +689,66 @@ def test_pipeline_holds_survivors_for_a_whole_set_filter(tmp_path, monkeypatch):
     assert [step["in"] for step in data["funnel"]] == [9, 8, 4]
     assert data["summaries"]["diversity"]["before"]["dialogues"] == 8
     assert report.kept == 4
+
+
+def _scores(**overrides) -> str:
+    base = {
+        "empathy": 4,
+        "relevance": 4,
+        "strategy_adherence": 4,
+        "naturalness": 4,
+        "persona_consistency": 4,
+        "safety": 5,
+    }
+    return json.dumps({**base, **overrides, "comment": "fine"})
+
+
+def test_judge_scores_drops_and_keeps_unparsable_output():
+    from factory.backends.scripted import ScriptedBackend
+    from factory.filters.judge import JudgeFilter, JudgeSettings
+
+    backend = ScriptedBackend()
+    backend.enqueue(
+        _scores(),
+        _scores(empathy=1, relevance=2, naturalness=1, strategy_adherence=2),
+        _scores(safety=1),
+        "no idea",
+        "still no idea",
+    )
+    flt = JudgeFilter(JudgeSettings(concurrency=1, parse_retries=1), backend=backend)
+    outcomes = flt.apply_batch([dialogue(id=f"d{i}") for i in range(4)])
+    reasons = [o.verdict.reason for o in outcomes]
+    assert reasons == ["ok", "judge_low_quality", "judge_unsafe", "judge_unparsed"]
+    assert (
+        outcomes[0].verdict.details["scores"]["empathy"] == 4 and outcomes[0].verdict.score == 4.167
+    )
+    assert outcomes[3].verdict.keep and outcomes[3].verdict.details["raw_outputs"] == [
+        "no idea",
+        "still no idea",
+    ]
+    request = backend.history[0]
+    assert request.agent == "judge" and set(request.json_schema["required"]) >= {
+        "empathy",
+        "safety",
+    }
+    assert "Supporter (Question): That sounds really hard." in request.messages[1]["content"]
+    assert flt.summary()["usage"]["calls"] == 5
+
+
+def test_judge_over_http_against_the_fake_server(fake_server):
+    from factory.config import BackendConfig
+    from factory.fake_openai import FakeReply
+    from factory.filters.judge import JudgeFilter, JudgeSettings
+
+    fake_server.enqueue(
+        FakeReply(content=_scores(naturalness=5)),
+        FakeReply(status=400, body='{"error": {"message": "too long"}}'),
+    )
+    settings = JudgeSettings(
+        backend=BackendConfig(kind="openai", base_url=fake_server.url, model="judge-model"),
+        concurrency=1,
+    )
+    outcomes = JudgeFilter(settings).apply_batch([dialogue(id="a"), dialogue(id="b")])
+    assert [o.verdict.reason for o in outcomes] == ["ok", "judge_failed"]
+    assert fake_server.requests[0]["response_format"]["type"] == "json_schema"
+    assert fake_server.requests[0]["model"] == "judge-model"

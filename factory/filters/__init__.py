@@ -8,6 +8,7 @@ from factory.filters.diversity import DiversityFilter
 from factory.filters.ending import TruncationFilter
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.intensity import IntensityTrajectoryFilter
+from factory.filters.judge import JudgeFilter
 from factory.filters.language import EnglishFilter
 from factory.filters.leakage import RoleLeakageFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
@@ -32,6 +33,7 @@ FILTERS: dict[str, type[Filter]] = {
         BoilerplateFilter,
         IntensityTrajectoryFilter,
         SafetyFilter,
+        JudgeFilter,
         DiversityFilter,
     )
 }
