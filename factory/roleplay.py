@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from factory import __version__
 from factory.agents.base import AgentFailure
@@ -54,8 +55,6 @@ class RolePlay:
 
     @classmethod
     def from_config(cls, config: GenerationConfig) -> RolePlay:
-        from pathlib import Path
-
         rp, sampling = config.roleplay, config.sampling
         library = PromptLibrary(Path(rp.prompts_dir) if rp.prompts_dir else None)
         labels = library.labels()

@@ -234,40 +234,14 @@ def test_failed_dialogues_make_the_run_exit_1(cli, tmp_path, fake_server):
 
     fake_server.enqueue(FakeReply(status=503, body="{}"))  # the first dialogue fails once
     out = tmp_path / "run"
-    result = cli(
-        "generate",
-        "-b",
-        "openai",
-        "--base-url",
-        fake_server.url,
-        "-n",
-        "2",
-        "--concurrency",
-        "1",
-        "-o",
-        str(out),
-        "--config",
-        str(_no_retries(tmp_path)),
-    )
+    args = ["generate", "-b", "openai", "--base-url", fake_server.url, "-n", "2"]
+    args += ["--concurrency", "1", "-o", str(out), "--config", str(_no_retries(tmp_path))]
+    result = cli(*args)
     assert result.code == 1
     assert "wrote 1 dialogues" in result.out
     assert "error: 1 dialogues failed on the backend" in result.err
     assert "rerun the same command to retry them" in result.err
-    again = cli(
-        "generate",
-        "-b",
-        "openai",
-        "--base-url",
-        fake_server.url,
-        "-n",
-        "2",
-        "--concurrency",
-        "1",
-        "-o",
-        str(out),
-        "--config",
-        str(_no_retries(tmp_path)),
-    )
+    again = cli(*args)
     assert again.code == 0, again.err
     assert "wrote 1 dialogues (1 already there)" in again.out
 

@@ -32,20 +32,20 @@ def backend_for(server, transport, **overrides):
     return OpenAIBackend(cfg, max_in_flight=4)
 
 
-async def started(server, transport, **overrides):
+async def complete_once(server, transport, request=REQUEST, **overrides):
+    """Start a backend, make one call, close it (also when the call raises)."""
     backend = backend_for(server, transport, **overrides)
     await backend.start()
-    return backend
+    try:
+        return await backend.complete(request)
+    finally:
+        await backend.close()
 
 
 async def test_success_counts_tokens_and_sends_the_request(fake_server, transport, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
     fake_server.enqueue(FakeReply(content="hello there"))
-    backend = await started(fake_server, transport)
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     assert completion.text == "hello there"
     assert completion.usage.model_dump() == {
         "calls": 1,
@@ -64,12 +64,8 @@ async def test_429_honours_retry_after(fake_server, transport):
     fake_server.enqueue(
         FakeReply(status=429, body="{}", headers={"Retry-After": "0.3"}), FakeReply(content="ok")
     )
-    backend = await started(fake_server, transport)
     began = time.perf_counter()
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     assert time.perf_counter() - began >= 0.3
     assert completion.text == "ok"
     assert completion.usage.calls == 2 and completion.usage.failed_calls == 1
@@ -81,23 +77,15 @@ async def test_500_is_retried(fake_server, transport):
         FakeReply(status=503),
         FakeReply(content="ok"),
     )
-    backend = await started(fake_server, transport)
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     assert completion.text == "ok"
     assert completion.usage.calls == 3 and completion.usage.failed_calls == 2
 
 
 async def test_timeout_is_retried_then_gives_up_with_usage(fake_server, transport):
     fake_server.enqueue(*[FakeReply(delay=1.0, content="late") for _ in range(3)])
-    backend = await started(fake_server, transport, timeout_s=0.2, max_retries=2)
-    try:
-        with pytest.raises(BackendError, match="timed out") as caught:
-            await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    with pytest.raises(BackendError, match="timed out") as caught:
+        await complete_once(fake_server, transport, timeout_s=0.2, max_retries=2)
     assert caught.value.usage.calls == 3 and caught.value.usage.failed_calls == 3
 
 
@@ -105,23 +93,15 @@ async def test_malformed_body_is_retried(fake_server, transport):
     fake_server.enqueue(
         FakeReply(body="{not json"), FakeReply(body='{"choices": []}'), FakeReply(content="fine")
     )
-    backend = await started(fake_server, transport)
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     assert completion.text == "fine"
     assert completion.usage.failed_calls == 2
 
 
 async def test_client_error_is_not_retried(fake_server, transport):
     fake_server.enqueue(FakeReply(status=400, body='{"error": {"message": "bad schema"}}'))
-    backend = await started(fake_server, transport)
-    try:
-        with pytest.raises(BackendError, match=r"HTTP 400.*bad schema") as caught:
-            await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    with pytest.raises(BackendError, match=r"HTTP 400.*bad schema") as caught:
+        await complete_once(fake_server, transport)
     assert caught.value.usage.calls == 1
     assert len(fake_server.requests) == 1
 
@@ -136,7 +116,6 @@ async def test_structured_request_shapes(fake_server, transport, mode):
         },
     }
     fake_server.enqueue(FakeReply(content=json.dumps({"strategy": "Question"})))
-    backend = await started(fake_server, transport, structured=mode)
     request = ChatRequest(
         messages=REQUEST.messages,
         max_tokens=96,
@@ -144,10 +123,7 @@ async def test_structured_request_shapes(fake_server, transport, mode):
         json_schema=schema,
         schema_name="strategy_choice",
     )
-    try:
-        await backend.complete(request)
-    finally:
-        await backend.close()
+    await complete_once(fake_server, transport, request, structured=mode)
     sent = fake_server.requests[-1]
     # OpenAI's strict mode refuses string-length keywords; the other modes keep them.
     stripped = {**schema, "properties": {**schema["properties"], "rationale": {"type": "string"}}}
@@ -185,11 +161,7 @@ async def test_unreachable_server_is_a_clear_error(transport):
 )
 async def test_odd_bodies_never_crash(fake_server, transport, body):
     fake_server.enqueue(FakeReply(raw=body), FakeReply(content="fine"))
-    backend = await started(fake_server, transport)
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     # Either the odd body was usable (bad usage is counted as 0 tokens) or it was retried.
     assert completion.text in {"x", "fine"}
     assert completion.usage.prompt_tokens in {0, 10}
@@ -204,12 +176,8 @@ async def test_retry_after_http_date_and_ms(fake_server, transport):
         FakeReply(status=503, body="{}", headers={"Retry-After": soon}),
         FakeReply(content="ok"),
     )
-    backend = await started(fake_server, transport)
     began = time.perf_counter()
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     assert completion.text == "ok"
     assert time.perf_counter() - began >= 0.15
 
@@ -219,24 +187,16 @@ async def test_nonsense_retry_after_falls_back_to_backoff(fake_server, transport
     fake_server.enqueue(
         FakeReply(status=429, body="{}", headers={"Retry-After": value}), FakeReply(content="ok")
     )
-    backend = await started(fake_server, transport)
     began = time.perf_counter()
-    try:
-        completion = await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    completion = await complete_once(fake_server, transport)
     assert completion.text == "ok"
     assert time.perf_counter() - began < 2
 
 
 async def test_retry_after_beyond_the_limit_fails_the_call(fake_server, transport):
     fake_server.enqueue(FakeReply(status=429, body="{}", headers={"Retry-After": "86400"}))
-    backend = await started(fake_server, transport, max_retry_after_s=60)
-    try:
-        with pytest.raises(BackendError, match=r"asks to wait 86400s"):
-            await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    with pytest.raises(BackendError, match=r"asks to wait 86400s"):
+        await complete_once(fake_server, transport, max_retry_after_s=60)
 
 
 async def test_base_url_without_v1_is_caught_at_start(fake_server, transport):
@@ -250,11 +210,7 @@ async def test_rejected_request_is_marked_final(fake_server, transport):
     fake_server.enqueue(
         FakeReply(status=404, body='{"error": {"message": "model nope does not exist"}}')
     )
-    backend = await started(fake_server, transport)
-    try:
-        with pytest.raises(BackendError) as caught:
-            await backend.complete(REQUEST)
-    finally:
-        await backend.close()
+    with pytest.raises(BackendError) as caught:
+        await complete_once(fake_server, transport)
     assert caught.value.rejected
     assert "model nope does not exist" in str(caught.value)

@@ -7,7 +7,7 @@ keeps the dialogue, with the reason and the raw output recorded."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field
 
@@ -53,7 +53,6 @@ def schema() -> dict[str, Any]:
 class JudgeFilter(Filter):
     name = "judge"
     Settings = JudgeSettings
-    needs_all: ClassVar[bool] = False
 
     def __init__(
         self, settings: FilterSettings | None = None, backend: Backend | None = None
