@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from factory.filters import FILTERS
+from factory.filters.emotion import emotion_families
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
 from factory.filters.pipeline import run_recipe
@@ -102,6 +103,14 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
         turns = [t.model_copy(update={"text": line}) if t.role == "supporter" else t for t in turns]
         return edit(d, turns, "-loop")
 
+    families = emotion_families()
+
+    def swap_emotion(d: Dialogue) -> Dialogue:
+        own = families.get(d.scenario.emotion_type)
+        other = sorted(e for e, f in families.items() if f != own)
+        scenario = d.scenario.model_copy(update={"emotion_type": rng.choice(other)})
+        return d.model_copy(update={"id": d.id + "-swap", "scenario": scenario})
+
     defects = {
         "exact copy": [edit(d, list(d.turns), "-copy") for d in clean],
         "near copy (3 words changed)": [near_copy(d, 3) for d in clean],
@@ -109,12 +118,18 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
         "role leakage": [leak(d) for d in clean],
         "truncated ending": [truncate(d) for d in clean],
         "utterance loop": [loop(d) for d in clean],
+        "emotion from another family": [swap_emotion(d) for d in clean],
     }
+    # A swapped emotion leaves the text as it was: run those without their originals, or
+    # exact dedup would take them first.
+    alone = {"emotion from another family"}
     print(f"\n## planted defects ({n} each, on ESConv dialogues the default recipe keeps)")
+    print("(the emotion weights were fitted on ESConv train, which most of these come from;")
+    print(" bench/emotion_consistency.py gives held-out numbers)")
     with tempfile.TemporaryDirectory() as tmp:
         for label, rows in defects.items():
             # The originals go first so that copies have something to duplicate.
-            source = write([*clean, *rows], Path(tmp) / "in.jsonl")
+            source = write(rows if label in alone else [*clean, *rows], Path(tmp) / "in.jsonl")
             report = run_recipe(source, load_recipe("default"), Path(tmp) / "out")
             kept_ids = {
                 json.loads(line)["id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.boilerplate import BoilerplateFilter
 from factory.filters.diversity import DiversityFilter
+from factory.filters.emotion import EmotionConsistencyFilter
 from factory.filters.ending import TruncationFilter
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.intensity import IntensityTrajectoryFilter
@@ -31,6 +32,7 @@ FILTERS: dict[str, type[Filter]] = {
         MinHashDedupFilter,
         SemanticDedupFilter,
         BoilerplateFilter,
+        EmotionConsistencyFilter,
         IntensityTrajectoryFilter,
         SafetyFilter,
         JudgeFilter,
