@@ -9,6 +9,13 @@ import sys
 import typer
 
 from factory.cli.curation import filter_command, import_app
+from factory.cli.dataset import (
+    curate_command,
+    diff_command,
+    export_command,
+    push_command,
+    versions_command,
+)
 from factory.cli.generate import generate_command
 from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError
@@ -26,6 +33,11 @@ app.command("generate")(generate_command)
 app.add_typer(personas_app, name="personas")
 app.command("filter")(filter_command)
 app.add_typer(import_app, name="import")
+app.command("curate")(curate_command)
+app.command("versions")(versions_command)
+app.command("diff")(diff_command)
+app.command("export")(export_command)
+app.command("push")(push_command)
 
 
 @app.callback()

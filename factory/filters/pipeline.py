@@ -122,15 +122,18 @@ def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
 
 
 def run_recipe(
-    source: Path,
+    source: Path | list[Path],
     recipe: Recipe,
     out_dir: Path,
     batch_size: int = 1000,
     warn: Callable[[str], None] = log.warning,
 ) -> FilterReport:
-    path = input_file(source)
+    """Runs the recipe over one or more dialogue files or run directories, in order."""
+    paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     filters = recipe.build()
-    report = FilterReport(str(path), recipe, funnel=[FunnelStep(f.name) for f in filters])
+    report = FilterReport(
+        ", ".join(map(str, paths)), recipe, funnel=[FunnelStep(f.name) for f in filters]
+    )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         partial = {name: out_dir / f".{name}.partial" for name in (KEPT_FILE, REJECTED_FILE)}
@@ -148,7 +151,9 @@ def run_recipe(
     held: list[Dialogue] = []
     with kept_handle, rejected_handle:
         batch: list[Dialogue] = []
-        for number, dialogue, problem in read_dialogues(path):
+        for path, number, dialogue, problem in (
+            (file, *row) for file in paths for row in read_dialogues(file)
+        ):
             if dialogue is None:
                 raw, _, why = problem.rpartition("\t")
                 warn(f"{path}:{number}: malformed dialogue skipped ({why})")

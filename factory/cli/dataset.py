@@ -1,0 +1,165 @@
+"""`factory curate | versions | diff | export | push`: dataset versions from generation runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from factory.cli.curation import RecipeOpt
+
+RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
+DEFAULT_ROOT = Path("outputs/datasets")
+
+
+def curate_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories or dialogues .jsonl files.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name (a folder under --out).")],
+    recipe: RecipeOpt = "default",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder that holds the datasets.")
+    ] = DEFAULT_ROOT,
+    bump: Annotated[
+        str, typer.Option(help="Which part of the version to raise: major, minor or patch.")
+    ] = "minor",
+    version: Annotated[
+        str | None, typer.Option(help="An explicit version (vX.Y.Z) instead of --bump.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation/test assignment.")] = 0,
+    split: Annotated[str, typer.Option(help="train,validation,test shares.")] = "0.8,0.1,0.1",
+    license: Annotated[
+        str, typer.Option(help="License id for the card (e.g. cc-by-4.0).")
+    ] = "other",
+    system_prompt: Annotated[
+        Path | None, typer.Option(help="Text file: the system prompt of the `messages` column.")
+    ] = None,
+) -> None:
+    """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
+    from factory.dataset.curate import EmptyResult, curate
+    from factory.dataset.splits import parse_fractions
+    from factory.dataset.table import default_system_prompt
+    from factory.errors import ConfigError
+    from factory.filters.pipeline import render_funnel
+    from factory.filters.recipe import load_recipe
+    from factory.resources import read_text
+
+    if bump not in ("major", "minor", "patch"):
+        raise ConfigError(f"--bump '{bump}' is not one of major, minor, patch")
+    prompt = (
+        read_text(system_prompt, ConfigError).strip() if system_prompt else default_system_prompt()
+    )
+    try:
+        result = curate(
+            runs,
+            load_recipe(recipe),
+            name,
+            out,
+            bump=bump,  # type: ignore[arg-type]
+            version=version,
+            seed=seed,
+            fractions=parse_fractions(split),
+            license=license,
+            system_prompt=prompt,
+            warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+        )
+    except EmptyResult as exc:
+        typer.echo(exc.funnel, err=True)
+        raise
+    typer.echo(render_funnel(result.report))
+    parts = ", ".join(f"{k} {v}" for k, v in result.splits.items() if v)
+    typer.echo(f"saved {result.name} {result.version} ({parts}) in {result.path}")
+
+
+def versions_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """List a dataset's versions with their counts and dates."""
+    from factory.dataset.layout import MANIFEST, tag, versions
+    from factory.errors import DataFileError
+
+    found = versions(root, name)
+    if not found:
+        raise DataFileError(
+            f"no dataset '{name}' under {root}: run `factory curate ... --name {name}` first"
+        )
+    typer.echo(
+        f"{'version':<10}{'created':<27}{'train':>7}{'valid':>7}{'test':>7}{'kept/read':>12}  recipe"
+    )
+    for number, path in found:
+        m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        s, c = m["splits"], m["counts"]
+        typer.echo(
+            f"{tag(number):<10}{m['created_at']:<27}{s['train']:>7}{s['validation']:>7}{s['test']:>7}"
+            f"{c['kept']:>6}/{c['read']:<5}  {m['recipe']['name']} ({m['recipe']['sha256']})"
+        )
+
+
+def diff_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    a: Annotated[str, typer.Argument(help="The older version, e.g. v0.1.0.")],
+    b: Annotated[str, typer.Argument(help="The newer version.")],
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Dialogues added and removed between two versions, and how every statistic moved."""
+    from factory.dataset.diff import diff_versions, render_diff
+    from factory.dataset.layout import version_dir
+
+    typer.echo(render_diff(diff_versions(version_dir(root, name, a), version_dir(root, name, b))))
+
+
+def export_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Argument(help="Version, e.g. v0.1.0.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="messages (.jsonl) or esconv (.json).")
+    ] = "messages",
+    split: Annotated[str, typer.Option(help="train, validation or test.")] = "train",
+    strategy_in_text: Annotated[
+        bool, typer.Option(help="messages: start each assistant turn with its [Strategy].")
+    ] = False,
+    system_prompt: Annotated[
+        Path | None, typer.Option(help="messages: a text file to use as the system prompt.")
+    ] = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Write one split of a version for training code: chat messages or ESConv JSON."""
+    from factory.dataset.export import write_export
+    from factory.dataset.layout import version_dir
+    from factory.dataset.table import SPLITS, default_system_prompt, read_split, split_file
+    from factory.errors import ConfigError, DataFileError
+    from factory.resources import read_text
+
+    if format not in ("messages", "esconv"):
+        raise ConfigError(f"--format '{format}' is not one of messages, esconv")
+    if split not in SPLITS:
+        raise ConfigError(f"--split '{split}' is not one of {', '.join(SPLITS)}")
+    path = version_dir(root, name, version) / split_file(split)
+    if not path.is_file():
+        raise DataFileError(f"{name} {version} has no {split} split (too few seekers for it)")
+    dialogues = read_split(path)
+    prompt = (
+        read_text(system_prompt, ConfigError).strip() if system_prompt else default_system_prompt()
+    )
+    write_export(dialogues, format, out, prompt, strategy_in_text)  # type: ignore[arg-type]
+    typer.echo(f"wrote {len(dialogues)} dialogues ({format}) to {out}")
+
+
+def push_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Argument(help="Version to publish, e.g. v0.1.0.")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="Hub dataset repository, ORG/NAME.")],
+    private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Upload a version to the Hugging Face Hub and tag the commit with the version."""
+    from factory.dataset.hub import push
+    from factory.dataset.layout import parse_version, tag, version_dir
+
+    label = tag(parse_version(version))
+    result = push(version_dir(root, name, version), repo_id, label, private)
+    typer.echo(f"pushed {name} {label} to {result.url} (commit {result.commit[:12]}, tag {label})")

@@ -1,0 +1,230 @@
+"""`factory curate`: run a recipe over generation runs and write a new dataset version.
+
+The version is built in a hidden temporary folder next to the others and renamed into place
+at the end; anything that fails on the way removes it, so a version folder is either complete
+or absent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from factory import __version__
+from factory.dataset.card import render_card
+from factory.dataset.export import write_export
+from factory.dataset.layout import (
+    MANIFEST,
+    Bump,
+    check_name,
+    next_version,
+    parse_version,
+    tag,
+    versions,
+)
+from factory.dataset.splits import assign_splits
+from factory.dataset.stats import dataset_stats
+from factory.dataset.table import SPLITS, split_file, write_split
+from factory.errors import DataFileError, FactoryError, RunDirError
+from factory.filters.pipeline import (
+    FilterReport,
+    input_file,
+    read_dialogues,
+    render_funnel,
+    run_recipe,
+)
+from factory.filters.recipe import Recipe
+from factory.models import Dialogue
+from factory.store import MANIFEST_FILE
+
+SECRET_KEYS = {"api_key", "token", "hf_token", "authorization", "password", "secret"}
+
+
+class EmptyResult(FactoryError):
+    """Nothing survived the recipe; carries the funnel so the CLI can show why."""
+
+    def __init__(self, message: str, funnel: str) -> None:
+        super().__init__(message)
+        self.funnel = funnel
+
+
+@dataclass
+class CurateResult:
+    name: str
+    version: str
+    path: Path
+    report: FilterReport
+    splits: dict[str, int]
+
+
+def scrub(value: Any) -> Any:
+    """A copy with secret-looking fields replaced, for anything written into a version."""
+    if isinstance(value, dict):
+        return {
+            k: "[redacted]"
+            if k.lower() in SECRET_KEYS or (k.lower().endswith("_key") and v)
+            else scrub(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _source(path: Path) -> dict[str, Any]:
+    """What the version records about one input: its file's hash and its run's manifest."""
+    file = input_file(path)
+    run: dict[str, Any] | None = None
+    manifest_path = file.parent / MANIFEST_FILE
+    if manifest_path.is_file():
+        try:
+            run = scrub(json.loads(manifest_path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            raise DataFileError(
+                f"{manifest_path}: not a readable run manifest (is the run finished?)"
+            ) from None
+    hashes: dict[str, str] = {}
+    count = 0
+    for _, dialogue, _ in read_dialogues(file):
+        if dialogue is not None:
+            count += 1
+            hashes.update(dialogue.generation.prompt_hashes)
+    config = (run or {}).get("config") or {}
+    settings = {
+        k: config[k]
+        for k in ("n", "seed", "scenarios", "concurrency")
+        if k in config and config[k] is not None
+    }
+    for section in ("roleplay", "sampling", "scenario", "persona"):
+        if isinstance(config.get(section), dict):
+            settings[section] = json.dumps(config[section], sort_keys=True)
+    return {
+        "name": file.parent.name if file.name == "dialogues.jsonl" else file.name,
+        "path": str(path),
+        "sha256": sha256_file(file),
+        "dialogues": count,
+        "prompt_hashes": dict(sorted(hashes.items())),
+        "settings": settings,
+        "run": run,
+    }
+
+
+def curate(
+    sources: list[Path],
+    recipe: Recipe,
+    name: str,
+    root: Path,
+    *,
+    bump: Bump = "minor",
+    version: str | None = None,
+    seed: int = 0,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    license: str = "other",
+    system_prompt: str,
+    warn: Any = None,
+) -> CurateResult:
+    check_name(name)
+    if not sources:
+        raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
+    described = [_source(p) for p in sources]
+    existing = [v for v, _ in versions(root, name)]
+    number = parse_version(version) if version else next_version(existing, bump)
+    label = tag(number)
+    final = root / name / label
+    if final.exists():
+        raise RunDirError(
+            f"{final} already exists: versions are never overwritten; leave out --version to get"
+            f" the next one ({tag(next_version(existing, bump))})"
+        )
+    tmp = root / name / f".{label}.tmp-{os.getpid()}"
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise RunDirError(
+            f"cannot create {tmp.parent} ({exc.strerror}): pass a writable --out"
+        ) from None
+    try:
+        report = run_recipe(sources, recipe, tmp / "rejected", **({"warn": warn} if warn else {}))
+        if report.kept == 0:
+            raise EmptyResult(
+                f"no dialogue of {report.read} passed recipe '{recipe.name}': nothing saved"
+                " (see the funnel above; a real model behind --backend openai gives usable data)",
+                render_funnel(report),
+            )
+        kept_file = tmp / "rejected" / "kept.jsonl"
+        kept = [
+            Dialogue.model_validate_json(line)
+            for line in kept_file.read_text(encoding="utf-8").splitlines()
+        ]
+        kept_file.unlink()
+        (tmp / "rejected" / "report.json").unlink()
+        by_split = assign_splits(kept, fractions, seed)
+        data_files: dict[str, dict[str, Any]] = {}
+        for split in SPLITS:
+            if not by_split[split]:
+                continue
+            relative = split_file(split)
+            write_split(tmp / relative, by_split[split], system_prompt)
+            esconv = f"esconv/{split}.json"
+            write_export(by_split[split], "esconv", tmp / esconv, system_prompt)
+            for path in (relative, esconv):
+                data_files[path] = {"sha256": sha256_file(tmp / path), "rows": len(by_split[split])}
+        data_files["rejected/rejected.jsonl"] = {
+            "sha256": sha256_file(tmp / "rejected" / "rejected.jsonl"),
+            "rows": report.rejected + report.malformed,
+        }
+        stats = dataset_stats(kept)
+        manifest = {
+            "tool": "esc-factory",
+            "tool_version": __version__,
+            "name": name,
+            "version": label,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "license": license,
+            "seed": seed,
+            "split_fractions": list(fractions),
+            "splits": {split: len(by_split[split]) for split in SPLITS},
+            "recipe": {
+                "name": recipe.name,
+                "sha256": recipe.sha256,
+                "filters": [{"use": n, **scrub(s)} for n, s in recipe.entries],
+            },
+            "system_prompt_sha256": hashlib.sha256(system_prompt.encode()).hexdigest()[:16],
+            "counts": {
+                "read": report.read,
+                "malformed": report.malformed,
+                "kept": report.kept,
+                "rejected": report.rejected,
+            },
+            "funnel": [step.as_dict() for step in report.funnel],
+            "sources": described,
+            "data_files": data_files,
+            "stats": stats,
+        }
+        (tmp / "README.md").write_text(render_card(manifest, stats), encoding="utf-8")
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        try:
+            tmp.rename(final)
+        except OSError:
+            raise RunDirError(
+                f"{final} appeared while curating (another curate?): rerun to get the next version"
+            ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return CurateResult(name, label, final, report, {s: len(by_split[s]) for s in SPLITS})

@@ -1,0 +1,141 @@
+"""Dialogues as parquet rows (one file per split) and back, and as chat messages.
+
+The columns a trainer reads are typed (`messages`, `turns`, the scenario labels); the
+provenance (persona, full scenario, generation, verdicts) is kept as JSON text so the schema
+stays the same across versions while those records grow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from factory.models import Dialogue, Persona, ScenarioCore, Turn
+from factory.resources import data_dir, read_text
+
+SPLITS = ("train", "validation", "test")
+
+
+def default_system_prompt() -> str:
+    return read_text(data_dir("prompts") / "sft_system.txt").strip()
+
+
+def schema() -> Any:
+    import pyarrow as pa
+
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    turn = pa.struct(
+        [
+            ("role", pa.string()),
+            ("text", pa.string()),
+            ("strategy", pa.string()),
+            ("intensity", pa.int32()),
+            ("rationale", pa.string()),
+        ]
+    )
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("problem_type", pa.string()),
+            ("emotion_type", pa.string()),
+            ("initial_intensity", pa.int32()),
+            ("situation", pa.string()),
+            ("messages", pa.list_(message)),
+            ("turns", pa.list_(turn)),
+            ("end_reason", pa.string()),
+            ("backend", pa.string()),
+            ("model", pa.string()),
+            ("persona", pa.string()),
+            ("scenario", pa.string()),
+            ("generation", pa.string()),
+            ("verdicts", pa.string()),
+        ]
+    )
+
+
+def messages(
+    dialogue: Dialogue, system_prompt: str, strategy_in_text: bool = False
+) -> list[dict[str, str]]:
+    """The seeker as user, the supporter as assistant, after a system prompt. With
+    `strategy_in_text` each assistant turn starts with its strategy in brackets, as
+    ESConv-trained models expect ("[Question] How long has this been going on?")."""
+    out = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for turn in dialogue.turns:
+        if turn.role == "seeker":
+            out.append({"role": "user", "content": turn.text})
+        else:
+            text = turn.text
+            if strategy_in_text and turn.strategy:
+                text = f"[{turn.strategy}] {text}"
+            out.append({"role": "assistant", "content": text})
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def to_row(dialogue: Dialogue, system_prompt: str) -> dict[str, Any]:
+    s = dialogue.scenario
+    return {
+        "id": dialogue.id,
+        "problem_type": s.problem_type,
+        "emotion_type": s.emotion_type,
+        "initial_intensity": s.initial_intensity,
+        "situation": s.situation,
+        "messages": messages(dialogue, system_prompt),
+        "turns": [
+            {
+                "role": t.role,
+                "text": t.text,
+                "strategy": t.strategy,
+                "intensity": t.intensity,
+                "rationale": t.rationale,
+            }
+            for t in dialogue.turns
+        ],
+        "end_reason": dialogue.end_reason,
+        "backend": dialogue.generation.backend,
+        "model": dialogue.generation.model,
+        "persona": _json(dialogue.persona.model_dump(mode="json", exclude_none=True)),
+        "scenario": _json(s.model_dump(mode="json", exclude_none=True)),
+        "generation": _json(dialogue.generation.model_dump(mode="json", exclude_none=True)),
+        "verdicts": _json(
+            [v.model_dump(mode="json", exclude_none=True) for v in dialogue.verdicts]
+        ),
+    }
+
+
+def from_row(row: dict[str, Any]) -> Dialogue:
+    from factory.models import GenerationInfo, Verdict
+
+    return Dialogue(
+        id=row["id"],
+        persona=Persona.model_validate_json(row["persona"]),
+        scenario=ScenarioCore.model_validate_json(row["scenario"]),
+        turns=[
+            Turn.model_validate({k: v for k, v in t.items() if v is not None}) for t in row["turns"]
+        ],
+        end_reason=row["end_reason"],
+        generation=GenerationInfo.model_validate_json(row["generation"]),
+        verdicts=[Verdict.model_validate(v) for v in json.loads(row["verdicts"])],
+    )
+
+
+def split_file(split: str) -> str:
+    return f"data/{split}-00000-of-00001.parquet"
+
+
+def write_split(path: Path, dialogues: list[Dialogue], system_prompt: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([to_row(d, system_prompt) for d in dialogues], schema=schema())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+
+
+def read_split(path: Path) -> list[Dialogue]:
+    import pyarrow.parquet as pq
+
+    return [from_row(row) for row in pq.read_table(path).to_pylist()]
