@@ -130,7 +130,7 @@ def export_command(
     """Write one split of a version for training code: chat messages or ESConv JSON."""
     from factory.dataset.export import write_export
     from factory.dataset.layout import version_dir
-    from factory.dataset.table import SPLITS, default_system_prompt, read_split, split_file
+    from factory.dataset.table import SPLITS, default_system_prompt, read_split, split_path
     from factory.errors import ConfigError, DataFileError
     from factory.resources import read_text
 
@@ -138,8 +138,8 @@ def export_command(
         raise ConfigError(f"--format '{format}' is not one of messages, esconv")
     if split not in SPLITS:
         raise ConfigError(f"--split '{split}' is not one of {', '.join(SPLITS)}")
-    path = version_dir(root, name, version) / split_file(split)
-    if not path.is_file():
+    path = split_path(version_dir(root, name, version), split)
+    if path is None:
         raise DataFileError(f"{name} {version} has no {split} split (too few seekers for it)")
     dialogues = read_split(path)
     prompt = (

@@ -7,8 +7,6 @@ from typing import Any
 
 import yaml
 
-from factory.dataset.table import split_file
-
 
 def size_category(n: int) -> str:
     for limit, label in (
@@ -50,9 +48,8 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
             {
                 "config_name": "default",
                 "data_files": [
-                    {"split": split, "path": split_file(split)}
-                    for split, count in splits.items()
-                    if count
+                    {"split": split, "path": path}
+                    for split, path in manifest["split_files"].items()
                 ],
             }
         ],

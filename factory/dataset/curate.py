@@ -29,7 +29,7 @@ from factory.dataset.layout import (
 )
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
-from factory.dataset.table import SPLITS, split_file, write_split
+from factory.dataset.table import SPLITS, write_split
 from factory.errors import DataFileError, FactoryError, RunDirError
 from factory.filters.pipeline import (
     FilterReport,
@@ -173,11 +173,12 @@ def curate(
         (tmp / "rejected" / "report.json").unlink()
         by_split = assign_splits(kept, fractions, seed)
         data_files: dict[str, dict[str, Any]] = {}
+        split_files: dict[str, str] = {}
         for split in SPLITS:
             if not by_split[split]:
                 continue
-            relative = split_file(split)
-            write_split(tmp / relative, by_split[split], system_prompt)
+            relative = write_split(tmp, split, by_split[split], system_prompt)
+            split_files[split] = relative
             esconv = f"esconv/{split}.json"
             write_export(by_split[split], "esconv", tmp / esconv, system_prompt)
             for path in (relative, esconv):
@@ -197,6 +198,7 @@ def curate(
             "seed": seed,
             "split_fractions": list(fractions),
             "splits": {split: len(by_split[split]) for split in SPLITS},
+            "split_files": split_files,
             "recipe": {
                 "name": recipe.name,
                 "sha256": recipe.sha256,

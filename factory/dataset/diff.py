@@ -9,17 +9,17 @@ from typing import Any
 
 from factory.dataset.layout import MANIFEST
 from factory.dataset.stats import dataset_stats
-from factory.dataset.table import SPLITS, read_split, split_file
+from factory.dataset.table import SPLITS, read_split, split_path
 from factory.models import Dialogue
 
 
 def load_version(path: Path) -> tuple[dict[str, Any], dict[str, list[Dialogue]]]:
     manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    splits = {
-        split: read_split(path / split_file(split))
-        for split in SPLITS
-        if (path / split_file(split)).is_file()
-    }
+    splits = {}
+    for split in SPLITS:
+        file = split_path(path, split)
+        if file is not None:
+            splits[split] = read_split(file)
     return manifest, splits
 
 

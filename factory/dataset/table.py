@@ -122,17 +122,31 @@ def from_row(row: dict[str, Any]) -> Dialogue:
     )
 
 
-def split_file(split: str) -> str:
-    return f"data/{split}-00000-of-00001.parquet"
+def write_split(folder: Path, split: str, dialogues: list[Dialogue], system_prompt: str) -> str:
+    """Writes data/SPLIT-HASH.parquet under `folder` and returns that relative path. The name
+    carries the content hash: `datasets` caches a local folder by its name and its card's
+    file patterns, so two versions with the same file names would share one cache entry
+    and the second would load the first one's rows."""
+    import hashlib
 
-
-def write_split(path: Path, dialogues: list[Dialogue], system_prompt: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist([to_row(d, system_prompt) for d in dialogues], schema=schema())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
+    tmp = folder / "data" / f".{split}.parquet.partial"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, tmp, compression="zstd")
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:12]
+    relative = f"data/{split}-{digest}.parquet"
+    tmp.rename(folder / relative)
+    return relative
+
+
+def split_path(version: Path, split: str) -> Path | None:
+    """A version's parquet file for `split`, as its manifest lists it (None: empty split)."""
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    relative = manifest.get("split_files", {}).get(split)
+    return version / relative if relative else None
 
 
 def read_split(path: Path) -> list[Dialogue]:

@@ -1,0 +1,349 @@
+"""Dataset versions: curate, load with `datasets`, chat template, splits, determinism, diff,
+exports, push against a fake Hub API, and the one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from factory.dataset.splits import assign_splits
+from factory.models import Dialogue
+
+# Keeps everything with sane structure: curation tests need survivors, not the model-based
+# filters (those are tested in test_filters).
+LENIENT = "name: lenient\nfilters:\n  - use: structure\n    min_turns: 2\n"
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> str:
+    path = tmp_path / "lenient.yaml"
+    path.write_text(LENIENT)
+    return str(path)
+
+
+@pytest.fixture
+def run(tmp_path: Path, cli) -> Path:
+    out = tmp_path / "run"
+    result = cli("generate", "--dry-run", "-n", "12", "--seed", "5", "--out", str(out))
+    assert result.code == 0, result.err
+    return out
+
+
+def curate(cli, run: Path, recipe: str, root: Path, *extra: str):
+    return cli("curate", str(run), "--name", "esc", "--recipe", recipe, "--out", str(root), *extra)
+
+
+def version_files(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+def test_curate_writes_a_loadable_version_with_card_and_manifest(cli, run, recipe, tmp_path):
+    root = tmp_path / "datasets"
+    result = curate(cli, run, recipe, root, "--license", "cc-by-4.0")
+    assert result.code == 0, result.err
+    folder = root / "esc" / "v0.1.0"
+    assert "saved esc v0.1.0" in result.out and "structure" in result.out
+    assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]  # no temp folder left
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["counts"] == {"read": 12, "malformed": 0, "kept": 12, "rejected": 0}
+    assert sum(manifest["splits"].values()) == 12
+    source = manifest["sources"][0]
+    assert source["name"] == "run" and source["dialogues"] == 12
+    assert source["run"]["status"] == "complete" and source["prompt_hashes"]
+    for relative, info in manifest["data_files"].items():
+        import hashlib
+
+        assert hashlib.sha256((folder / relative).read_bytes()).hexdigest() == info["sha256"]
+
+    card = (folder / "README.md").read_text()
+    header = card.split("---\n")[1]
+    import yaml
+
+    meta = yaml.safe_load(header)
+    assert meta["license"] == "cc-by-4.0" and meta["size_categories"] == ["n<1K"]
+    assert meta["task_categories"] == ["text-generation"]
+    listed = {f["split"] for f in meta["configs"][0]["data_files"]}
+    assert listed == {s for s, n in manifest["splits"].items() if n}
+    for section in (
+        "## How it was made",
+        "## Limitations",
+        "## Safety",
+        "| structure | 12 | 0 | 12",
+    ):
+        assert section in card
+
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "hf-cache"))
+    assert sum(len(loaded[s]) for s in loaded) == 12
+    row = loaded["train"][0]
+    assert row["messages"][0]["role"] == "system"
+    roles = [m["role"] for m in row["messages"][1:]]
+    turns = [t["role"] for t in row["turns"]]
+    assert roles == ["user" if r == "seeker" else "assistant" for r in turns]
+
+
+def test_messages_go_through_a_locally_built_chat_template(cli, run, recipe, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    row = datasets.load_dataset(str(root / "esc" / "v0.1.0"), cache_dir=str(tmp_path / "c"))[
+        "train"
+    ][0]
+    words = {w for m in row["messages"] for w in m["content"].split()}
+    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(sorted(words))}}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]")
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
+    text = tokenizer.apply_chat_template(row["messages"], tokenize=False)
+    assert text.count("<|user|>") == sum(m["role"] == "user" for m in row["messages"])
+    assert text.startswith("<|system|> You are a warm")
+    ids = tokenizer.apply_chat_template(row["messages"], tokenize=True)
+    ids = ids["input_ids"] if hasattr(ids, "keys") else ids
+    assert len(ids) == len(text.split())  # one id per whitespace-separated word
+    first_user = next(m["content"] for m in row["messages"] if m["role"] == "user")
+    assert tokenizer.decode(tokenizer(first_user)["input_ids"]) == " ".join(first_user.split())
+
+
+def test_two_versions_with_the_same_folder_name_load_their_own_rows(cli, run, recipe, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    bigger = tmp_path / "run16"
+    assert cli("generate", "--dry-run", "-n", "16", "--seed", "5", "--out", str(bigger)).code == 0
+    assert curate(cli, run, recipe, tmp_path / "a").code == 0
+    assert curate(cli, bigger, recipe, tmp_path / "b").code == 0
+    cache = tmp_path / "hf-cache"
+    sizes = [
+        sum(
+            len(split)
+            for split in datasets.load_dataset(
+                str(tmp_path / root / "esc" / "v0.1.0"), cache_dir=str(cache)
+            ).values()
+        )
+        for root in ("a", "b")
+    ]
+    assert sizes == [12, 16]
+
+
+def test_same_runs_recipe_and_seed_give_identical_data_files(cli, run, recipe, tmp_path):
+    assert curate(cli, run, recipe, tmp_path / "a").code == 0
+    assert curate(cli, run, recipe, tmp_path / "b").code == 0
+    a = json.loads((tmp_path / "a" / "esc" / "v0.1.0" / "manifest.json").read_text())
+    b = json.loads((tmp_path / "b" / "esc" / "v0.1.0" / "manifest.json").read_text())
+    assert a["data_files"] == b["data_files"] and len(a["data_files"]) >= 3
+    other = curate(cli, run, recipe, tmp_path / "c", "--seed", "9")
+    c = json.loads((tmp_path / "c" / "esc" / "v0.1.0" / "manifest.json").read_text())
+    assert other.code == 0 and c["data_files"] != a["data_files"]
+
+
+def _with_ids(d: Dialogue, scenario: str, persona: str, id: str) -> Dialogue:
+    return d.model_copy(
+        update={
+            "id": id,
+            "scenario": d.scenario.model_copy(update={"id": scenario}),
+            "persona": d.persona.model_copy(update={"id": persona}),
+        }
+    )
+
+
+def test_one_seeker_never_lands_in_two_splits(run):
+    base = Dialogue.model_validate_json((run / "dialogues.jsonl").read_text().splitlines()[0])
+    dialogues = [_with_ids(base, f"s{i}", f"p{i}", f"d{i}") for i in range(200)]
+    # Chains that share scenarios or personas: s0-p0, s0-p1 (same scenario), s1-p1 (same persona).
+    dialogues += [_with_ids(base, f"s{i}", f"p{i + 1}", f"x{i}") for i in range(0, 40, 2)]
+    splits = assign_splits(dialogues, (0.6, 0.2, 0.2), seed=3)
+    where: dict[str, set[str]] = {}
+    for split, rows in splits.items():
+        for d in rows:
+            where.setdefault("s:" + d.scenario.id, set()).add(split)
+            where.setdefault("p:" + d.persona.id, set()).add(split)
+    assert all(len(s) == 1 for s in where.values())
+    assert all(len(rows) > 20 for rows in splits.values())
+    # A seeker keeps its split when more dialogues arrive in a later version.
+    more = assign_splits(
+        [*dialogues, *(_with_ids(base, f"n{i}", f"q{i}", f"n{i}") for i in range(50))],
+        (0.6, 0.2, 0.2),
+        seed=3,
+    )
+    before = {d.id: s for s, rows in splits.items() for d in rows}
+    after = {d.id: s for s, rows in more.items() for d in rows}
+    assert all(after[i] == s for i, s in before.items())
+
+
+def test_versions_bump_and_diff(cli, run, recipe, tmp_path, monkeypatch):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    # A second run of 16 (the first 12 are the same dialogues) becomes v0.2.0, then v1.0.0.
+    bigger = tmp_path / "run2"
+    assert cli("generate", "--dry-run", "-n", "16", "--seed", "5", "--out", str(bigger)).code == 0
+    assert cli("curate", str(bigger), "--name", "esc", "-r", recipe, "-o", str(root)).code == 0
+    major = cli(
+        "curate", str(run), "--name", "esc", "-r", recipe, "-o", str(root), "--bump", "major"
+    )
+    assert major.code == 0 and "v1.0.0" in major.out
+    listing = cli("versions", "esc", "--root", str(root))
+    assert listing.code == 0
+    lines = listing.out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["v0.1.0", "v0.2.0", "v1.0.0"]
+    assert "12/12" in lines[1] and "16/16" in lines[2]
+    diff = cli("diff", "esc", "v0.1.0", "v0.2.0", "--root", str(root))
+    assert diff.code == 0, diff.err
+    assert "added: 4" in diff.out and "removed: 0" in diff.out
+    assert "dialogues" in diff.out and "12 -> 16" in diff.out.replace("        ", " ")
+
+
+def test_exports_messages_with_strategies_and_esconv_round_trip(cli, run, recipe, tmp_path):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root, "--split", "1,0,0").code == 0
+    out = tmp_path / "sft.jsonl"
+    result = cli(
+        "export", "esc", "v0.1.0", "--root", str(root), "-o", str(out), "--strategy-in-text"
+    )
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 12
+    assistant = [m["content"] for m in rows[0]["messages"] if m["role"] == "assistant"]
+    assert assistant and all(text.startswith("[") and "] " in text for text in assistant)
+
+    esconv = root / "esc" / "v0.1.0" / "esconv" / "train.json"
+    again = tmp_path / "again.jsonl"
+    assert cli("import", "esconv", str(esconv), "-o", str(again)).code == 0
+    original = [
+        Dialogue.model_validate_json(line)
+        for line in (run / "dialogues.jsonl").read_text().splitlines()
+    ]
+    imported = [Dialogue.model_validate_json(line) for line in again.read_text().splitlines()]
+    assert len(imported) == len(original)  # one split holds all, in input order
+    for d, source in zip(imported, original, strict=True):
+        assert [(t.role, t.text, t.strategy) for t in d.turns] == [
+            (t.role, t.text, t.strategy) for t in source.turns
+        ]
+        assert d.scenario.emotion_type == source.scenario.emotion_type
+        assert d.scenario.situation == source.scenario.situation
+
+
+def test_dataset_errors_are_one_line_and_leave_nothing(cli, run, recipe, tmp_path, monkeypatch):
+    root = tmp_path / "datasets"
+
+    def one_line(result, text):
+        assert result.code == 1, result
+        assert result.err.strip().splitlines()[-1].startswith("error: ")
+        assert text in result.err, result.err
+        assert "Traceback" not in result.err
+
+    assert curate(cli, run, recipe, root).code == 0
+    one_line(
+        cli("export", "esc", "v9.0.0", "-o", str(tmp_path / "x.jsonl"), "--root", str(root)),
+        "has no version v9.0.0 (it has: v0.1.0)",
+    )
+    one_line(cli("diff", "esc", "v0.1.0", "v0.3.0", "--root", str(root)), "has no version v0.3.0")
+    one_line(cli("versions", "nope", "--root", str(root)), "no dataset 'nope'")
+    one_line(curate(cli, run, recipe, root, "--version", "v0.1.0"), "already exists")
+    one_line(
+        cli("curate", str(run), "--name", "../evil", "-r", recipe, "-o", str(root)),
+        "is not allowed",
+    )
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("filters:\n  - use: structure\n    min_turns: 70\n")
+    empty = cli("curate", str(run), "--name", "esc", "-r", str(strict), "-o", str(root))
+    one_line(empty, "nothing saved")
+    assert "too_few_turns 12" in empty.err  # the funnel says why
+    assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    one_line(
+        cli("push", "esc", "v0.1.0", "--repo-id", "lab/esc", "--root", str(root)),
+        "no Hugging Face token",
+    )
+
+
+class FakeHub:
+    """Stands in for huggingface_hub.HfApi at the calls factory push makes."""
+
+    def __init__(self, tags: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.uploaded: dict[str, bytes] = {}
+        self.tags = list(tags)
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def list_repo_refs(self, repo_id, **kwargs):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(tags=[SimpleNamespace(name=t) for t in self.tags])
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+        folder = Path(kwargs["folder_path"])
+        self.uploaded = version_files(folder)
+        from types import SimpleNamespace
+
+        return SimpleNamespace(oid="c0ffee" * 6 + "abcd")
+
+    def create_tag(self, repo_id, **kwargs):
+        self.calls.append(("create_tag", {"repo_id": repo_id, **kwargs}))
+        self.tags.append(kwargs["tag"])
+
+
+def test_push_uploads_the_version_and_tags_the_commit(cli, run, recipe, tmp_path, monkeypatch):
+    from factory.dataset import hub
+
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    fake = FakeHub()
+    seen_tokens: list[str] = []
+    monkeypatch.setattr(hub, "_api", lambda token: seen_tokens.append(token) or fake)
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_123")
+    result = cli(
+        "push", "esc", "0.1.0", "--repo-id", "lab/esc-synth", "--private", "--root", str(root)
+    )
+    assert result.code == 0, result.err
+    assert seen_tokens == ["hf_secret_token_123"]
+    names = [name for name, _ in fake.calls]
+    assert names == ["create_repo", "upload_folder", "create_tag"]
+    assert fake.calls[0][1] == {
+        "repo_id": "lab/esc-synth",
+        "repo_type": "dataset",
+        "private": True,
+        "exist_ok": True,
+    }
+    folder = root / "esc" / "v0.1.0"
+    assert fake.uploaded == version_files(folder)
+    assert {
+        "README.md",
+        "manifest.json",
+    } <= set(fake.uploaded)
+    assert any(n.startswith("data/train-") and n.endswith(".parquet") for n in fake.uploaded)
+    tag = fake.calls[2][1]
+    assert tag["tag"] == "v0.1.0" and tag["revision"] == "c0ffee" * 6 + "abcd"
+    assert tag["repo_type"] == "dataset"
+    assert "tag v0.1.0" in result.out
+    # The token is never written or printed.
+    assert all(b"hf_secret_token_123" not in data for data in fake.uploaded.values())
+    assert "hf_secret_token_123" not in result.out + result.err
+    again = cli("push", "esc", "v0.1.0", "--repo-id", "lab/esc-synth", "--root", str(root))
+    assert again.code == 1 and "already has tag v0.1.0" in again.err
+    bad = cli("push", "esc", "v0.1.0", "--repo-id", "no-slash", "--root", str(root))
+    assert bad.code == 1 and "is not ORG/NAME" in bad.err
+
+
+def test_secrets_in_a_run_manifest_do_not_reach_the_version(cli, run, recipe, tmp_path):
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["config"]["backend"]["api_key"] = "sk-live-should-not-leak"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    for data in version_files(root / "esc" / "v0.1.0").values():
+        assert b"sk-live-should-not-leak" not in data
