@@ -347,3 +347,100 @@ def test_secrets_in_a_run_manifest_do_not_reach_the_version(cli, run, recipe, tm
     assert curate(cli, run, recipe, root).code == 0
     for data in version_files(root / "esc" / "v0.1.0").values():
         assert b"sk-live-should-not-leak" not in data
+
+
+def test_preference_pairs_load_as_a_dpo_config(cli, run, recipe, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    settings = tmp_path / "prefs.yaml"
+    settings.write_text("backend: {kind: scripted}\nalternatives: 3\nturns_per_dialogue: 2\n")
+    root = tmp_path / "datasets"
+    result = curate(cli, run, recipe, root, "--preferences", str(settings))
+    assert result.code == 0, result.err
+    assert "preference pairs:" in result.out
+    folder = root / "esc" / "v0.1.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    counts = manifest["preferences"]["counts"]
+    assert counts["pairs"] > 0
+    assert "config_name: preferences" in (folder / "README.md").read_text()
+    pairs = datasets.load_dataset(str(folder), "preferences", cache_dir=str(tmp_path / "c"))
+    rows = [row for split in pairs.values() for row in split]
+    assert len(rows) == counts["pairs"]
+    assert {"prompt", "chosen", "rejected"} <= set(rows[0])
+    train_ids = {
+        row["id"]
+        for row in datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "c"))["train"]
+    }
+    for row in rows:
+        assert row["prompt"][0]["role"] == "system" and row["prompt"][-1]["role"] == "user"
+        assert (
+            [m["role"] for m in row["chosen"]]
+            == ["assistant"]
+            == [m["role"] for m in row["rejected"]]
+        )
+        assert row["chosen"][0]["content"] != row["rejected"][0]["content"]
+        assert row["chosen_score"] - row["rejected_score"] >= 1
+        assert row["chosen_strategy"] != row["rejected_strategy"]
+    # A pair sits in the split of its dialogue.
+    train_pairs = [r for r in pairs.get("train", [])]
+    assert all(r["dialogue_id"] in train_ids for r in train_pairs)
+
+
+def test_preference_builder_counts_failures_and_ties():
+    import asyncio
+
+    from factory.backends.scripted import ScriptedBackend
+    from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig
+    from factory.models import GenerationInfo, Persona, ScenarioCore, Turn
+
+    dialogue = Dialogue(
+        id="d",
+        persona=Persona(id="p", name="A", gender="woman", occupation="nurse", style=""),
+        scenario=ScenarioCore(
+            id="s",
+            problem_type="job crisis",
+            emotion_type="anxiety",
+            initial_intensity=4,
+            situation="x",
+        ),
+        turns=[
+            Turn(role="seeker", text="I lost my job and I am scared."),
+            Turn(
+                role="supporter",
+                text="That sounds frightening. What happened?",
+                strategy="Question",
+            ),
+        ],
+        end_reason="seeker_closed",
+        generation=GenerationInfo(
+            backend="scripted",
+            model="m",
+            seed=1,
+            taxonomy="esconv",
+            prompt_hashes={},
+            tool_version="0",
+        ),
+    )
+    builder = PreferenceBuilder(PreferenceConfig(alternatives=2, turns_per_dialogue=1), "sys")
+    backend = ScriptedBackend()
+    # Two alternative replies, then judge scores: original 4, first 4 (a tie at the top), second 2.
+    backend.enqueue(
+        "It must be hard to lose a job you cared about.",
+        "Have you thought about asking your old manager for a reference?",
+        '{"score": 4, "reason": "ok"}',
+        '{"score": 4, "reason": "ok"}',
+        '{"score": 2, "reason": "generic"}',
+    )
+    result = asyncio.run(builder.build([dialogue], backend))
+    assert result.counts["pairs"] == 1
+    pair = result.pairs[0]
+    assert pair["chosen_is_original"] and pair["chosen"][0]["content"].startswith("That sounds")
+    assert pair["rejected_score"] == 2 and pair["candidates"] == 3
+    assert [m["role"] for m in pair["prompt"]] == ["system", "user"]
+
+    tie = ScriptedBackend()
+    tie.enqueue(
+        "Another reply.", "A third reply.", *['{"score": 3, "reason": "ok"}'] * 2, "not json"
+    )
+    result = asyncio.run(builder.build([dialogue], tie))
+    assert result.counts["pairs"] == 0 and result.counts["tie"] == 1
+    assert result.counts["judge_unparsed"] == 1

@@ -34,6 +34,7 @@ _SUPPORTER_LINES = (
 )
 
 _SPEAKER_LINE = re.compile(r"^(?:Seeker|Supporter|You)\b", re.M)
+_STRATEGY_LINE = re.compile(r"^Use this strategy in your reply: ([^(\n]+)", re.M)
 
 Responder = Callable[[ChatRequest], str]
 
@@ -90,9 +91,15 @@ def canned_response(request: ChatRequest) -> str:
         return json.dumps(
             {"message": message, "intensity": intensity, "end_conversation": exchange >= 4}
         )
+    if request.agent == "reply_judge":
+        score = 1 + hashlib.sha256(transcript.encode()).digest()[0] % 5
+        return json.dumps({"score": score, "reason": "Scripted score."})
     if request.agent == "counselor":
         schema = request.json_schema or {}
         choices = schema.get("properties", {}).get("strategy", {}).get("enum", ["Others"])
         strategy = choices[pick % len(choices)]
         return json.dumps({"strategy": strategy, "rationale": "Fits what the seeker just said."})
-    return _SUPPORTER_LINES[(pick + exchange) % len(_SUPPORTER_LINES)]
+    # Another strategy from the same context gets another line (preference candidates).
+    strategy = _STRATEGY_LINE.search(transcript)
+    shift = hashlib.sha256(strategy.group(1).encode()).digest()[0] if strategy else 0
+    return _SUPPORTER_LINES[(pick + exchange + shift) % len(_SUPPORTER_LINES)]

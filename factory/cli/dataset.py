@@ -36,6 +36,12 @@ def curate_command(
     system_prompt: Annotated[
         Path | None, typer.Option(help="Text file: the system prompt of the `messages` column.")
     ] = None,
+    preferences: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML: also build DPO preference pairs with this backend (see README); calls the model."
+        ),
+    ] = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
     from factory.dataset.curate import EmptyResult, curate
@@ -51,6 +57,12 @@ def curate_command(
     prompt = (
         read_text(system_prompt, ConfigError).strip() if system_prompt else default_system_prompt()
     )
+    pairs = None
+    if preferences is not None:
+        from factory.config import load_settings
+        from factory.dataset.preferences import PreferenceConfig
+
+        pairs = load_settings(PreferenceConfig, preferences)
     try:
         result = curate(
             runs,
@@ -63,6 +75,7 @@ def curate_command(
             fractions=parse_fractions(split),
             license=license,
             system_prompt=prompt,
+            preferences=pairs,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
     except EmptyResult as exc:
@@ -70,6 +83,9 @@ def curate_command(
         raise
     typer.echo(render_funnel(result.report))
     parts = ", ".join(f"{k} {v}" for k, v in result.splits.items() if v)
+    if result.preferences is not None:
+        counts = result.preferences["counts"]
+        typer.echo("preference pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     typer.echo(f"saved {result.name} {result.version} ({parts}) in {result.path}")
 
 

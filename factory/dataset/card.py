@@ -34,6 +34,25 @@ def _shares(shares: dict[str, float], limit: int = 25) -> str:
     return _table(["value", "share"], rows) + more
 
 
+def _preference_section(preferences: dict[str, Any]) -> str:
+    if not preferences:
+        return ""
+    settings, counts = preferences["settings"], preferences["counts"]
+    backend = settings["backend"]
+    return f"""## Preference pairs (config `preferences`)
+
+For up to {settings["turns_per_dialogue"]} supporter turns per dialogue, the supporter wrote
+replies with {settings["alternatives"]} other strategies from the same context; a judge
+(`prompts/reply_judge.jinja`, hash `{preferences["judge_prompt"]}`) scored each candidate and
+the original 1-5; the best is `chosen`, the worst `rejected`, when they differ by at least
+{settings["min_margin"]} point(s). Backend: {backend["kind"]} {backend.get("model") or ""}.
+Counts: {", ".join(f"{k} {v}" for k, v in counts.items())}. Columns follow TRL's
+conversational preference format (`prompt`, `chosen`, `rejected`), with the strategies and
+scores beside them: `load_dataset(PATH, "preferences")`.
+
+"""
+
+
 def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
     name, version = manifest["name"], manifest["version"]
     splits = manifest["splits"]
@@ -54,6 +73,17 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
             }
         ],
     }
+    preferences = manifest.get("preferences") or {}
+    if preferences.get("split_files"):
+        header["configs"].append(
+            {
+                "config_name": "preferences",
+                "data_files": [
+                    {"split": split, "path": path}
+                    for split, path in preferences["split_files"].items()
+                ],
+            }
+        )
     funnel = _table(
         ["filter", "in", "dropped", "kept", "drop reasons"],
         [
@@ -170,7 +200,7 @@ Problems:
 
 {_shares(stats["problem"])}
 
-## Limitations
+{_preference_section(preferences)}## Limitations
 
 - Every dialogue was written by language models playing both sides; none is a real
   conversation. Seekers are personas, not people, and their feelings follow a prompt.

@@ -6,6 +6,7 @@ or absent."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -27,9 +28,10 @@ from factory.dataset.layout import (
     tag,
     versions,
 )
+from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig, preference_schema
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
-from factory.dataset.table import SPLITS, write_split
+from factory.dataset.table import SPLITS, write_parquet, write_split
 from factory.errors import DataFileError, FactoryError, RunDirError
 from factory.filters.pipeline import (
     FilterReport,
@@ -60,6 +62,7 @@ class CurateResult:
     path: Path
     report: FilterReport
     splits: dict[str, int]
+    preferences: dict[str, Any] | None = None
 
 
 def scrub(value: Any) -> Any:
@@ -134,6 +137,7 @@ def curate(
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
     license: str = "other",
     system_prompt: str,
+    preferences: PreferenceConfig | None = None,
     warn: Any = None,
 ) -> CurateResult:
     check_name(name)
@@ -183,6 +187,27 @@ def curate(
             write_export(by_split[split], "esconv", tmp / esconv, system_prompt)
             for path in (relative, esconv):
                 data_files[path] = {"sha256": sha256_file(tmp / path), "rows": len(by_split[split])}
+        preference_info: dict[str, Any] | None = None
+        preference_files: dict[str, str] = {}
+        if preferences is not None:
+            built = asyncio.run(PreferenceBuilder(preferences, system_prompt).build(kept))
+            split_of = {d.id: split for split in SPLITS for d in by_split[split]}
+            for split in SPLITS:
+                rows = [p for p in built.pairs if split_of[p["dialogue_id"]] == split]
+                if rows:
+                    relative = write_parquet(tmp, "preferences", split, rows, preference_schema())
+                    preference_files[split] = relative
+                    data_files[relative] = {
+                        "sha256": sha256_file(tmp / relative),
+                        "rows": len(rows),
+                    }
+            preference_info = {
+                "split_files": preference_files,
+                "counts": dict(sorted(built.counts.items())),
+                "usage": built.usage.model_dump(),
+                "judge_prompt": built.judge_prompt,
+                "settings": scrub(preferences.model_dump(mode="json")),
+            }
         data_files["rejected/rejected.jsonl"] = {
             "sha256": sha256_file(tmp / "rejected" / "rejected.jsonl"),
             "rows": report.rejected + report.malformed,
@@ -215,6 +240,7 @@ def curate(
             "sources": described,
             "data_files": data_files,
             "stats": stats,
+            "preferences": preference_info,
         }
         (tmp / "README.md").write_text(render_card(manifest, stats), encoding="utf-8")
         (tmp / MANIFEST).write_text(
@@ -229,4 +255,6 @@ def curate(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return CurateResult(name, label, final, report, {s: len(by_split[s]) for s in SPLITS})
+    return CurateResult(
+        name, label, final, report, {s: len(by_split[s]) for s in SPLITS}, preference_info
+    )

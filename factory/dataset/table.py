@@ -127,17 +127,25 @@ def write_split(folder: Path, split: str, dialogues: list[Dialogue], system_prom
     carries the content hash: `datasets` caches a local folder by its name and its card's
     file patterns, so two versions with the same file names would share one cache entry
     and the second would load the first one's rows."""
+    return write_parquet(
+        folder, "data", split, [to_row(d, system_prompt) for d in dialogues], schema()
+    )
+
+
+def write_parquet(
+    folder: Path, subdir: str, split: str, rows: list[dict[str, Any]], schema: Any
+) -> str:
+    """Writes SUBDIR/SPLIT-HASH.parquet under `folder`; returns the relative path."""
     import hashlib
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist([to_row(d, system_prompt) for d in dialogues], schema=schema())
-    tmp = folder / "data" / f".{split}.parquet.partial"
+    tmp = folder / subdir / f".{split}.parquet.partial"
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:12]
-    relative = f"data/{split}-{digest}.parquet"
+    relative = f"{subdir}/{split}-{digest}.parquet"
     tmp.rename(folder / relative)
     return relative
 

@@ -1,0 +1,231 @@
+"""Preference pairs for DPO: for some supporter turns of each kept dialogue, the supporter
+agent writes replies with other strategies from the same context; a judge scores every
+candidate (the original reply included) on an anchored 1-5 scale; the best becomes `chosen`
+and the worst `rejected` when they differ by at least `min_margin`.
+
+Rows follow TRL's conversational preference format: `prompt` (system prompt and the chat up to
+the turn), `chosen` and `rejected` (one assistant message each), plus the strategies, scores
+and where the pair came from."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from factory.agents.base import AgentFailure
+from factory.agents.supporter import SupporterAgent
+from factory.agents.views import SupporterView, public_turns
+from factory.backends import Backend, ChatRequest, build_backend
+from factory.config import BackendConfig, RoleplayConfig, SamplingConfig, Strict
+from factory.errors import BackendError
+from factory.models import Dialogue, Usage
+from factory.parsing import ParseError, coerce_int, extract_json_object
+from factory.prompts import PromptLibrary
+from factory.taxonomy import StrategyTaxonomy, load_taxonomy
+
+
+class PreferenceConfig(Strict):
+    """`factory curate --preferences FILE.yaml`: how pairs are made."""
+
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
+    alternatives: int = Field(default=3, ge=1, le=8, description="other strategies tried per turn")
+    turns_per_dialogue: int = Field(default=2, ge=1, le=50)
+    min_margin: int = Field(default=1, ge=1, le=4, description="judge points between the two")
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    judge_max_tokens: int = Field(default=120, ge=32, le=4096)
+    seed: int = 0
+
+
+def judge_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "score": {"type": "integer", "enum": [1, 2, 3, 4, 5]},
+            "reason": {"type": "string", "maxLength": 200},
+        },
+        "required": ["score", "reason"],
+        "additionalProperties": False,
+    }
+
+
+@dataclass
+class Candidate:
+    text: str
+    strategy: str
+    original: bool
+    score: int | None = None
+
+
+@dataclass
+class PreferenceResult:
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    judge_prompt: str = ""
+
+
+class PreferenceBuilder:
+    def __init__(self, config: PreferenceConfig, system_prompt: str) -> None:
+        self.config = config
+        self.system_prompt = system_prompt
+        library = PromptLibrary(
+            Path(config.roleplay.prompts_dir) if config.roleplay.prompts_dir else None
+        )
+        self.labels = library.labels()
+        self.supporter = SupporterAgent(
+            library.get("supporter"), self.labels, config.roleplay, config.sampling
+        )
+        self.judge = library.get("reply_judge")
+        self._taxonomies: dict[str, StrategyTaxonomy] = {}
+
+    def taxonomy(self, name: str) -> StrategyTaxonomy:
+        if name not in self._taxonomies:
+            self._taxonomies[name] = load_taxonomy(name)
+        return self._taxonomies[name]
+
+    def positions(self, dialogue: Dialogue) -> list[int]:
+        """Supporter turns that answer a seeker turn, a seeded sample of them, in order."""
+        eligible = [
+            i
+            for i, t in enumerate(dialogue.turns)
+            if t.role == "supporter" and i > 0 and dialogue.turns[i - 1].role == "seeker"
+        ]
+        rng = random.Random(f"{self.config.seed}:{dialogue.id}")
+        return sorted(rng.sample(eligible, min(len(eligible), self.config.turns_per_dialogue)))
+
+    async def build(
+        self, dialogues: list[Dialogue], backend: Backend | None = None
+    ) -> PreferenceResult:
+        result = PreferenceResult(judge_prompt=self.judge.sha256)
+        backend = backend or build_backend(self.config.backend, self.config.concurrency)
+        limit = asyncio.Semaphore(self.config.concurrency)
+        await backend.start()
+        try:
+            jobs = [(d, i) for d in dialogues for i in self.positions(d)]
+            pairs = await asyncio.gather(
+                *(self._pair(backend, limit, d, i, result) for d, i in jobs)
+            )
+        finally:
+            await backend.close()
+        result.pairs = [p for p in pairs if p is not None]
+        result.counts["pairs"] = len(result.pairs)
+        return result
+
+    async def _pair(
+        self,
+        backend: Backend,
+        limit: asyncio.Semaphore,
+        dialogue: Dialogue,
+        index: int,
+        result: PreferenceResult,
+    ) -> dict[str, Any] | None:
+        turn = dialogue.turns[index]
+        context = public_turns(dialogue.turns[:index])
+        taxonomy = self.taxonomy(dialogue.generation.taxonomy)
+        rng = random.Random(f"{self.config.seed}:{dialogue.id}:{index}")
+        others = [s for s in taxonomy.strategies if s.name != turn.strategy]
+        tried = rng.sample(others, min(len(others), self.config.alternatives))
+        candidates = [Candidate(turn.text, turn.strategy or "unknown", original=True)]
+        seen = {" ".join(turn.text.lower().split())}
+        for number, strategy in enumerate(tried):
+            async with limit:
+                try:
+                    text = await self.supporter.act(
+                        backend,
+                        SupporterView(context, strategy),
+                        seed=rng.randrange(1 << 30) + number,
+                        usage=result.usage,
+                    )
+                except AgentFailure:
+                    result.counts["candidate_failed"] += 1
+                    continue
+            key = " ".join(text.lower().split())
+            if key in seen:  # a reply already among the candidates teaches nothing
+                result.counts["duplicate_candidate"] += 1
+                continue
+            seen.add(key)
+            candidates.append(Candidate(text, strategy.name, original=False))
+        for candidate in candidates:
+            async with limit:
+                candidate.score = await self._score(backend, context, candidate.text, result)
+        scored = [c for c in candidates if c.score is not None]
+        if len(scored) < 2:
+            result.counts["too_few_scored"] += 1
+            return None
+        # Best first; among equals the original reply wins `chosen` and loses `rejected` last.
+        ranked = sorted(scored, key=lambda c: (-(c.score or 0), not c.original))
+        chosen, rejected = ranked[0], ranked[-1]
+        if (chosen.score or 0) - (rejected.score or 0) < self.config.min_margin:
+            result.counts["tie"] += 1
+            return None
+        prompt = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        prompt += [
+            {"role": "user" if t.role == "seeker" else "assistant", "content": t.text}
+            for t in context
+        ]
+        return {
+            "dialogue_id": dialogue.id,
+            "turn_index": index,
+            "prompt": prompt,
+            "chosen": [{"role": "assistant", "content": chosen.text}],
+            "rejected": [{"role": "assistant", "content": rejected.text}],
+            "chosen_strategy": chosen.strategy,
+            "rejected_strategy": rejected.strategy,
+            "chosen_score": chosen.score,
+            "rejected_score": rejected.score,
+            "chosen_is_original": chosen.original,
+            "candidates": len(scored),
+        }
+
+    async def _score(
+        self, backend: Backend, context: Any, reply: str, result: PreferenceResult
+    ) -> int | None:
+        request = ChatRequest(
+            messages=self.judge.render(turns=context, reply=reply, labels=self.labels),
+            max_tokens=self.config.judge_max_tokens,
+            temperature=0.0,
+            json_schema=judge_schema(),
+            schema_name="reply_score",
+            agent="reply_judge",
+        )
+        try:
+            completion = await backend.complete(request)
+        except BackendError as exc:
+            result.usage.add(exc.usage)
+            result.counts["judge_failed"] += 1
+            return None
+        result.usage.add(completion.usage)
+        try:
+            return coerce_int(extract_json_object(completion.text).get("score"), 1, 5, "score")
+        except ParseError:
+            result.counts["judge_unparsed"] += 1
+            return None
+
+
+def preference_schema() -> Any:
+    import pyarrow as pa
+
+    message = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    return pa.schema(
+        [
+            ("dialogue_id", pa.string()),
+            ("turn_index", pa.int32()),
+            ("prompt", message),
+            ("chosen", message),
+            ("rejected", message),
+            ("chosen_strategy", pa.string()),
+            ("rejected_strategy", pa.string()),
+            ("chosen_score", pa.int32()),
+            ("rejected_score", pa.int32()),
+            ("chosen_is_original", pa.bool_()),
+            ("candidates", pa.int32()),
+        ]
+    )
