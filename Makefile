@@ -1,4 +1,5 @@
-# Fresh machine: `make demo` (set up, generate with the embedded model, filter) and `make test`.
+# Fresh machine: `make demo` (set up, generate with the embedded model, curate a dataset
+# version with the default filter recipe) and `make test`.
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -17,7 +18,7 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/factory generate --n 3 --out outputs/runs/demo
-	$(VENV)/bin/factory filter outputs/runs/demo --out outputs/runs/demo/filtered
+	$(VENV)/bin/factory curate outputs/runs/demo --name demo --out outputs/datasets --allow-empty
 
 test: setup
 	FACTORY_REQUIRE_LOCAL=1 $(PY) -m pytest

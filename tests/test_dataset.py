@@ -260,6 +260,16 @@ def test_dataset_errors_are_one_line_and_leave_nothing(cli, run, recipe, tmp_pat
     one_line(empty, "nothing saved")
     assert "too_few_turns 12" in empty.err  # the funnel says why
     assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]
+    kept_anyway = cli(
+        "curate", str(run), "--name", "esc", "-r", str(strict), "-o", str(root), "--allow-empty"
+    )
+    assert kept_anyway.code == 0 and "no dialogues: all 12 dropped" in kept_anyway.out
+    audit = root / "esc" / "v0.2.0"
+    assert len((audit / "rejected" / "rejected.jsonl").read_text().splitlines()) == 12
+    assert "configs" not in (audit / "README.md").read_text().split("---")[1]
+    assert "holds no dialogues" in (audit / "README.md").read_text()
+    export = cli("export", "esc", "v0.2.0", "-o", str(tmp_path / "e.jsonl"), "--root", str(root))
+    one_line(export, "has no train split")
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     one_line(

@@ -36,6 +36,12 @@ def curate_command(
     system_prompt: Annotated[
         Path | None, typer.Option(help="Text file: the system prompt of the `messages` column.")
     ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            help="Save the version even when no dialogue passes (card, manifest, rejected/)."
+        ),
+    ] = False,
     preferences: Annotated[
         Path | None,
         typer.Option(
@@ -76,6 +82,7 @@ def curate_command(
             license=license,
             system_prompt=prompt,
             preferences=pairs,
+            allow_empty=allow_empty,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
     except EmptyResult as exc:
@@ -86,6 +93,8 @@ def curate_command(
     if result.preferences is not None:
         counts = result.preferences["counts"]
         typer.echo("preference pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if not parts:
+        parts = f"no dialogues: all {result.report.read} dropped, see {result.path / 'rejected'}"
     typer.echo(f"saved {result.name} {result.version} ({parts}) in {result.path}")
 
 
@@ -156,7 +165,9 @@ def export_command(
         raise ConfigError(f"--split '{split}' is not one of {', '.join(SPLITS)}")
     path = split_path(version_dir(root, name, version), split)
     if path is None:
-        raise DataFileError(f"{name} {version} has no {split} split (too few seekers for it)")
+        raise DataFileError(
+            f"{name} {version} has no {split} split (no dialogue landed in it: see `factory versions {name}`)"
+        )
     dialogues = read_split(path)
     prompt = (
         read_text(system_prompt, ConfigError).strip() if system_prompt else default_system_prompt()

@@ -71,7 +71,9 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
                     for split, path in manifest["split_files"].items()
                 ],
             }
-        ],
+        ]
+        if manifest["split_files"]
+        else [],
     }
     preferences = manifest.get("preferences") or {}
     if preferences.get("split_files"):
@@ -84,6 +86,8 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
                 ],
             }
         )
+    if not header["configs"]:
+        del header["configs"]
     funnel = _table(
         ["filter", "in", "dropped", "kept", "drop reasons"],
         [
@@ -127,7 +131,7 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
         if manifest["license"] == "other"
         else ""
     )
-    imported = all(m.startswith("human:") for m in stats["models"])
+    imported = bool(stats["models"]) and all(m.startswith("human:") for m in stats["models"])
     origin = (
         "Human emotional-support conversations (imported with `factory import`), curated by"
         f" esc-factory {manifest['tool_version']}: a filter recipe keeps what passes."
@@ -137,10 +141,16 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
         " counselor and a supporter, three LLM roles with different knowledge, role-play each"
         " dialogue; a filter recipe then keeps what passes."
     )
+    empty_note = (
+        "\n\n**This version holds no dialogues**: the recipe dropped every input (see the funnel"
+        " below and `rejected/`). It was saved with `--allow-empty` to keep the audit trail."
+        if not stats["dialogues"]
+        else ""
+    )
     body = f"""# {name} {version}
 
 {origin}
-{stats["dialogues"]} dialogues: {", ".join(f"{k} {v}" for k, v in splits.items())}.{license_note}
+{stats["dialogues"]} dialogues: {", ".join(f"{k} {v}" for k, v in splits.items())}.{license_note}{empty_note}
 
 ## Load it
 

@@ -138,6 +138,7 @@ def curate(
     license: str = "other",
     system_prompt: str,
     preferences: PreferenceConfig | None = None,
+    allow_empty: bool = False,
     warn: Any = None,
 ) -> CurateResult:
     check_name(name)
@@ -162,10 +163,11 @@ def curate(
         ) from None
     try:
         report = run_recipe(sources, recipe, tmp / "rejected", **({"warn": warn} if warn else {}))
-        if report.kept == 0:
+        if report.kept == 0 and not allow_empty:
             raise EmptyResult(
                 f"no dialogue of {report.read} passed recipe '{recipe.name}': nothing saved"
-                " (see the funnel above; a real model behind --backend openai gives usable data)",
+                " (see the funnel above; a real model behind --backend openai gives usable data;"
+                " --allow-empty saves the version anyway, for the audit trail)",
                 render_funnel(report),
             )
         kept_file = tmp / "rejected" / "kept.jsonl"
@@ -189,7 +191,7 @@ def curate(
                 data_files[path] = {"sha256": sha256_file(tmp / path), "rows": len(by_split[split])}
         preference_info: dict[str, Any] | None = None
         preference_files: dict[str, str] = {}
-        if preferences is not None:
+        if preferences is not None and kept:
             built = asyncio.run(PreferenceBuilder(preferences, system_prompt).build(kept))
             split_of = {d.id: split for split in SPLITS for d in by_split[split]}
             for split in SPLITS:
