@@ -174,6 +174,8 @@ Sources:
 
 {sources}
 
+Models (share of kept dialogues): {", ".join(f"`{m}` {100 * v:.0f}%" for m, v in stats["models"].items()) or "none"}.
+
 Generation settings (from each run's manifest):
 
 {chr(10).join(settings) or "- (dialogue files without a run manifest)"}
