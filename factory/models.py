@@ -79,6 +79,14 @@ class Scenario(ScenarioCore):
         return ScenarioCore.model_validate(self.model_dump(exclude={"persona"}))
 
 
+class Utterance(Record):
+    """One message of an imported source when several of one speaker were merged into a turn;
+    kept so measures per utterance (ESConv's published statistics) can be reproduced."""
+
+    text: str
+    strategy: str | None = None
+
+
 class Turn(Record):
     """One utterance. Seeker turns carry the self-rated intensity after the message;
     supporter turns carry the strategy the counselor chose and its rationale."""
@@ -88,6 +96,9 @@ class Turn(Record):
     intensity: int | None = Field(default=None, ge=1, le=5)
     strategy: str | None = None
     rationale: str | None = None
+    utterances: list[Utterance] | None = Field(
+        default=None, description="imports only: the source's messages merged into this turn"
+    )
 
 
 class Usage(Record):

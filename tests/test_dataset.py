@@ -50,7 +50,13 @@ def test_curate_writes_a_loadable_version_with_card_and_manifest(cli, run, recip
     assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]  # no temp folder left
 
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["counts"] == {"read": 12, "malformed": 0, "kept": 12, "rejected": 0}
+    assert manifest["counts"] == {
+        "read": 12,
+        "malformed": 0,
+        "kept": 12,
+        "rejected": 0,
+        "duplicate_ids": 0,
+    }
     assert sum(manifest["splits"].values()) == 12
     source = manifest["sources"][0]
     assert source["name"] == "run" and source["dialogues"] == 12
@@ -69,6 +75,8 @@ def test_curate_writes_a_loadable_version_with_card_and_manifest(cli, run, recip
     assert meta["task_categories"] == ["text-generation"]
     listed = {f["split"] for f in meta["configs"][0]["data_files"]}
     assert listed == {s for s, n in manifest["splits"].items() if n}
+    # The lenient recipe has no safety or PII filter, and the card says so.
+    assert "The recipe had no `safety` filter" in card and "were not redacted" in card
     for section in (
         "## How it was made",
         "## Limitations",
@@ -278,8 +286,18 @@ def test_dataset_errors_are_one_line_and_leave_nothing(cli, run, recipe, tmp_pat
     )
 
 
+def _bind(method: str, *args, **kwargs) -> None:
+    """Fails like the real client would on a wrong argument name."""
+    import inspect
+
+    from huggingface_hub import HfApi
+
+    inspect.signature(getattr(HfApi, method)).bind(None, *args, **kwargs)
+
+
 class FakeHub:
-    """Stands in for huggingface_hub.HfApi at the calls factory push makes."""
+    """Stands in for huggingface_hub.HfApi at the calls factory push makes; every call is
+    checked against the real method's signature."""
 
     def __init__(self, tags: tuple[str, ...] = ()) -> None:
         self.calls: list[tuple[str, dict]] = []
@@ -287,14 +305,17 @@ class FakeHub:
         self.tags = list(tags)
 
     def create_repo(self, repo_id, **kwargs):
+        _bind("create_repo", repo_id, **kwargs)
         self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
 
     def list_repo_refs(self, repo_id, **kwargs):
+        _bind("list_repo_refs", repo_id, **kwargs)
         from types import SimpleNamespace
 
         return SimpleNamespace(tags=[SimpleNamespace(name=t) for t in self.tags])
 
     def upload_folder(self, **kwargs):
+        _bind("upload_folder", **kwargs)
         self.calls.append(("upload_folder", kwargs))
         folder = Path(kwargs["folder_path"])
         self.uploaded = version_files(folder)
@@ -303,6 +324,7 @@ class FakeHub:
         return SimpleNamespace(oid="c0ffee" * 6 + "abcd")
 
     def create_tag(self, repo_id, **kwargs):
+        _bind("create_tag", repo_id, **kwargs)
         self.calls.append(("create_tag", {"repo_id": repo_id, **kwargs}))
         self.tags.append(kwargs["tag"])
 
@@ -323,6 +345,7 @@ def test_push_uploads_the_version_and_tags_the_commit(cli, run, recipe, tmp_path
     assert seen_tokens == ["hf_secret_token_123"]
     names = [name for name, _ in fake.calls]
     assert names == ["create_repo", "upload_folder", "create_tag"]
+    assert fake.calls[1][1]["delete_patterns"] == "*"  # the commit holds exactly this version
     assert fake.calls[0][1] == {
         "repo_id": "lab/esc-synth",
         "repo_type": "dataset",
@@ -454,3 +477,43 @@ def test_preference_builder_counts_failures_and_ties():
     result = asyncio.run(builder.build([dialogue], tie))
     assert result.counts["pairs"] == 0 and result.counts["tie"] == 1
     assert result.counts["judge_unparsed"] == 1
+
+
+def test_curate_refuses_a_run_being_written_and_drops_repeated_ids(cli, run, recipe, tmp_path):
+    import fcntl
+
+    root = tmp_path / "datasets"
+    with (run / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = curate(cli, run, recipe, root)
+    assert busy.code == 1 and "is still being written" in busy.err
+    assert not (root / "esc").exists()  # no empty name folder either
+    twice = cli("curate", str(run), str(run), "--name", "esc", "-r", recipe, "-o", str(root))
+    assert twice.code == 0, twice.err
+    assert "12 dialogues had an id already kept" in twice.err
+    manifest = json.loads((root / "esc" / "v0.1.0" / "manifest.json").read_text())
+    assert manifest["counts"]["kept"] == 12 and manifest["counts"]["duplicate_ids"] == 12
+    assert sum(manifest["splits"].values()) == 12
+    rejected = (root / "esc" / "v0.1.0" / "rejected" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 12 == manifest["data_files"]["rejected/rejected.jsonl"]["rows"]
+    assert all(json.loads(r)["verdicts"][-1]["reason"] == "duplicate_id" for r in rejected)
+
+
+def test_damaged_or_foreign_version_folders(cli, run, recipe, tmp_path):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    (root / "esc" / "v0.2.0").mkdir()  # a folder without a manifest: skipped, never reused
+    nxt = curate(cli, run, recipe, root)
+    assert nxt.code == 0 and "v0.3.0" in nxt.out
+    both = curate(cli, run, recipe, root, "--bump", "patch", "--version", "v9.0.0")
+    assert both.code == 1 and "exclude each other" in both.err
+    folder = root / "esc" / "v0.1.0"
+    next(folder.glob("data/train-*.parquet")).unlink()
+    broken = cli("diff", "esc", "v0.1.0", "v0.3.0", "--root", str(root))
+    assert broken.code == 1 and "is missing: the version folder is damaged" in broken.err
+    (folder / "manifest.json").write_text("{not json")
+    listing = cli("versions", "esc", "--root", str(root))
+    assert listing.code == 0 and "unreadable" in listing.out
+    export = cli("export", "esc", "v0.1.0", "-o", str(tmp_path / "x.jsonl"), "--root", str(root))
+    assert export.code == 1 and "not a readable version manifest" in export.err
+    assert "Traceback" not in broken.err + export.err

@@ -16,6 +16,7 @@ from factory.cli.dataset import (
     push_command,
     versions_command,
 )
+from factory.cli.evaluate import eval_command
 from factory.cli.generate import generate_command
 from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError
@@ -38,6 +39,7 @@ app.command("versions")(versions_command)
 app.command("diff")(diff_command)
 app.command("export")(export_command)
 app.command("push")(push_command)
+app.command("eval")(eval_command)
 
 
 @app.callback()
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         print(
-            "interrupted: finished dialogues are saved; rerun the same command to resume",
+            "interrupted: finished work is saved and nothing half-written is kept;"
+            " rerun the same command to go on",
             file=sys.stderr,
         )
         sys.exit(INTERRUPTED)

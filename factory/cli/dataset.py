@@ -23,8 +23,9 @@ def curate_command(
         Path, typer.Option("--out", "-o", help="Folder that holds the datasets.")
     ] = DEFAULT_ROOT,
     bump: Annotated[
-        str, typer.Option(help="Which part of the version to raise: major, minor or patch.")
-    ] = "minor",
+        str | None,
+        typer.Option(help="Which part of the version to raise: major, minor (default) or patch."),
+    ] = None,
     version: Annotated[
         str | None, typer.Option(help="An explicit version (vX.Y.Z) instead of --bump.")
     ] = None,
@@ -58,6 +59,9 @@ def curate_command(
     from factory.filters.recipe import load_recipe
     from factory.resources import read_text
 
+    if bump is not None and version is not None:
+        raise ConfigError("--bump and --version exclude each other: give one")
+    bump = bump or "minor"
     if bump not in ("major", "minor", "patch"):
         raise ConfigError(f"--bump '{bump}' is not one of major, minor, patch")
     prompt = (
@@ -115,7 +119,11 @@ def versions_command(
         f"{'version':<10}{'created':<27}{'train':>7}{'valid':>7}{'test':>7}{'kept/read':>12}  recipe"
     )
     for number, path in found:
-        m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        try:
+            m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            typer.echo(f"{tag(number):<10}(manifest.json unreadable: the folder is damaged)")
+            continue
         s, c = m["splits"], m["counts"]
         typer.echo(
             f"{tag(number):<10}{m['created_at']:<27}{s['train']:>7}{s['validation']:>7}{s['test']:>7}"

@@ -88,6 +88,7 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
         )
     if not header["configs"]:
         del header["configs"]
+        header["viewer"] = False  # no data files: the Hub viewer has nothing to show
     funnel = _table(
         ["filter", "in", "dropped", "kept", "drop reasons"],
         [
@@ -146,6 +147,32 @@ def render_card(manifest: dict[str, Any], stats: dict[str, Any]) -> str:
         " below and `rejected/`). It was saved with `--allow-empty` to keep the audit trail."
         if not stats["dialogues"]
         else ""
+    )
+    used = {f["use"] for f in manifest["recipe"]["filters"]}
+    origin_note = (
+        "These are human conversations brought in with `factory import`; the source data set's"
+        " licence and terms of use apply to them."
+        if imported
+        else "Every dialogue was written by language models playing both sides; none is a real"
+        " conversation. Seekers are personas, not people, and their feelings follow a prompt."
+    )
+    emotion_note = (
+        " Emotion labels were checked by a calibrated classifier (`emotion_consistency`) that"
+        " lets some mismatches through and drops some good dialogues."
+        if "emotion_consistency" in used
+        else " Emotion labels were not checked (the recipe has no `emotion_consistency`)."
+    )
+    safety_note = (
+        "The `safety` filter dropped a dialogue when a supporter encouraged harm or when a"
+        " seeker's crisis mention got no pointer to help; it does not make the data clinically"
+        " sound."
+        if "safety" in used
+        else "**The recipe had no `safety` filter: crisis handling was not checked.**"
+    )
+    pii_note = (
+        "E-mails, phone numbers and URLs were redacted (`pii_redact`)."
+        if "pii_redact" in used
+        else "**The recipe had no `pii_redact`: e-mails, phone numbers and URLs were not redacted.**"
     )
     body = f"""# {name} {version}
 
@@ -214,21 +241,17 @@ Problems:
 
 {_preference_section(preferences)}## Limitations
 
-- Every dialogue was written by language models playing both sides; none is a real
-  conversation. Seekers are personas, not people, and their feelings follow a prompt.
+- {origin_note}
 - The filters catch the failure modes they look for (see the funnel); what they pass is not
-  checked by a person. Emotion labels are checked by a calibrated classifier that lets through
-  some mismatches and drops some good dialogues.
+  checked by a person.{emotion_note}
 - Small local models (the embedded SmolLM2-135M) drift out of role and repeat themselves;
   data for training needs a capable model behind an OpenAI-compatible endpoint.
 - English only; the personas, problems and strategies reflect the shipped data files.
 
 ## Safety
 
-These dialogues may discuss distress, grief, self-harm and suicide. The `safety` filter drops
-a dialogue when a supporter encourages harm or when a seeker's crisis mention gets no pointer
-to help; it does not make the data clinically sound. Models trained on it are not a
-substitute for professional care and should point people at risk to crisis services.
-E-mails, phone numbers and URLs were redacted (`pii_redact`).
+These dialogues may discuss distress, grief, self-harm and suicide. {safety_note} Models
+trained on it are not a substitute for professional care and should point people at risk to
+crisis services. {pii_note}
 """
     return "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body

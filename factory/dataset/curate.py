@@ -7,10 +7,11 @@ or absent."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
-import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from factory.dataset.card import render_card
 from factory.dataset.export import write_export
 from factory.dataset.layout import (
     MANIFEST,
+    VERSION,
     Bump,
     check_name,
     next_version,
@@ -41,8 +43,8 @@ from factory.filters.pipeline import (
     run_recipe,
 )
 from factory.filters.recipe import Recipe
-from factory.models import Dialogue
-from factory.store import MANIFEST_FILE
+from factory.models import Dialogue, Verdict
+from factory.store import LOCK_FILE, MANIFEST_FILE
 
 SECRET_KEYS = {"api_key", "token", "hf_token", "authorization", "password", "secret"}
 
@@ -87,9 +89,36 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _source(path: Path) -> dict[str, Any]:
+def _check_not_running(run_dir: Path, warn: Any) -> None:
+    """Refuses a run that a generate process still holds; warns about one that stopped early."""
+    import fcntl
+
+    lock = run_dir / LOCK_FILE
+    if lock.is_file():
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise RunDirError(
+                    f"{run_dir} is still being written (a `factory generate` holds its lock):"
+                    " wait for it to finish or stop it, then curate"
+                ) from None
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _shown_path(path: Path) -> str:
+    """The input as recorded in a version: relative to the working directory when it lies
+    under it, else its last two parts (no home directories in a published manifest)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(Path(*path.resolve().parts[-2:]))
+
+
+def _source(path: Path, warn: Any) -> dict[str, Any]:
     """What the version records about one input: its file's hash and its run's manifest."""
     file = input_file(path)
+    _check_not_running(file.parent, warn)
     run: dict[str, Any] | None = None
     manifest_path = file.parent / MANIFEST_FILE
     if manifest_path.is_file():
@@ -105,6 +134,8 @@ def _source(path: Path) -> dict[str, Any]:
         if dialogue is not None:
             count += 1
             hashes.update(dialogue.generation.prompt_hashes)
+    if run and run.get("status") not in ("complete", None) and warn:
+        warn(f"{path}: the run's status is '{run.get('status')}': curating the dialogues it has")
     config = (run or {}).get("config") or {}
     settings = {
         k: config[k]
@@ -116,13 +147,33 @@ def _source(path: Path) -> dict[str, Any]:
             settings[section] = json.dumps(config[section], sort_keys=True)
     return {
         "name": file.parent.name if file.name == "dialogues.jsonl" else file.name,
-        "path": str(path),
+        "path": _shown_path(path),
         "sha256": sha256_file(file),
         "dialogues": count,
         "prompt_hashes": dict(sorted(hashes.items())),
         "settings": settings,
         "run": run,
     }
+
+
+def _drop_duplicate_ids(kept: list[Dialogue], rejected: Path) -> tuple[list[Dialogue], int]:
+    """The first dialogue of each id stays; later ones go to rejected as `duplicate_id`."""
+    seen: set[str] = set()
+    unique: list[Dialogue] = []
+    duplicates: list[Dialogue] = []
+    for dialogue in kept:
+        (duplicates if dialogue.id in seen else unique).append(dialogue)
+        seen.add(dialogue.id)
+    if duplicates:
+        with rejected.open("a", encoding="utf-8") as handle:
+            for dialogue in duplicates:
+                verdict = Verdict(filter="curate", keep=False, reason="duplicate_id")
+                row = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
+                handle.write(
+                    json.dumps(row.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+                    + "\n"
+                )
+    return unique, len(duplicates)
 
 
 def curate(
@@ -144,8 +195,13 @@ def curate(
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
-    described = [_source(p) for p in sources]
-    existing = [v for v, _ in versions(root, name)]
+    described = [_source(p, warn) for p in sources]
+    # Folders with a version's name count even without a manifest (a damaged or foreign
+    # folder), so the next version never lands on them.
+    existing = sorted(
+        {v for v, _ in versions(root, name)}
+        | {parse_version(p.name) for p in (root / name).glob("v*") if VERSION.match(p.name)}
+    )
     number = parse_version(version) if version else next_version(existing, bump)
     label = tag(number)
     final = root / name / label
@@ -154,12 +210,13 @@ def curate(
             f"{final} already exists: versions are never overwritten; leave out --version to get"
             f" the next one ({tag(next_version(existing, bump))})"
         )
-    tmp = root / name / f".{label}.tmp-{os.getpid()}"
+    created_parent = not (root / name).exists()
     try:
-        tmp.mkdir(parents=True)
+        (root / name).mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{label}.tmp-", dir=root / name))
     except OSError as exc:
         raise RunDirError(
-            f"cannot create {tmp.parent} ({exc.strerror}): pass a writable --out"
+            f"cannot create a folder in {root / name} ({exc.strerror}): pass a writable --out"
         ) from None
     try:
         report = run_recipe(sources, recipe, tmp / "rejected", **({"warn": warn} if warn else {}))
@@ -177,6 +234,9 @@ def curate(
         ]
         kept_file.unlink()
         (tmp / "rejected" / "report.json").unlink()
+        kept, duplicates = _drop_duplicate_ids(kept, tmp / "rejected" / "rejected.jsonl")
+        if duplicates and warn:
+            warn(f"{duplicates} dialogues had an id already kept (the same run twice?): dropped")
         by_split = assign_splits(kept, fractions, seed)
         data_files: dict[str, dict[str, Any]] = {}
         split_files: dict[str, str] = {}
@@ -212,7 +272,7 @@ def curate(
             }
         data_files["rejected/rejected.jsonl"] = {
             "sha256": sha256_file(tmp / "rejected" / "rejected.jsonl"),
-            "rows": report.rejected + report.malformed,
+            "rows": report.rejected + duplicates,
         }
         stats = dataset_stats(kept)
         manifest = {
@@ -235,8 +295,9 @@ def curate(
             "counts": {
                 "read": report.read,
                 "malformed": report.malformed,
-                "kept": report.kept,
-                "rejected": report.rejected,
+                "kept": len(kept),
+                "rejected": report.rejected + duplicates,
+                "duplicate_ids": duplicates,
             },
             "funnel": [step.as_dict() for step in report.funnel],
             "sources": described,
@@ -256,6 +317,9 @@ def curate(
             ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created_parent:
+            with contextlib.suppress(OSError):
+                (root / name).rmdir()  # only if empty
         raise
     return CurateResult(
         name, label, final, report, {s: len(by_split[s]) for s in SPLITS}, preference_info

@@ -14,7 +14,14 @@ from factory.models import Dialogue
 
 
 def load_version(path: Path) -> tuple[dict[str, Any], dict[str, list[Dialogue]]]:
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    from factory.errors import DataFileError
+
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataFileError(
+            f"{path / MANIFEST}: not a readable version manifest ({type(exc).__name__})"
+        ) from None
     splits = {}
     for split in SPLITS:
         file = split_path(path, split)

@@ -33,12 +33,18 @@ def esconv_record(dialogue: Dialogue) -> dict[str, Any]:
         "dialog": [
             {
                 "speaker": turn.role,
-                "annotation": {"strategy": turn.strategy}
-                if turn.role == "supporter" and turn.strategy
+                "annotation": {"strategy": strategy}
+                if turn.role == "supporter" and strategy
                 else {},
-                "content": turn.text,
+                "content": text,
             }
             for turn in dialogue.turns
+            # An imported turn goes back out as the messages it was merged from.
+            for text, strategy in (
+                [(u.text, u.strategy) for u in turn.utterances]
+                if turn.utterances
+                else [(turn.text, turn.strategy)]
+            )
         ],
     }
 

@@ -59,7 +59,10 @@ def push(version_dir: Path, repo_id: str, version: str, private: bool = False) -
         raise ConfigError(f"--repo-id '{repo_id}' is not ORG/NAME (e.g. my-lab/esc-synthetic)")
     api = _api(hub_token())
     try:
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        # None: the owner's default visibility (an organisation may default to private).
+        api.create_repo(
+            repo_id, repo_type="dataset", private=True if private else None, exist_ok=True
+        )
         tags = {t.name for t in api.list_repo_refs(repo_id, repo_type="dataset").tags}
         if version in tags:
             raise HubError(

@@ -12,7 +12,7 @@ Bump = Literal["major", "minor", "patch"]
 Version = tuple[int, int, int]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+VERSION = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 MANIFEST = "manifest.json"
 
 

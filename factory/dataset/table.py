@@ -31,6 +31,10 @@ def schema() -> Any:
             ("strategy", pa.string()),
             ("intensity", pa.int32()),
             ("rationale", pa.string()),
+            (
+                "utterances",
+                pa.list_(pa.struct([("text", pa.string()), ("strategy", pa.string())])),
+            ),
         ]
     )
     return pa.schema(
@@ -91,6 +95,7 @@ def to_row(dialogue: Dialogue, system_prompt: str) -> dict[str, Any]:
                 "strategy": t.strategy,
                 "intensity": t.intensity,
                 "rationale": t.rationale,
+                "utterances": [u.model_dump() for u in t.utterances] if t.utterances else None,
             }
             for t in dialogue.turns
         ],
@@ -152,12 +157,31 @@ def write_parquet(
 
 def split_path(version: Path, split: str) -> Path | None:
     """A version's parquet file for `split`, as its manifest lists it (None: empty split)."""
-    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    from factory.errors import DataFileError
+
+    try:
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataFileError(
+            f"{version / 'manifest.json'}: not a readable version manifest ({type(exc).__name__})"
+        ) from None
     relative = manifest.get("split_files", {}).get(split)
+    if relative and not (version / relative).is_file():
+        raise DataFileError(f"{version / relative} is missing: the version folder is damaged")
     return version / relative if relative else None
 
 
 def read_split(path: Path) -> list[Dialogue]:
     import pyarrow.parquet as pq
 
-    return [from_row(row) for row in pq.read_table(path).to_pylist()]
+    from factory.errors import DataFileError
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+        return [from_row(row) for row in rows]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataFileError(f"{path}: not a readable split ({first_line(exc)})") from None
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -18,7 +18,7 @@ from typing import Any
 
 from factory import __version__
 from factory.errors import DataFileError
-from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn
+from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn, Utterance
 from factory.resources import json_records
 
 SEEKER = {"usr", "seeker", "speaker"}
@@ -57,16 +57,24 @@ def convert(record: dict[str, Any], source: str, index: int) -> Dialogue:
             role = "supporter"
         else:
             raise DataFileError(f"{where}: unknown speaker '{speaker}'")
+        strategy = (
+            STRATEGY_ALIASES.get(strategy, strategy) if role == "supporter" and strategy else None
+        )
         if turns and turns[-1].role == role:
-            turns[-1] = turns[-1].model_copy(update={"text": f"{turns[-1].text} {text}".strip()})
+            last = turns[-1]
+            parts = last.utterances or [Utterance(text=last.text, strategy=last.strategy)]
+            turns[-1] = last.model_copy(
+                update={
+                    "text": f"{last.text} {text}".strip(),
+                    "utterances": [*parts, Utterance(text=text, strategy=strategy)],
+                }
+            )
             continue
         turns.append(
             Turn(
                 role=role,
                 text=text,
-                strategy=STRATEGY_ALIASES.get(strategy, strategy)
-                if role == "supporter" and strategy
-                else None,
+                strategy=strategy,
             )
         )
     survey = (record.get("survey_score") or {}).get("seeker") or {}

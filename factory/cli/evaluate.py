@@ -1,0 +1,68 @@
+"""`factory eval`: measure dialogues beside a reference and write a report with plots."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def eval_command(
+    path: Annotated[
+        Path, typer.Argument(help="A dialogues .jsonl, a run directory or a dataset version.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for report.json, report.md and plots.")
+    ],
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            "-r",
+            help="Dialogues to compare with, e.g. ESConv from `factory import esconv`.",
+        ),
+    ] = None,
+    realism: Annotated[
+        bool,
+        typer.Option(
+            help="Train the real-vs-synthetic classifier (needs --reference and the embed extra)."
+        ),
+    ] = True,
+    sample_size: Annotated[
+        int, typer.Option(help="Dialogues per sample for the fixed-size distinct-n.")
+    ] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the samples and the classifier's folds.")] = 0,
+) -> None:
+    """Statistics, strategy divergence, realism AUC and plots for a set of dialogues."""
+    from factory.errors import ConfigError
+    from factory.evaluation.report import evaluate
+
+    if sample_size < 10:
+        raise ConfigError(f"--sample-size {sample_size} is too small: use 10 or more")
+    report = evaluate(
+        path,
+        out,
+        reference,
+        realism=realism,
+        sample_size=sample_size,
+        seed=seed,
+        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+    )
+    for name, why in sorted(report.data["skipped"].items()):
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    m = report.data["measures"]
+    typer.echo(
+        f"{m['dialogues']} dialogues, {m['utterances_per_dialogue']} utterances each,"
+        f" distinct-2 {m['distinct_2']}"
+    )
+    comparison = report.data["comparison"]
+    if "strategy_jsd" in comparison:
+        typer.echo(f"strategy JSD vs reference: {comparison['strategy_jsd']}")
+    if "realism" in comparison:
+        r = comparison["realism"]
+        typer.echo(f"realism AUC: {r['auc_mean']} ± {r['auc_std']}")
+    typer.echo(
+        f"wrote {out / 'report.md'}, {out / 'report.json'} and {len(report.plots)} plots in {report.data['seconds']}s"
+    )

@@ -1,0 +1,1 @@
+"""`factory eval`: measures, a realism classifier, plots and a readable report."""

@@ -1,0 +1,53 @@
+"""Realism: can a classifier tell the dialogues from the reference? MiniLM embeddings of each
+dialogue's opening words, logistic regression, stratified k-fold cross-validation; the ROC
+AUC's mean and spread over the folds. 0.5 means indistinguishable, 1.0 fully separable."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from factory.models import Dialogue
+from factory.scenario_dedup import Encoder, minilm_encoder
+
+
+def dialogue_text(dialogue: Dialogue, max_words: int) -> str:
+    words = " ".join(t.text for t in dialogue.turns).split()
+    return " ".join(words[:max_words])
+
+
+def realism_auc(
+    dialogues: list[Dialogue],
+    reference: list[Dialogue],
+    encoder: Encoder | None = None,
+    max_per_side: int = 1000,
+    folds: int = 5,
+    max_words: int = 128,
+    seed: int = 0,
+) -> dict[str, Any]:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    n = min(len(dialogues), len(reference), max_per_side)
+    if n < folds * 2:
+        raise ValueError(f"needs at least {folds * 2} dialogues on each side (has {n})")
+    rng = random.Random(seed)
+    ours = rng.sample(dialogues, n)
+    theirs = rng.sample(reference, n)
+    encode = encoder or minilm_encoder()
+    x = np.asarray(encode([dialogue_text(d, max_words) for d in [*ours, *theirs]]))
+    y = np.array([1] * n + [0] * n)
+    aucs = []
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
+        model = LogisticRegression(max_iter=2000, C=1.0)
+        model.fit(x[train], y[train])
+        aucs.append(float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
+    return {
+        "auc_mean": round(float(np.mean(aucs)), 4),
+        "auc_std": round(float(np.std(aucs)), 4),
+        "folds": folds,
+        "per_side": n,
+        "max_words": max_words,
+    }

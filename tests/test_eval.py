@@ -1,0 +1,146 @@
+"""`factory eval`: measures, the published ESConv numbers, the comparison with a reference,
+skipped measures, plots, and the one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from factory.evaluation.measures import distinct, jensen_shannon, measure
+from factory.models import Dialogue
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def run(tmp_path: Path, cli) -> Path:
+    out = tmp_path / "run"
+    assert cli("generate", "--dry-run", "-n", "30", "--seed", "2", "--out", str(out)).code == 0
+    return out
+
+
+def read(path: Path) -> list[Dialogue]:
+    return [Dialogue.model_validate_json(line) for line in path.read_text().splitlines()]
+
+
+def test_divergence_and_distinct_n():
+    assert jensen_shannon({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5}) == 0
+    assert jensen_shannon({"a": 1.0}, {"b": 1.0}) == 1
+    assert 0 < jensen_shannon({"a": 0.7, "b": 0.3}, {"a": 0.3, "b": 0.7}) < 1
+    assert distinct(["a b a b"], 1) == 0.5 and distinct(["a b a b"], 2) == round(2 / 3, 4)
+    assert distinct([""], 2) is None
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
+def test_eval_reproduces_the_published_esconv_statistics(cli, tmp_path):
+    esconv = tmp_path / "esconv.jsonl"
+    splits = [str(SHARED / "esconv" / f"esconv_{s}.jsonl") for s in ("train", "valid", "test")]
+    assert cli("import", "esconv", *splits, "-o", str(esconv)).code == 0
+    result = cli("eval", str(esconv), "--out", str(tmp_path / "report"))
+    assert result.code == 0, result.err
+    m = json.loads((tmp_path / "report" / "report.json").read_text())["measures"]
+    # ../shared/REFERENCE.md: 29.5 utterances per dialogue, 14.8 / 18.1 tokens per seeker /
+    # supporter utterance, 6.5% duplicate supporter utterances, the strategy shares.
+    assert m["dialogues"] == 1300
+    assert round(m["utterances_per_dialogue"], 1) == 29.5
+    assert round(m["tokens_per_seeker_utterance"], 1) == 14.8
+    assert round(m["tokens_per_supporter_utterance"], 1) == 18.1
+    assert round(100 * m["duplicate_supporter_utterance_share"], 1) == 6.5
+    published = {
+        "Question": 20.7,
+        "Others": 18.2,
+        "Providing Suggestions": 16.1,
+        "Affirmation and Reassurance": 15.4,
+        "Self-disclosure": 9.3,
+        "Reflection of feelings": 7.8,
+        "Information": 6.6,
+        "Restatement or Paraphrasing": 5.9,
+    }
+    assert {k: round(100 * v, 1) for k, v in m["strategy"].items()} == published
+    assert m["emotion"]["anxiety"] == 354 and m["emotion"]["depression"] == 334
+
+
+def test_eval_against_a_reference_writes_report_plots_and_realism(cli, run, tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("sentence_transformers")
+    other = tmp_path / "other"
+    assert cli("generate", "--dry-run", "-n", "30", "--seed", "9", "--out", str(other)).code == 0
+    out = tmp_path / "report"
+    result = cli(
+        "eval", str(run), "--reference", str(other), "--out", str(out), "--sample-size", "10"
+    )
+    assert result.code == 0, result.err
+    data = json.loads((out / "report.json").read_text())
+    comparison = data["comparison"]
+    assert 0 <= comparison["strategy_jsd"] <= 1
+    assert 0 <= comparison["realism"]["auc_mean"] <= 1 and comparison["realism"]["per_side"] == 30
+    assert "distinct_2_sample10" in data["measures"]
+    assert data["measures"]["intensity"]["dialogues_rated"] == 30
+    assert set(data["plots"]) == {"strategy.png", "lengths.png", "intensity.png", "coverage.png"}
+    for name in data["plots"]:
+        assert (out / name).read_bytes().startswith(PNG)
+    markdown = (out / "report.md").read_text()
+    assert "| utterances per dialogue |" in markdown and "AUC" in markdown
+    assert "realism AUC" in result.out
+
+
+def test_eval_without_strategies_skips_what_it_cannot_measure(cli, run, tmp_path):
+    plain = tmp_path / "plain.jsonl"
+    rows = []
+    for d in read(run / "dialogues.jsonl"):
+        turns = [t.model_copy(update={"strategy": None, "intensity": None}) for t in d.turns]
+        rows.append(d.model_copy(update={"turns": turns}).model_dump_json())
+    plain.write_text("\n".join(rows) + "\n")
+    result = cli(
+        "eval",
+        str(plain),
+        "-r",
+        str(run / "dialogues.jsonl"),
+        "-o",
+        str(tmp_path / "r"),
+        "--no-realism",
+    )
+    assert result.code == 0, result.err
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    skipped = data["skipped"]
+    assert set(skipped) >= {"strategy", "strategy_jsd", "intensity", "realism", "judge"}
+    assert "no supporter utterance has a strategy" in skipped["strategy"]
+    assert "skipped strategy:" in result.err
+    assert "strategy" not in data["measures"] and "strategy.png" not in data["plots"]
+
+
+def test_eval_reads_a_dataset_version(cli, run, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("filters:\n  - use: structure\n")
+    root = tmp_path / "ds"
+    assert cli("curate", str(run), "--name", "x", "-r", str(recipe), "-o", str(root)).code == 0
+    result = cli("eval", str(root / "x" / "v0.1.0"), "-o", str(tmp_path / "r"))
+    assert result.code == 0, result.err
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert data["input"]["kind"] == "dataset version" and data["measures"]["dialogues"] == 30
+    direct = measure(read(run / "dialogues.jsonl"), sample_size=10)
+    assert data["measures"]["utterances_per_dialogue"] == direct.values["utterances_per_dialogue"]
+
+
+def test_eval_errors_are_one_line(cli, run, tmp_path):
+    def one_line(result, text):
+        assert result.code == 1, result
+        assert result.err.strip().splitlines()[-1].startswith("error: ") and text in result.err
+        assert "Traceback" not in result.err
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    one_line(cli("eval", str(empty), "-o", str(tmp_path / "a")), "holds no dialogues")
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text(
+        json.dumps({"emotion_type": "anxiety", "dialog": [{"speaker": "usr", "text": "hi"}]}) + "\n"
+    )
+    one_line(
+        cli("eval", str(run), "-r", str(raw), "-o", str(tmp_path / "b")),
+        "reference " + str(raw) + ": none of its 1 lines is a dialogue",
+    )
+    one_line(cli("eval", str(tmp_path / "nope"), "-o", str(tmp_path / "c")), "not found")
+    one_line(cli("eval", str(run), "-o", str(tmp_path / "d"), "--sample-size", "3"), "too small")
