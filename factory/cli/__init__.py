@@ -62,9 +62,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
+        args = sys.argv[1:] if argv is None else argv
         print(
-            "interrupted: finished work is saved and nothing half-written is kept;"
-            " rerun the same command to go on",
+            "interrupted: finished dialogues are saved; rerun the same command to resume"
+            if args[:1] == ["generate"]
+            else "interrupted: nothing half-written was kept; rerun the same command",
             file=sys.stderr,
         )
         sys.exit(INTERRUPTED)
