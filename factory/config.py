@@ -107,6 +107,31 @@ class RoleplayConfig(Strict):
         return self
 
 
+class Price(Strict):
+    """What a model costs, in money per million tokens."""
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+
+
+class BudgetConfig(Strict):
+    """Limits on what one run (all its sessions together) may spend. When a limit is reached
+    the run takes no new dialogues, lets those in flight finish, and stops; a rerun with a
+    higher limit goes on."""
+
+    max_tokens: int | None = Field(default=None, ge=1, description="prompt + completion tokens")
+    max_cost: float | None = Field(default=None, gt=0, description="in the prices' currency")
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="model name -> price per million tokens"
+    )
+
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        price = self.prices.get(model)
+        if price is None:
+            return None
+        return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1e6
+
+
 class GenerationConfig(Strict):
     n: int = Field(default=5, ge=1, le=10_000_000)
     seed: int = Field(default=7, ge=0, le=2**31 - 1)
@@ -117,6 +142,7 @@ class GenerationConfig(Strict):
     backend: BackendConfig = Field(default_factory=BackendConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
     def fingerprint(self, content_hashes: dict[str, str]) -> str:
         """Hash of what decides a dialogue's content. `n`, concurrency, timeouts and the

@@ -34,6 +34,10 @@ class RunIncomplete(FactoryError):
     """A run finished but some dialogues failed on the backend; a rerun retries them."""
 
 
+class BudgetSpent(FactoryError):
+    """The run's token or money budget is used up; a rerun with a higher limit goes on."""
+
+
 class MissingExtra(FactoryError):
     """An optional package is not installed."""
 

@@ -16,8 +16,15 @@ from pathlib import Path
 
 from factory import __version__
 from factory.backends import Backend, build_backend
-from factory.config import GenerationConfig
-from factory.errors import BackendFailing, DataFileError, FactoryError, RunDirError
+from factory.config import BudgetConfig, GenerationConfig
+from factory.errors import (
+    BackendFailing,
+    BudgetSpent,
+    ConfigError,
+    DataFileError,
+    FactoryError,
+    RunDirError,
+)
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay import RolePlay, dialogue_id
@@ -37,6 +44,7 @@ class RunReport:
     backend_failures: int = 0
     failure_streak: int = 0
     abort_after: int = 10
+    budget_stop: str | None = None  # why the run stopped at its budget, if it did
 
     @property
     def error_dialogues(self) -> int:
@@ -46,6 +54,34 @@ class RunReport:
     @property
     def total(self) -> int:
         return self.already_done + self.written
+
+
+@dataclass
+class Budget:
+    """The run's spending limits against what it has used, earlier sessions included."""
+
+    config: BudgetConfig
+    model: str
+    spent_before: Usage
+
+    def __post_init__(self) -> None:
+        if self.config.max_cost is not None and self.model not in self.config.prices:
+            raise ConfigError(
+                f"budget.max_cost needs the price of model '{self.model}': add"
+                f" budget.prices['{self.model}'] with prompt and completion per million tokens"
+            )
+
+    def exceeded(self, session: Usage) -> str | None:
+        """Which limit is reached, in words, or None."""
+        prompt = self.spent_before.prompt_tokens + session.prompt_tokens
+        completion = self.spent_before.completion_tokens + session.completion_tokens
+        limit = self.config.max_tokens
+        if limit is not None and prompt + completion >= limit:
+            return f"token budget ({prompt + completion:,} of {limit:,} tokens used)"
+        cost = self.config.cost(self.model, prompt, completion)
+        if self.config.max_cost is not None and cost is not None and cost >= self.config.max_cost:
+            return f"cost budget ({cost:.4f} of {self.config.max_cost:g} spent)"
+        return None
 
 
 def _now() -> str:
@@ -90,8 +126,18 @@ async def generate(
                 f"{out_dir} holds a run made with another config (seed, model, sampling, roleplay,"
                 " prompts or taxonomy differ): pass a new --out, or rerun with that run's config"
             )
-        done = {d.id for d in run_dir.recover()}
+        finished = run_dir.recover()
+        done = {d.id for d in finished}
         pending = [sc for dlg_id, sc in wanted if dlg_id not in done]
+        spent = Usage()
+        for dialogue in (*finished, *run_dir.logged_failures()):
+            spent.add(dialogue.generation.usage)
+        budget = Budget(config.budget, config.backend.model or backend.model, spent)
+        if pending and (why := budget.exceeded(Usage())):
+            raise BudgetSpent(
+                f"this run's {why} is already spent, with {len(pending)} dialogues to go:"
+                " raise the budget (--max-tokens, --max-cost or budget: in the config) and rerun"
+            )
         if pending:
             await backend.start()
     except FactoryError:
@@ -119,12 +165,15 @@ async def generate(
     try:
         if pending:
             in_flight = min(config.concurrency, backend.max_parallel or config.concurrency)
-            await _run_all(roleplay, backend, pending, run_dir, report, progress, in_flight)
+            await _run_all(roleplay, backend, pending, run_dir, report, progress, in_flight, budget)
     except BaseException:
         manifest.status = "interrupted"
         raise
     else:
-        manifest.status = "complete" if report.total >= len(wanted) else "incomplete"
+        if report.total >= len(wanted):
+            manifest.status = "complete"
+        else:
+            manifest.status = "budget_reached" if report.budget_stop else "incomplete"
     finally:
         run_dir.close()
         await backend.close()
@@ -157,6 +206,7 @@ async def _run_all(
     report: RunReport,
     progress: Progress,
     concurrency: int,
+    budget: Budget | None = None,
 ) -> None:
     queue: asyncio.Queue[Scenario] = asyncio.Queue()
     for scenario in pending:
@@ -164,6 +214,10 @@ async def _run_all(
 
     async def worker() -> None:
         while True:
+            # At the budget no new dialogue starts; those in flight finish and are kept.
+            if budget is not None and (why := budget.exceeded(report.usage)):
+                report.budget_stop = why
+                return
             try:
                 scenario = queue.get_nowait()
             except asyncio.QueueEmpty:

@@ -307,3 +307,43 @@ async def test_edited_scenario_is_a_new_dialogue(scenario, tmp_path):
     edited = scenario.model_copy(update={"situation": scenario.situation + " Again."})
     assert dialogue_id(scenario, 7) == dialogue_id(scenario.model_copy(), 7)
     assert dialogue_id(edited, 7) != dialogue_id(scenario, 7)
+
+
+def test_budget_stops_cleanly_and_a_higher_budget_resumes(cli, tmp_path):
+    out = tmp_path / "run"
+    base = ("generate", "--dry-run", "-n", "20", "--concurrency", "2", "-o", str(out))
+    first = cli(*base, "--max-tokens", "8000")
+    assert first.code == 1 and "stopped at the token budget" in first.err
+    kept = (out / "dialogues.jsonl").read_text().splitlines()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert 0 < len(kept) < 20 and manifest["status"] == "budget_reached"
+    # What was finished stays; in-flight dialogues finished too, so usage is all accounted.
+    assert manifest["usage"]["prompt_tokens"] + manifest["usage"]["completion_tokens"] >= 8000
+    again = cli(*base, "--max-tokens", "8000")
+    assert again.code == 1 and "is already spent, with" in again.err
+    assert (out / "dialogues.jsonl").read_text().splitlines() == kept
+    done = cli(*base, "--max-tokens", "10000000")
+    assert done.code == 0, done.err
+    full = tmp_path / "full"
+    assert cli("generate", "--dry-run", "-n", "20", "-o", str(full)).code == 0
+
+    def ids(path):
+        lines = (path / "dialogues.jsonl").read_text().splitlines()
+        return sorted(json.loads(x)["id"] for x in lines)
+
+    assert ids(out) == ids(full)
+
+
+def test_money_budget_needs_a_price_and_stops_at_it(cli, tmp_path):
+    no_price = cli("generate", "--dry-run", "-n", "3", "--max-cost", "1", "-o", str(tmp_path / "a"))
+    assert no_price.code == 1 and "budget.prices['scripted-v1']" in no_price.err
+    assert not (tmp_path / "a").exists()
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "budget:\n  max_cost: 0.01\n  prices:\n    scripted-v1: {prompt: 2.0, completion: 8.0}\n"
+    )
+    result = cli("generate", "--dry-run", "-n", "30", "-c", str(config), "-o", str(tmp_path / "b"))
+    assert result.code == 1 and "stopped at the cost budget" in result.err
+    usage = json.loads((tmp_path / "b" / "manifest.json").read_text())["usage"]
+    cost = (usage["prompt_tokens"] * 2.0 + usage["completion_tokens"] * 8.0) / 1e6
+    assert cost >= 0.01

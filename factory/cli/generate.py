@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from factory.config import BackendKind, load_config
-from factory.errors import RunIncomplete
+from factory.errors import BudgetSpent, RunIncomplete
 from factory.progress import Progress
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
@@ -53,6 +53,13 @@ def generate_command(
     scenarios: ScenariosOpt = None,
     taxonomy: TaxonomyOpt = None,
     dry_run: DryRunOpt = False,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Token budget for the whole run (all sessions).")
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(help="Money budget for the whole run; needs budget.prices in --config."),
+    ] = None,
 ) -> None:
     """Generate persona-grounded ESC dialogues; rerun the same command to resume."""
     from factory.runner import generate
@@ -68,6 +75,8 @@ def generate_command(
             "backend.base_url": base_url,
             "backend.model": model,
             "roleplay.taxonomy": taxonomy,
+            "budget.max_tokens": max_tokens,
+            "budget.max_cost": max_cost,
         },
     )
     out_dir = out or Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}"
@@ -84,6 +93,11 @@ def generate_command(
         f"usage: {usage.calls} calls ({usage.failed_calls} failed),"
         f" {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
     )
+    if report.budget_stop:
+        raise BudgetSpent(
+            f"stopped at the {report.budget_stop}: {report.total} of {report.requested}"
+            " dialogues done; raise the budget and rerun the same command to go on"
+        )
     if report.backend_failures:
         # Not every dialogue was made: say so and exit 1, so scripts do not take it as done.
         raise RunIncomplete(
