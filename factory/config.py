@@ -60,6 +60,16 @@ class BackendConfig(Strict):
         description="openai: the served model name; local: a GGUF path (default: the embedded SmolLM2)",
     )
     base_url: str = "http://127.0.0.1:8000/v1"
+    base_urls: list[str] = Field(
+        default_factory=list,
+        description="several replicas of one model (e.g. vllm serve on each GPU box); overrides base_url",
+    )
+    endpoint_cooldown_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="a failing endpoint rests this long, then is probed",
+    )
     api_key_env: str = "OPENAI_API_KEY"
     transport: Transport = Transport.http
     structured: StructuredMode = StructuredMode.json_schema

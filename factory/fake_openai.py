@@ -70,9 +70,12 @@ def completion_body(content: str, prompt_tokens: int = 10, completion_tokens: in
 class FakeOpenAIServer:
     """Start with `start()` (runs in its own thread and loop); `url` is the base URL."""
 
-    def __init__(self, latency: float = 0.0, port: int = 0) -> None:
+    def __init__(self, latency: float = 0.0, port: int = 0, slots: int | None = None) -> None:
         self.latency = latency
         self.port = port
+        # At most `slots` requests are served at once; the rest queue, as on a real server
+        # whose batch is full. None: no limit.
+        self._slots = asyncio.Semaphore(slots) if slots else None
         self.replies: deque[FakeReply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -102,6 +105,12 @@ class FakeOpenAIServer:
             body = json.loads(raw)
         except json.JSONDecodeError:
             return web.json_response({"error": {"message": "body is not JSON"}}, status=400)
+        if self._slots is not None:
+            async with self._slots:
+                return await self._answer(body, request)
+        return await self._answer(body, request)
+
+    async def _answer(self, body: dict[str, Any], request: web.Request) -> web.Response:
         self.requests.append(body)
         self.headers.append(dict(request.headers))
         reply = self.replies.popleft() if self.replies else None

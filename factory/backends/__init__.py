@@ -10,7 +10,13 @@ __all__ = ["Backend", "ChatRequest", "Completion", "build_backend"]
 
 def build_backend(config: BackendConfig, max_in_flight: int) -> Backend:
     """A backend for `config`, not yet started (no model loaded, no connection made)."""
+    if config.kind is BackendKind.openai and len(config.base_urls) > 1:
+        from factory.backends.multi import MultiEndpointBackend
+
+        return MultiEndpointBackend(config, max_in_flight)
     if config.kind is BackendKind.openai:
+        if config.base_urls:
+            config = config.model_copy(update={"base_url": config.base_urls[0]})
         from factory.backends.openai_backend import OpenAIBackend
 
         return OpenAIBackend(config, max_in_flight)

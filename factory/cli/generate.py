@@ -22,7 +22,12 @@ OutOpt = Annotated[
 BackendOpt = Annotated[
     BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")
 ]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="OpenAI-compatible server URL; several, comma-separated, are balanced."
+    ),
+]
 ModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")
 ]
@@ -72,7 +77,10 @@ def generate_command(
             "concurrency": concurrency,
             "scenarios": scenarios,
             "backend.kind": BackendKind.scripted if dry_run else backend,
-            "backend.base_url": base_url,
+            "backend.base_url": base_url if base_url and "," not in base_url else None,
+            "backend.base_urls": [u.strip() for u in base_url.split(",") if u.strip()]
+            if base_url and "," in base_url
+            else None,
             "backend.model": model,
             "roleplay.taxonomy": taxonomy,
             "budget.max_tokens": max_tokens,
