@@ -17,6 +17,7 @@ from pathlib import Path
 from factory import __version__
 from factory.backends import Backend, build_backend
 from factory.config import BudgetConfig, GenerationConfig
+from factory.distributed import RayOptions
 from factory.errors import (
     BackendFailing,
     BudgetSpent,
@@ -106,6 +107,7 @@ async def generate(
     backend: Backend | None = None,
     source: ScenarioSource | None = None,
     progress: Progress | None = None,
+    ray: RayOptions | None = None,
 ) -> RunReport:
     """Generate config.n dialogues into out_dir, resuming what is already there.
 
@@ -117,6 +119,10 @@ async def generate(
     wanted = _plan(scenarios, config.seed)
     backend = backend or build_backend(config.backend, config.concurrency)
 
+    if ray is not None:
+        from factory.distributed import connect
+
+        connect(ray)  # an unreachable cluster fails here, before the run directory is touched
     run_dir = RunDir(out_dir)
     run_dir.prepare()
     try:
@@ -138,8 +144,8 @@ async def generate(
                 f"this run's {why} is already spent, with {len(pending)} dialogues to go:"
                 " raise the budget (--max-tokens, --max-cost or budget: in the config) and rerun"
             )
-        if pending:
-            await backend.start()
+        if pending and ray is None:
+            await backend.start()  # with Ray each worker starts (and checks) its own
     except FactoryError:
         run_dir.discard_if_unused()
         raise
@@ -163,7 +169,21 @@ async def generate(
     progress.start(total=len(wanted), already=report.already_done)
     started = time.perf_counter()
     try:
-        if pending:
+        if pending and ray is not None:
+            from factory.distributed import run_on_ray
+
+            def at_budget() -> bool:
+                report.budget_stop = budget.exceeded(report.usage)
+                return report.budget_stop is not None
+
+            await run_on_ray(
+                ray,
+                config,
+                pending,
+                lambda dialogue: _record(dialogue, run_dir, report, progress),
+                at_budget,
+            )
+        elif pending:
             in_flight = min(config.concurrency, backend.max_parallel or config.concurrency)
             await _run_all(roleplay, backend, pending, run_dir, report, progress, in_flight, budget)
     except BaseException:

@@ -61,6 +61,13 @@ def generate_command(
     max_tokens: Annotated[
         int | None, typer.Option(help="Token budget for the whole run (all sessions).")
     ] = None,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Run chunks of dialogues as Ray tasks (`ray` extra).")
+    ] = False,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local Ray for this run).")
+    ] = None,
+    ray_chunk: Annotated[int, typer.Option(help="Scenarios per Ray task.")] = 8,
     max_cost: Annotated[
         float | None,
         typer.Option(help="Money budget for the whole run; needs budget.prices in --config."),
@@ -88,7 +95,16 @@ def generate_command(
         },
     )
     out_dir = out or Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}"
-    report = asyncio.run(generate(cfg, out_dir, progress=Progress.for_stream(sys.stderr)))
+    from factory.distributed import RayOptions, shutdown
+
+    options = RayOptions(address=address, chunk_size=ray_chunk) if ray or address else None
+    try:
+        report = asyncio.run(
+            generate(cfg, out_dir, progress=Progress.for_stream(sys.stderr), ray=options)
+        )
+    finally:
+        if options is not None:
+            shutdown()
     reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.end_reasons.items()))
     usage = report.usage
     typer.echo(
