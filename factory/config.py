@@ -29,6 +29,7 @@ class Strict(BaseModel):
 class BackendKind(StrEnum):
     local = "local"
     openai = "openai"
+    vllm = "vllm"
     scripted = "scripted"
 
 
@@ -84,6 +85,13 @@ class BackendConfig(Strict):
     n_threads: int | None = Field(default=None, ge=1, le=256)
     repeat_penalty: float = Field(
         default=1.15, ge=1, le=2, description="local only: llama.cpp repeat penalty"
+    )
+    batch_window_s: float = Field(
+        default=0.005, gt=0, le=1, description="vllm only: how long a batch waits for more calls"
+    )
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="vllm only: extra vllm.LLM arguments (tensor_parallel_size, gpu_memory_utilization, ...)",
     )
 
 

@@ -91,7 +91,11 @@ def _now() -> str:
 
 def _versions(backend: Backend) -> dict[str, str]:
     found = {"esc-factory": __version__, "python": platform.python_version()}
-    packages = {"openai": ("openai", "aiohttp"), "local": ("llama-cpp-python",)}.get(
+    packages = {
+        "openai": ("openai", "aiohttp"),
+        "local": ("llama-cpp-python",),
+        "vllm": ("vllm", "torch"),
+    }.get(
         backend.name, ()
     )
     for package in ("pydantic", *packages):
