@@ -30,6 +30,7 @@ class BackendKind(StrEnum):
     local = "local"
     openai = "openai"
     vllm = "vllm"
+    distilabel = "distilabel"
     scripted = "scripted"
 
 
@@ -88,6 +89,13 @@ class BackendConfig(Strict):
     )
     batch_window_s: float = Field(
         default=0.005, gt=0, le=1, description="vllm only: how long a batch waits for more calls"
+    )
+    llm_class: str | None = Field(
+        default=None, description="distilabel only: import path of an LLM class"
+    )
+    llm_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="distilabel only: the class's arguments (keep API keys in the environment)",
     )
     engine_args: dict[str, Any] = Field(
         default_factory=dict,

@@ -30,6 +30,7 @@ from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay import RolePlay, dialogue_id
 from factory.scenarios import ScenarioSource, scenario_source
+from factory.secrets import scrub
 from factory.store import RunCounts, RunDir, RunManifest, SessionRecord
 
 
@@ -95,9 +96,7 @@ def _versions(backend: Backend) -> dict[str, str]:
         "openai": ("openai", "aiohttp"),
         "local": ("llama-cpp-python",),
         "vllm": ("vllm", "torch"),
-    }.get(
-        backend.name, ()
-    )
+    }.get(backend.name, ())
     for package in ("pydantic", *packages):
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
@@ -163,7 +162,7 @@ async def generate(
         updated_at=_now(),
         status="running",
         fingerprint=fingerprint,
-        config=config.model_dump(mode="json"),
+        config=scrub(config.model_dump(mode="json")),
         taxonomy=roleplay.taxonomy.name,
         prompt_hashes=roleplay.prompt_hashes,
         sessions=previous.sessions if previous else [],

@@ -20,6 +20,10 @@ def build_backend(config: BackendConfig, max_in_flight: int) -> Backend:
         from factory.backends.openai_backend import OpenAIBackend
 
         return OpenAIBackend(config, max_in_flight)
+    if config.kind is BackendKind.distilabel:
+        from factory.bridges.distilabel_backend import DistilabelBackend
+
+        return DistilabelBackend(config)
     if config.kind is BackendKind.vllm:
         from factory.backends.vllm_backend import VLLMBackend
 

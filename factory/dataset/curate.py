@@ -44,9 +44,8 @@ from factory.filters.pipeline import (
 )
 from factory.filters.recipe import Recipe
 from factory.models import Dialogue, Verdict
+from factory.secrets import scrub
 from factory.store import LOCK_FILE, MANIFEST_FILE
-
-SECRET_KEYS = {"api_key", "token", "hf_token", "authorization", "password", "secret"}
 
 
 class EmptyResult(FactoryError):
@@ -65,20 +64,6 @@ class CurateResult:
     report: FilterReport
     splits: dict[str, int]
     preferences: dict[str, Any] | None = None
-
-
-def scrub(value: Any) -> Any:
-    """A copy with secret-looking fields replaced, for anything written into a version."""
-    if isinstance(value, dict):
-        return {
-            k: "[redacted]"
-            if k.lower() in SECRET_KEYS or (k.lower().endswith("_key") and v)
-            else scrub(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
 
 
 def sha256_file(path: Path) -> str:
