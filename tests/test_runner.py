@@ -347,3 +347,31 @@ def test_money_budget_needs_a_price_and_stops_at_it(cli, tmp_path):
     usage = json.loads((tmp_path / "b" / "manifest.json").read_text())["usage"]
     cost = (usage["prompt_tokens"] * 2.0 + usage["completion_tokens"] * 8.0) / 1e6
     assert cost >= 0.01
+
+
+def test_a_run_at_an_fsspec_url_resumes_and_merges(cli, tmp_path, monkeypatch):
+    import fsspec
+
+    monkeypatch.setenv("FACTORY_STAGING", str(tmp_path / "staging"))
+    url = f"file://{tmp_path / 'bucket' / 'run'}"
+    first = cli("generate", "--dry-run", "-n", "6", "-o", url)
+    assert first.code == 0, first.err
+    assert f"{url}/dialogues.jsonl" in first.out
+    fs, root = fsspec.core.url_to_fs(url)
+    assert sorted(p.rsplit("/", 1)[1] for p in fs.ls(root)) == ["dialogues.jsonl", "manifest.json"]
+    # Another machine (a fresh staging folder) picks the run up from the URL and extends it.
+    monkeypatch.setenv("FACTORY_STAGING", str(tmp_path / "staging-2"))
+    more = cli("generate", "--dry-run", "-n", "10", "-o", url)
+    assert more.code == 0, more.err
+    assert "(6 already there)" in more.out
+    with fs.open(f"{root}/dialogues.jsonl") as handle:
+        ids = [json.loads(line)["id"] for line in handle.read().splitlines()]
+    assert len(ids) == len(set(ids)) == 10
+    local = tmp_path / "local"
+    assert cli("generate", "--dry-run", "-n", "10", "-o", str(local)).code == 0
+    expected = sorted(
+        json.loads(x)["id"] for x in (local / "dialogues.jsonl").read_text().splitlines()
+    )
+    assert sorted(ids) == expected
+    bad = cli("generate", "--dry-run", "-n", "1", "-o", "nosuchscheme://x/y")
+    assert bad.code == 1 and "no filesystem for it" in bad.err

@@ -16,8 +16,12 @@ from factory.progress import Progress
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of dialogues (default 5).")]
 OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", "-o", help="Run directory (default outputs/runs/<backend>-seed<seed>)."),
+    str | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Run directory or fsspec URL, e.g. s3://bucket/run (default outputs/runs/<backend>-seed<seed>).",
+    ),
 ]
 BackendOpt = Annotated[
     BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")
@@ -74,7 +78,7 @@ def generate_command(
     ] = None,
 ) -> None:
     """Generate persona-grounded ESC dialogues; rerun the same command to resume."""
-    from factory.runner import generate
+    from factory.runner import RunReport, generate
 
     cfg = load_config(
         config,
@@ -94,14 +98,30 @@ def generate_command(
             "budget.max_cost": max_cost,
         },
     )
-    out_dir = out or Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}"
+    from factory.remote import RemoteRun, is_url
+
+    target = out or str(Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}")
+    remote = RemoteRun(target) if is_url(target) else None
+    out_dir = remote.pull() if remote else Path(target)
+    shown = target.rstrip("/") if remote else str(out_dir)
     from factory.distributed import RayOptions, shutdown
 
     options = RayOptions(address=address, chunk_size=ray_chunk) if ray or address else None
+
+    async def run() -> RunReport:
+        sync = asyncio.create_task(remote.sync_forever(30.0)) if remote else None
+        try:
+            return await generate(
+                cfg, out_dir, progress=Progress.for_stream(sys.stderr), ray=options
+            )
+        finally:
+            if sync is not None:
+                sync.cancel()
+            if remote is not None:
+                await asyncio.to_thread(remote.push)
+
     try:
-        report = asyncio.run(
-            generate(cfg, out_dir, progress=Progress.for_stream(sys.stderr), ray=options)
-        )
+        report = asyncio.run(run())
     finally:
         if options is not None:
             shutdown()
@@ -109,7 +129,7 @@ def generate_command(
     usage = report.usage
     typer.echo(
         f"wrote {report.written} dialogues ({report.already_done} already there) to"
-        f" {out_dir / 'dialogues.jsonl'} in {report.seconds:.1f}s"
+        f" {shown}/dialogues.jsonl in {report.seconds:.1f}s"
     )
     if reasons:
         typer.echo(f"end reasons: {reasons}")
@@ -126,5 +146,5 @@ def generate_command(
         # Not every dialogue was made: say so and exit 1, so scripts do not take it as done.
         raise RunIncomplete(
             f"{report.backend_failures} dialogues failed on the backend (kept in"
-            f" {out_dir / 'failures.jsonl'}): rerun the same command to retry them"
+            f" {shown}/failures.jsonl): rerun the same command to retry them"
         )
