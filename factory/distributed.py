@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from factory.config import GenerationConfig
-from factory.errors import BackendUnavailable, ConfigError, MissingExtra
+from factory.errors import (
+    BackendFailing,
+    BackendUnavailable,
+    ConfigError,
+    FactoryError,
+    MissingExtra,
+)
 from factory.models import Dialogue, Scenario
 
 
@@ -74,6 +80,34 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
+def _init_within(ray: Any, address: str, timeout_s: float) -> None:
+    """ray.init on a cluster, given up after `timeout_s`: a port that answers TCP but is not
+    Ray makes ray.init wait for minutes."""
+    import threading
+
+    failure: list[BaseException] = []
+
+    def join() -> None:
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=join, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise BackendUnavailable(
+            f"no Ray cluster answered at {address} within {timeout_s:.0f}s: is it the head's"
+            " GCS port (6379) or client port (ray://HOST:10001)?"
+        )
+    if failure:
+        first = (str(failure[0]).strip().splitlines() or [type(failure[0]).__name__])[0][:200]
+        raise BackendUnavailable(
+            f"cannot connect to the Ray cluster at {address} ({first}): check --address"
+        )
+
+
 def connect(options: RayOptions) -> Any:
     try:
         import ray
@@ -83,23 +117,18 @@ def connect(options: RayOptions) -> Any:
         return ray
     if options.address:
         _check_reachable(options.address)
+        _init_within(ray, options.address, timeout_s=60.0)
+        return ray
     try:
-        if options.address:
-            ray.init(address=options.address, logging_level=logging.ERROR, log_to_driver=False)
-        else:
-            ray.init(
-                num_cpus=options.num_cpus,
-                logging_level=logging.ERROR,
-                log_to_driver=False,
-                include_dashboard=False,
-            )
+        ray.init(
+            num_cpus=options.num_cpus,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+            include_dashboard=False,
+        )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = options.address or "a local Ray"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise BackendUnavailable(
-            f"cannot connect to the Ray cluster at {where} ({first}): check --address"
-            " (e.g. ray://HEAD:10001 or HEAD:6379) and that the cluster is up"
-        ) from None
+        raise BackendUnavailable(f"cannot start a local Ray ({first})") from None
     return ray
 
 
@@ -108,11 +137,13 @@ async def run_on_ray(
     config: GenerationConfig,
     pending: list[Scenario],
     record: Callable[[Dialogue], None],
-    stop: Callable[[], bool],
+    room: Callable[[], float | None],
 ) -> None:
     """Feeds chunks to Ray tasks, at most two per cluster CPU in flight, and records each
-    dialogue as its chunk returns. `stop()` true (budget) submits nothing more; what is in
-    flight still finishes. An exception from `record` (too many failures) cancels the rest."""
+    dialogue as its chunk returns. `room()` is how many more dialogues the budget allows
+    (infinite without one, None while nothing is known): chunks go out only while the
+    dialogues in flight fit in it, and one at a time until the first comes back, so a budget
+    is passed by at most about a chunk. An exception from `record` (too many failures) cancels the rest."""
     if options.chunk_size < 1:
         raise ConfigError("--ray-chunk must be 1 or more")
     ray = connect(options)
@@ -124,15 +155,36 @@ async def run_on_ray(
     ]
     slots = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     in_flight: list[Any] = []
+    sizes: dict[Any, int] = {}
     try:
         while chunks or in_flight:
-            while chunks and len(in_flight) < slots and not stop():
-                in_flight.append(remote.remote(config_json, chunks.pop(0)))
+            while chunks and len(in_flight) < slots:
+                allowed = room()
+                if allowed is None:  # a budget, nothing spent yet: one chunk to learn the cost
+                    if in_flight:
+                        break
+                elif allowed <= 0 or (
+                    in_flight and sum(sizes[r] for r in in_flight) + len(chunks[0]) > allowed
+                ):
+                    break
+                chunk = chunks.pop(0)
+                if allowed is not None and allowed < len(chunk):
+                    # Near the budget: send only what it allows (at least one dialogue).
+                    keep = max(1, int(allowed))
+                    chunks.insert(0, chunk[keep:])
+                    chunk = chunk[:keep]
+                ref = remote.remote(config_json, chunk)
+                sizes[ref] = len(chunk)
+                in_flight.append(ref)
             if not in_flight:
                 break
             done, in_flight = await asyncio.to_thread(ray.wait, in_flight, num_returns=1)
             for ref in done:
-                for line in await asyncio.to_thread(ray.get, ref):
+                try:
+                    lines = await asyncio.to_thread(ray.get, ref)
+                except ray.exceptions.RayTaskError as exc:
+                    raise _worker_error(exc) from None
+                for line in lines:
                     record(Dialogue.model_validate(json.loads(line)))
     except BaseException:
         for ref in in_flight:
@@ -140,9 +192,22 @@ async def run_on_ray(
         raise
 
 
+def _worker_error(exc: Any) -> Exception:
+    """A worker's exception as one line: ours as it was raised, anything else summarised."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, FactoryError):
+        return cause
+    text = str(cause or exc).strip().splitlines()
+    first = next((line for line in reversed(text) if line.strip()), type(exc).__name__)
+    return BackendFailing(
+        f"a Ray worker failed ({first[:200]}): fix it and rerun the same command to resume"
+    )
+
+
 def shutdown() -> None:
     """Disconnects from Ray; a local Ray started for the run stops with it."""
-    import ray
+    import sys
 
-    if ray.is_initialized():
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
         ray.shutdown()

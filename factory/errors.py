@@ -19,7 +19,12 @@ class DataFileError(FactoryError):
 
 
 class BackendUnavailable(FactoryError):
-    """A backend cannot start: server unreachable, model file missing, extra not installed."""
+    """A backend cannot start: server unreachable, model file missing, extra not installed.
+    `config_error` marks a cause a retry cannot fix (wrong URL, refused key)."""
+
+    def __init__(self, message: str, *, config_error: bool = False) -> None:
+        super().__init__(message)
+        self.config_error = config_error
 
 
 class RunDirError(FactoryError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from factory import __version__
 from factory.backends import Backend, build_backend
-from factory.config import BudgetConfig, GenerationConfig
+from factory.config import BackendKind, BudgetConfig, GenerationConfig
 from factory.distributed import RayOptions
 from factory.errors import (
     BackendFailing,
@@ -85,6 +85,25 @@ class Budget:
             return f"cost budget ({cost:.4f} of {self.config.max_cost:g} spent)"
         return None
 
+    def affordable(self, session: Usage, done: int) -> float | None:
+        """How many more dialogues the budget allows at the mean spend of the `done` ones
+        this session: infinite without a limit, None before anything is known."""
+        if self.config.max_tokens is None and self.config.max_cost is None:
+            return float("inf")
+        if done == 0:
+            return None
+        prompt = self.spent_before.prompt_tokens + session.prompt_tokens
+        completion = self.spent_before.completion_tokens + session.completion_tokens
+        room = float("inf")
+        if self.config.max_tokens is not None:
+            per = (session.prompt_tokens + session.completion_tokens) / done
+            room = min(room, (self.config.max_tokens - prompt - completion) / max(per, 1e-9))
+        if self.config.max_cost is not None:
+            spent = self.config.cost(self.model, prompt, completion) or 0.0
+            mean = self.config.cost(self.model, session.prompt_tokens, session.completion_tokens)
+            room = min(room, (self.config.max_cost - spent) / max((mean or 0.0) / done, 1e-12))
+        return max(room, 0.0)
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -126,6 +145,11 @@ async def generate(
         from factory.distributed import connect
 
         connect(ray)  # an unreachable cluster fails here, before the run directory is touched
+        if config.backend.kind is not BackendKind.vllm:
+            # The workers connect the same way: a wrong URL or key fails here, in one line,
+            # not in every worker. (A vLLM engine is not loaded on the driver.)
+            await backend.start()
+            await backend.close()
     run_dir = RunDir(out_dir)
     run_dir.prepare()
     try:
@@ -175,16 +199,19 @@ async def generate(
         if pending and ray is not None:
             from factory.distributed import run_on_ray
 
-            def at_budget() -> bool:
+            def room() -> float | None:
+                """Dialogues that may still be sent out (0: at the budget)."""
                 report.budget_stop = budget.exceeded(report.usage)
-                return report.budget_stop is not None
+                if report.budget_stop is not None:
+                    return 0.0
+                return budget.affordable(report.usage, report.written + report.backend_failures)
 
             await run_on_ray(
                 ray,
                 config,
                 pending,
                 lambda dialogue: _record(dialogue, run_dir, report, progress),
-                at_budget,
+                room,
             )
         elif pending:
             in_flight = min(config.concurrency, backend.max_parallel or config.concurrency)
@@ -237,6 +264,8 @@ async def _run_all(
 
     async def worker() -> None:
         while True:
+            if queue.empty():
+                return
             # At the budget no new dialogue starts; those in flight finish and are kept.
             if budget is not None and (why := budget.exceeded(report.usage)):
                 report.budget_stop = why

@@ -62,7 +62,11 @@ def test_the_roleplay_step_in_a_distilabel_pipeline(cli, tmp_path, monkeypatch):
     with Pipeline(name="esc-bridge", cache_dir=str(tmp_path / "cache")) as pipeline:
         load = LoadDataFromDicts(data=[{"scenario": s} for s in scenarios])
         roleplay = ESCRolePlay(
-            config={"backend": {"kind": "scripted"}, "seed": 7}, input_batch_size=4
+            config={
+                "backend": {"kind": "scripted", "llm_args": {"api_key": "SECRET-IN-STEP"}},
+                "seed": 7,
+            },
+            input_batch_size=4,
         )
         load >> roleplay
     distiset = pipeline.run(use_cache=False)
@@ -80,4 +84,7 @@ def test_the_roleplay_step_in_a_distilabel_pipeline(cli, tmp_path, monkeypatch):
     }
     got = {r["dialogue_id"]: json.loads(r["dialogue"])["turns"] for r in rows}
     assert got == expected
-    assert Path(os.environ["DISTILABEL_CACHE_DIR"]).is_dir()
+    cache = Path(os.environ["DISTILABEL_CACHE_DIR"])
+    assert cache.is_dir()
+    written = [p for p in cache.rglob("*") if p.is_file()]
+    assert written and not any(b"SECRET-IN-STEP" in p.read_bytes() for p in written)

@@ -149,3 +149,25 @@ def test_generate_over_two_endpoints_matches_one(cli, tmp_path):
     )
     assert down.code == 1 and "none of the 2 endpoints is healthy" in down.err
     assert down.err.count("\n") == 1 and "Traceback" not in down.err
+
+
+def test_a_wrong_url_among_several_is_an_error_not_an_outage(cli, tmp_path):
+    with FakeOpenAIServer() as server:
+        without_v1 = server.url.removesuffix("/v1")
+        result = cli(
+            "generate",
+            "-b",
+            "openai",
+            "--base-url",
+            f"{server.url},{without_v1}",
+            "-n",
+            "1",
+            "-o",
+            str(tmp_path / "run"),
+        )
+    assert result.code == 1 and "answered 404" in result.err and "did you mean" in result.err
+    assert not (tmp_path / "run").exists()
+    empty = cli(
+        "generate", "-b", "openai", "--base-url", " , ", "-n", "1", "-o", str(tmp_path / "x")
+    )
+    assert empty.code == 1 and "--base-url is empty" in empty.err

@@ -47,3 +47,22 @@ def test_unreachable_ray_cluster_is_one_line_and_touches_nothing(cli, tmp_path):
     assert result.err.count("\n") == 1 and not out.exists()
     bad = cli("generate", "--dry-run", "-n", "2", "--address", "head", "-o", str(out))
     assert bad.code == 1 and "is not HOST:PORT" in bad.err
+
+
+def test_a_backend_the_workers_cannot_reach_fails_on_the_driver_first(cli, tmp_path):
+    out = tmp_path / "run"
+    result = cli(
+        "generate",
+        "--ray",
+        "-b",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "-n",
+        "4",
+        "-o",
+        str(out),
+    )
+    assert result.code == 1 and "cannot reach an OpenAI-compatible server" in result.err
+    assert result.err.count("\n") == 1 and not out.exists()
+    assert not ray.is_initialized()

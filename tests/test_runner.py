@@ -375,3 +375,15 @@ def test_a_run_at_an_fsspec_url_resumes_and_merges(cli, tmp_path, monkeypatch):
     assert sorted(ids) == expected
     bad = cli("generate", "--dry-run", "-n", "1", "-o", "nosuchscheme://x/y")
     assert bad.code == 1 and "no filesystem for it" in bad.err
+
+
+def test_a_budget_that_the_whole_run_fits_in_is_a_success(cli, tmp_path):
+    free = tmp_path / "free"
+    assert cli("generate", "--dry-run", "-n", "10", "-o", str(free)).code == 0
+    usage = json.loads((free / "manifest.json").read_text())["usage"]
+    exact = str(usage["prompt_tokens"] + usage["completion_tokens"])
+    fits = cli(
+        "generate", "--dry-run", "-n", "10", "--max-tokens", exact, "-o", str(tmp_path / "b")
+    )
+    assert fits.code == 0, fits.err
+    assert json.loads((tmp_path / "b" / "manifest.json").read_text())["status"] == "complete"

@@ -181,3 +181,42 @@ def test_vllm_on_a_tiny_random_model(tmp_path: Path):
     report = asyncio.run(generate(settings, tmp_path / "run", backend=backend))
     assert report.written + report.backend_failures == 4
     assert backend.batch_sizes and max(backend.batch_sizes) > 1
+
+
+async def test_a_failing_or_short_batch_fails_its_calls_and_the_loop_goes_on():
+    from factory.config import BackendConfig
+    from factory.errors import BackendError
+
+    class Flaky(FakeLLM):
+        def chat(self, conversations, params, use_tqdm=False):
+            out = super().chat(conversations, params)  # records the batch size
+            if len(self.batches) == 1:
+                raise RuntimeError("CUDA error: out of memory")
+            return out[:-1] if len(self.batches) == 2 else out  # the second: one output short
+
+    import asyncio
+
+    engine = Flaky()
+    backend = VLLMBackend(
+        BackendConfig(kind="vllm", model="tiny"),
+        engine_factory=lambda c: engine,
+        params=lambda r: r,
+    )
+    request = ChatRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=8, temperature=0)
+    with pytest.raises(BackendError):
+        await backend.complete(request)  # not started yet
+    await backend.start()
+    try:
+        first = await asyncio.gather(
+            *(backend.complete(request) for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(r, BackendError) and "out of memory" in str(r) for r in first)
+        second = await asyncio.gather(
+            *(backend.complete(request) for _ in range(2)), return_exceptions=True
+        )
+        assert all(isinstance(r, BackendError) and "returned 1 outputs" in str(r) for r in second)
+        third = await backend.complete(request)
+        assert third.text and third.usage.calls == 1
+    finally:
+        await backend.close()
+    assert engine.batches == [3, 2, 1]

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from factory.backends.base import ChatRequest, Completion
 from factory.backends.openai_backend import OpenAIBackend
@@ -32,7 +32,7 @@ class Endpoint:
     calls: int = 0
     failures: int = 0
     last_error: str = ""
-    probing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    probe: asyncio.Task[None] | None = None
 
 
 class MultiEndpointBackend:
@@ -57,8 +57,9 @@ class MultiEndpointBackend:
         )
         for endpoint, result in zip(self.endpoints, results, strict=True):
             if isinstance(result, BaseException):
-                if not isinstance(result, BackendUnavailable):
-                    raise result
+                if not isinstance(result, BackendUnavailable) or result.config_error:
+                    await self.close()
+                    raise result  # a wrong URL or key is a mistake to fix, not an outage
                 self._take_out(endpoint, str(result))
         if all(e.down_until for e in self.endpoints):
             reasons = "; ".join(f"{e.url}: {e.last_error}" for e in self.endpoints)
@@ -69,11 +70,11 @@ class MultiEndpointBackend:
         for e in self.endpoints:
             if e.down_until:
                 log.warning(
-                    "endpoint %s is down, retried in %gs", e.url, self.config.endpoint_cooldown_s
+                    "endpoint %s is down (%s); probed again in %gs",
+                    e.url,
+                    e.last_error,
+                    self.config.endpoint_cooldown_s,
                 )
-
-    async def close(self) -> None:
-        await asyncio.gather(*(e.backend.close() for e in self.endpoints))
 
     def stats(self) -> dict[str, dict[str, int | str]]:
         return {
@@ -85,30 +86,48 @@ class MultiEndpointBackend:
         endpoint.down_until = time.monotonic() + self.config.endpoint_cooldown_s
         endpoint.last_error = why.splitlines()[0][:200] if why else "failed"
 
-    async def _probe(self, endpoint: Endpoint) -> bool:
-        """A rested endpoint gets work again once GET /models answers."""
-        async with endpoint.probing:
-            if not endpoint.down_until:
-                return True
-            if time.monotonic() < endpoint.down_until:
-                return False
-            await endpoint.backend.close()
-            try:
-                await endpoint.backend.start()
-            except BackendUnavailable as exc:
-                self._take_out(endpoint, str(exc))
-                return False
-            endpoint.down_until = 0.0
-            log.warning("endpoint %s is back", endpoint.url)
-            return True
+    async def close(self) -> None:
+        for endpoint in self.endpoints:
+            if endpoint.probe is not None:
+                endpoint.probe.cancel()
+        await asyncio.gather(*(e.backend.close() for e in self.endpoints))
+
+    async def _probe(self, endpoint: Endpoint) -> None:
+        """Runs in the background: a rested endpoint gets work again once GET /models
+        answers. Calls never wait on it unless no endpoint at all is up."""
+        try:
+            if endpoint.backend._session is None:  # never started (down at start)
+                try:
+                    await endpoint.backend.start()
+                    why = None
+                except BackendUnavailable as exc:
+                    why = str(exc)
+            else:
+                why = await endpoint.backend.healthy()
+            if why is None:
+                endpoint.down_until = 0.0
+                log.warning("endpoint %s is back", endpoint.url)
+            else:
+                self._take_out(endpoint, why)
+        finally:
+            endpoint.probe = None
 
     async def _pick(self, tried: set[str]) -> Endpoint | None:
+        now = time.monotonic()
         for endpoint in self.endpoints:
-            if endpoint.down_until and endpoint.url not in tried:
-                await self._probe(endpoint)
+            if endpoint.down_until and endpoint.down_until <= now and endpoint.probe is None:
+                endpoint.probe = asyncio.create_task(self._probe(endpoint))
         up = [e for e in self.endpoints if not e.down_until and e.url not in tried]
         if not up:
-            return None
+            probing = [
+                e.probe for e in self.endpoints if e.probe is not None and e.url not in tried
+            ]
+            if not probing:
+                return None
+            await asyncio.wait(probing)
+            up = [e for e in self.endpoints if not e.down_until and e.url not in tried]
+            if not up:
+                return None
         if self.balance == "round_robin":
             return up[next(self._turn) % len(up)]
         # Fewest calls in flight; ties go round the list so idle replicas share the start.

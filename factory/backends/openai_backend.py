@@ -80,6 +80,12 @@ class OpenAIBackend:
         try:
             async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp:
                 status = resp.status
+        except aiohttp.InvalidURL:
+            await self.close()
+            raise BackendUnavailable(
+                f"{self.base_url} is not a valid URL: pass a base URL like http://HOST:PORT/v1",
+                config_error=True,
+            ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             await self.close()
             reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
@@ -91,7 +97,8 @@ class OpenAIBackend:
             await self.close()
             raise BackendUnavailable(
                 f"the server at {self.base_url} refused the API key (HTTP {status}):"
-                f" set {self.config.api_key_env} to a valid key"
+                f" set {self.config.api_key_env} to a valid key",
+                config_error=True,
             )
         if status == 404:
             await self.close()
@@ -100,8 +107,22 @@ class OpenAIBackend:
             )
             raise BackendUnavailable(
                 f"{url} answered 404: {self.base_url} is not the base of an OpenAI-compatible"
-                f" API{hint}; pass the right --base-url"
+                f" API{hint}; pass the right --base-url",
+                config_error=True,
             )
+
+    async def healthy(self) -> str | None:
+        """None if GET /models answers 200 now, else why not. Uses its own connection, so
+        calls in flight on this backend are not disturbed."""
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+                session.get(f"{self.base_url}/models", headers=headers) as resp,
+            ):
+                return None if resp.status == 200 else f"HTTP {resp.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
 
     async def close(self) -> None:
         if self._sdk is not None:
@@ -189,7 +210,8 @@ class OpenAIBackend:
         return self._rng.uniform(0, ceiling)
 
     async def _post_http(self, body: dict[str, Any]) -> _Reply:
-        assert self._session is not None, "start() the backend first"
+        if self._session is None:  # closed under a call (several endpoints): a retryable miss
+            return _Reply(0, "", error="the connection to this endpoint was closed")
         try:
             async with self._session.post(
                 f"{self.base_url}/chat/completions", data=json.dumps(body)

@@ -90,6 +90,7 @@ class VLLMBackend:
         self._pending: list[tuple[ChatRequest, asyncio.Future[Completion]]] = []
         self._arrived = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._running: list[tuple[ChatRequest, asyncio.Future[Completion]]] = []
         self.batch_sizes: list[int] = []
 
     async def start(self) -> None:
@@ -104,12 +105,14 @@ class VLLMBackend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
-        for _, future in self._pending:
+        for _, future in [*self._running, *self._pending]:
             if not future.done():
                 future.set_exception(BackendError("the vllm backend closed", Usage(calls=1)))
-        self._pending = []
+        self._pending, self._running = [], []
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if self._loop_task is None or self._loop_task.done():
+            raise BackendError("the vllm backend is not running (start it first)", Usage(calls=1))
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
         self._arrived.set()
@@ -127,11 +130,18 @@ class VLLMBackend:
                 if len(self._pending) == seen:
                     break
             batch, self._pending = self._pending, []
+            self._running = batch
             self._arrived.clear()
             self.batch_sizes.append(len(batch))
             try:
                 completions = await asyncio.to_thread(self._generate, [r for r, _ in batch])
+                if len(completions) != len(batch):
+                    raise RuntimeError(
+                        f"the engine returned {len(completions)} outputs for {len(batch)} prompts"
+                    )
             except Exception as exc:
+                # Whatever went wrong fails this batch's calls, never the loop: later calls
+                # must still be served (or fail), not wait forever.
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
                 for _, future in batch:
                     if not future.done():
@@ -140,10 +150,12 @@ class VLLMBackend:
                                 f"vLLM generate failed: {first}", Usage(calls=1, failed_calls=1)
                             )
                         )
+                self._running = []
                 continue
             for (_, future), completion in zip(batch, completions, strict=True):
                 if not future.done():
                     future.set_result(completion)
+            self._running = []
 
     def _generate(self, requests: list[ChatRequest]) -> list[Completion]:
         outputs = self._engine.chat(

@@ -52,6 +52,7 @@ class DistilabelBackend:
         self.model = str(config.llm_args.get("model") or config.llm_class.rpartition(".")[2])
         self._llm: Any = None
         self._accepts: set[str] = set()
+        self._one_at_a_time = asyncio.Lock()
 
     async def start(self) -> None:
         cls = load_class(self.config.llm_class or "")
@@ -65,6 +66,10 @@ class DistilabelBackend:
             ) from None
         method = getattr(self._llm, "agenerate", None) or self._llm.generate
         self._accepts = set(inspect.signature(method).parameters)
+        if not hasattr(self._llm, "agenerate"):
+            # Synchronous classes (transformers, llama.cpp, vLLM) are not thread-safe: one
+            # call at a time.
+            self.max_parallel = 1
 
     async def close(self) -> None:
         if self._llm is not None and hasattr(self._llm, "unload"):
@@ -90,12 +95,13 @@ class DistilabelBackend:
                     input=messages, num_generations=1, **self._kwargs(request)
                 )
             else:
-                outputs = await asyncio.to_thread(
-                    self._llm.generate,
-                    inputs=[messages],
-                    num_generations=1,
-                    **self._kwargs(request),
-                )
+                async with self._one_at_a_time:
+                    outputs = await asyncio.to_thread(
+                        self._llm.generate,
+                        inputs=[messages],
+                        num_generations=1,
+                        **self._kwargs(request),
+                    )
                 output = outputs[0]
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

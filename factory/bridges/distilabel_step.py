@@ -14,6 +14,10 @@ assistant), `end_reason` and `dialogue_id`. A batch runs concurrently on the ste
 backend; the dialogues are the same as `factory generate` makes from the same scenarios and
 seed.
 
+`config` is left out of distilabel's serialised pipeline (it may hold keys), so distilabel's
+cache cannot tell two configs apart: run with `use_cache=False` or a new pipeline name when
+you change it.
+
 This module does not use `from __future__ import annotations`: distilabel reads the
 `StepInput` type hint of `process` at run time."""
 
@@ -53,8 +57,11 @@ def _run_in_thread(coroutine: Any) -> Any:
 
 
 class ESCRolePlay(Step):  # type: ignore[misc]
+    # Kept out of distilabel's pipeline.yaml (exclude): it may name endpoints with keys.
     config: dict[str, Any] = Field(
-        default_factory=dict, description="a factory generation config (backend, roleplay, seed)"
+        default_factory=dict,
+        exclude=True,
+        description="a factory generation config (backend, roleplay, seed)",
     )
     system_prompt: str | None = Field(
         default=None, description="system prompt of `messages` (default: prompts/sft_system.txt)"

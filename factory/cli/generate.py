@@ -71,7 +71,7 @@ def generate_command(
     address: Annotated[
         str | None, typer.Option(help="Ray cluster address (default: a local Ray for this run).")
     ] = None,
-    ray_chunk: Annotated[int, typer.Option(help="Scenarios per Ray task.")] = 8,
+    ray_chunk: Annotated[int, typer.Option(min=1, help="Scenarios per Ray task.")] = 8,
     max_cost: Annotated[
         float | None,
         typer.Option(help="Money budget for the whole run; needs budget.prices in --config."),
@@ -98,7 +98,11 @@ def generate_command(
             "budget.max_cost": max_cost,
         },
     )
+    from factory.errors import ConfigError
     from factory.remote import RemoteRun, is_url
+
+    if base_url is not None and not base_url.replace(",", "").strip():
+        raise ConfigError("--base-url is empty: pass one URL or several separated by commas")
 
     target = out or str(Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}")
     remote = RemoteRun(target) if is_url(target) else None
@@ -137,7 +141,7 @@ def generate_command(
         f"usage: {usage.calls} calls ({usage.failed_calls} failed),"
         f" {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
     )
-    if report.budget_stop:
+    if report.budget_stop and report.total < report.requested:
         raise BudgetSpent(
             f"stopped at the {report.budget_stop}: {report.total} of {report.requested}"
             " dialogues done; raise the budget and rerun the same command to go on"
