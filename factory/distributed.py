@@ -22,6 +22,7 @@ from factory.errors import (
     ConfigError,
     FactoryError,
     MissingExtra,
+    first_error_line,
 )
 from factory.models import Dialogue, Scenario
 
@@ -85,12 +86,12 @@ def _init_within(ray: Any, address: str, timeout_s: float) -> None:
     Ray makes ray.init wait for minutes."""
     import threading
 
-    failure: list[BaseException] = []
+    failure: list[Exception] = []
 
     def join() -> None:
         try:
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
-        except BaseException as exc:
+        except Exception as exc:
             failure.append(exc)
 
     thread = threading.Thread(target=join, daemon=True)
@@ -102,7 +103,7 @@ def _init_within(ray: Any, address: str, timeout_s: float) -> None:
             " GCS port (6379) or client port (ray://HOST:10001)?"
         )
     if failure:
-        first = (str(failure[0]).strip().splitlines() or [type(failure[0]).__name__])[0][:200]
+        first = first_error_line(failure[0])[:200]
         raise BackendUnavailable(
             f"cannot connect to the Ray cluster at {address} ({first}): check --address"
         )
@@ -127,7 +128,7 @@ def connect(options: RayOptions) -> Any:
             include_dashboard=False,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = first_error_line(exc)[:200]
         raise BackendUnavailable(f"cannot start a local Ray ({first})") from None
     return ray
 

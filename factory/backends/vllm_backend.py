@@ -20,7 +20,7 @@ from typing import Any
 
 from factory.backends.base import ChatRequest, Completion
 from factory.config import BackendConfig
-from factory.errors import BackendError, BackendUnavailable, MissingExtra
+from factory.errors import BackendError, BackendUnavailable, MissingExtra, first_error_line
 from factory.models import Usage
 
 EngineFactory = Callable[[BackendConfig], Any]
@@ -44,7 +44,7 @@ def _default_engine(config: BackendConfig) -> Any:
     try:
         return vllm.LLM(**args)
     except Exception as exc:  # vLLM raises many kinds (no GPU, out of memory, bad model)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = first_error_line(exc)[:200]
         raise BackendUnavailable(f"vLLM could not load {config.model} ({first})") from None
 
 
@@ -142,7 +142,7 @@ class VLLMBackend:
             except Exception as exc:
                 # Whatever went wrong fails this batch's calls, never the loop: later calls
                 # must still be served (or fail), not wait forever.
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                first = first_error_line(exc)[:200]
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(

@@ -19,7 +19,13 @@ from typing import Any
 
 from factory.backends.base import ChatRequest, Completion
 from factory.config import BackendConfig
-from factory.errors import BackendError, BackendUnavailable, ConfigError, MissingExtra
+from factory.errors import (
+    BackendError,
+    BackendUnavailable,
+    ConfigError,
+    MissingExtra,
+    first_error_line,
+)
 from factory.models import Usage
 
 
@@ -60,7 +66,7 @@ class DistilabelBackend:
             self._llm = cls(**self.config.llm_args)
             await asyncio.to_thread(self._llm.load)
         except Exception as exc:  # a third-party class: any error means it cannot serve
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            first = first_error_line(exc)[:200]
             raise BackendUnavailable(
                 f"distilabel {cls.__name__} did not load ({first}): check backend.llm_args"
             ) from None
@@ -104,7 +110,7 @@ class DistilabelBackend:
                     )
                 output = outputs[0]
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            first = first_error_line(exc)[:200]
             raise BackendError(
                 f"distilabel call failed: {first}", Usage(calls=1, failed_calls=1)
             ) from None

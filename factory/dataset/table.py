@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from factory.errors import DataFileError, first_error_line
 from factory.models import Dialogue, Persona, ScenarioCore, Turn
 from factory.resources import data_dir, read_text
 
@@ -157,8 +158,6 @@ def write_parquet(
 
 def split_path(version: Path, split: str) -> Path | None:
     """A version's parquet file for `split`, as its manifest lists it (None: empty split)."""
-    from factory.errors import DataFileError
-
     try:
         manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -174,14 +173,10 @@ def split_path(version: Path, split: str) -> Path | None:
 def read_split(path: Path) -> list[Dialogue]:
     import pyarrow.parquet as pq
 
-    from factory.errors import DataFileError
-
     try:
         rows = pq.read_table(path).to_pylist()
         return [from_row(row) for row in rows]
     except (OSError, ValueError, KeyError) as exc:
-        raise DataFileError(f"{path}: not a readable split ({first_line(exc)})") from None
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DataFileError(
+            f"{path}: not a readable split ({first_error_line(exc)[:200]})"
+        ) from None
