@@ -144,3 +144,56 @@ def test_eval_errors_are_one_line(cli, run, tmp_path):
     )
     one_line(cli("eval", str(tmp_path / "nope"), "-o", str(tmp_path / "c")), "not found")
     one_line(cli("eval", str(run), "-o", str(tmp_path / "d"), "--sample-size", "3"), "too small")
+
+
+def test_eval_output_problems_are_one_line_and_reruns_leave_no_stale_plot(cli, run, tmp_path):
+    out = tmp_path / "r"
+    (out / "report.json").mkdir(parents=True)  # something in the way of the report
+    blocked = cli("eval", str(run), "-o", str(out))
+    assert blocked.code == 1 and "cannot write the report into" in blocked.err
+    assert "Traceback" not in blocked.err and not list(out.glob(".eval-*"))
+    (out / "report.json").rmdir()
+    assert cli("eval", str(run), "-o", str(out), "--sample-size", "10").code == 0
+    assert (out / "strategy.png").is_file()
+    assert "distinct-2 (samples of 10 dialogues)" in (out / "report.md").read_text()
+    plain = tmp_path / "plain.jsonl"
+    rows = []
+    for d in read(run / "dialogues.jsonl"):
+        turns = [t.model_copy(update={"strategy": None}) for t in d.turns]
+        rows.append(d.model_copy(update={"turns": turns}).model_dump_json())
+    plain.write_text("\n".join(rows) + "\n")
+    assert cli("eval", str(plain), "-o", str(out)).code == 0
+    assert not (out / "strategy.png").exists()  # the earlier run's plot is gone
+
+
+def test_eval_names_empty_measures_and_unreadable_judge_scores(cli, run, tmp_path):
+    from factory.models import Verdict
+
+    seekers_only = tmp_path / "seekers.jsonl"
+    rows = []
+    for i, d in enumerate(read(run / "dialogues.jsonl")):
+        turns = [t for t in d.turns if t.role == "seeker"]
+        judge = Verdict(
+            filter="judge",
+            keep=True,
+            reason="ok",
+            details={"scores": {"empathy": "n/a" if i else 4}},
+        )
+        rows.append(d.model_copy(update={"turns": turns, "verdicts": [judge]}).model_dump_json())
+    seekers_only.write_text("\n".join(rows) + "\n")
+    result = cli("eval", str(seekers_only), "-o", str(tmp_path / "r"))
+    assert result.code == 0, result.err
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert data["skipped"]["tokens_per_supporter_utterance"] == "no supporter utterances"
+    assert "29 judge scores are not numbers" in data["skipped"]["judge_unreadable_scores"]
+    assert data["measures"]["judge"] == {"empathy": 4.0}
+
+
+def test_realism_is_skipped_not_fatal_without_the_embed_extra(cli, run, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    result = cli("eval", str(run), "-r", str(run), "-o", str(tmp_path / "r"))
+    assert result.code == 0, result.err
+    skipped = json.loads((tmp_path / "r" / "report.json").read_text())["skipped"]
+    assert "needs the `embed` extra" in skipped["realism"]

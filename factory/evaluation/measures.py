@@ -130,6 +130,15 @@ def measure(
     _intensity(dialogues, out)
     _judge(dialogues, out)
     v["end_reason"] = _shares(Counter(d.end_reason for d in dialogues))
+    for key, why in (
+        ("tokens_per_seeker_utterance", "no seeker utterances"),
+        ("tokens_per_supporter_utterance", "no supporter utterances"),
+        ("distinct_1", "no words in any utterance"),
+        ("distinct_2", "no utterance of two or more words"),
+        ("duplicate_supporter_utterance_share", "no supporter utterances"),
+    ):
+        if v.get(key) is None:
+            out.skipped[key] = why
     return out
 
 
@@ -170,11 +179,17 @@ def _intensity(dialogues: list[Dialogue], out: Measures) -> None:
 
 def _judge(dialogues: list[Dialogue], out: Measures) -> None:
     scores: dict[str, list[float]] = {}
+    unreadable = 0
     for d in dialogues:
         for verdict in d.verdicts:
             if verdict.filter == "judge" and isinstance(verdict.details.get("scores"), dict):
                 for name, value in verdict.details["scores"].items():
-                    scores.setdefault(name, []).append(float(value))
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        scores.setdefault(name, []).append(float(value))
+                    else:
+                        unreadable += 1
+    if unreadable:
+        out.skipped["judge_unreadable_scores"] = f"{unreadable} judge scores are not numbers"
     if not scores:
         out.skipped["judge"] = "no judge scores in the verdicts (the judge filter did not run)"
         return

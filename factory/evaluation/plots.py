@@ -11,6 +11,8 @@ from factory.evaluation.measures import messages
 from factory.models import Dialogue
 
 SUBJECT, REFERENCE = "#3b6ea5", "#c4843b"
+PLOTS = ("strategy.png", "lengths.png", "intensity.png", "coverage.png")
+LONGEST = 80  # longer utterances are counted in the last bin
 
 
 def _pyplot() -> Any:
@@ -64,42 +66,54 @@ def plot_all(
         plt.close(fig)
         written.append("strategy.png")
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, role in zip(axes, ("seeker", "supporter"), strict=True):
-        for data, color, label in (
-            (dialogues, SUBJECT, "this set"),
-            (reference or [], REFERENCE, "reference"),
-        ):
-            lengths = [len(m.text.split()) for d in data for m in messages(d) if m.role == role]
-            if lengths:
-                ax.hist(
-                    lengths,
-                    bins=range(0, 81, 4),
-                    density=True,
-                    alpha=0.55,
-                    color=color,
-                    label=label,
-                )
-        ax.set_title(f"Tokens per {role} utterance")
-        ax.set_xlabel("whitespace tokens (80+ not shown)")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "lengths.png", dpi=90)
-    plt.close(fig)
-    written.append("lengths.png")
+    series = {
+        (role, label): [
+            min(len(m.text.split()), LONGEST) for d in data for m in messages(d) if m.role == role
+        ]
+        for role in ("seeker", "supporter")
+        for data, label in ((dialogues, "this set"), (reference or [], "reference"))
+    }
+    if any(series.values()):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        for ax, role in zip(axes, ("seeker", "supporter"), strict=True):
+            for label, color in (("this set", SUBJECT), ("reference", REFERENCE)):
+                lengths = series[(role, label)]
+                if lengths:
+                    ax.hist(
+                        lengths,
+                        bins=range(0, LONGEST + 5, 4),
+                        density=True,
+                        alpha=0.55,
+                        color=color,
+                        label=label,
+                    )
+            ax.set_title(f"Tokens per {role} utterance")
+            ax.set_xlabel(f"whitespace tokens (the last bin holds {LONGEST}+)")
+            if any(series[(role, label)] for label in ("this set", "reference")):
+                ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "lengths.png", dpi=90)
+        plt.close(fig)
+        written.append("lengths.png")
 
-    if "intensity" in values:
+    curves = {
+        label: (measured.get("intensity") or {}).get("by_seeker_turn") or {}
+        for measured, label in ((values, "this set"), (ref, "reference"))
+    }
+    if any(curves.values()):
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        for measured, color, label in (
-            (values, SUBJECT, "this set"),
-            (ref, REFERENCE, "reference"),
-        ):
-            curve = (measured.get("intensity") or {}).get("by_seeker_turn") or {}
+        for label, color in (("this set", SUBJECT), ("reference", REFERENCE)):
+            curve = curves[label]
             if curve:
+                turns = [int(k) + 1 for k in curve]
+                # A line only where ratings come turn after turn; ESConv rates only the first
+                # and the last turn, and a line between them would invent a trajectory.
+                dense = turns == list(range(turns[0], turns[0] + len(turns)))
                 ax.plot(
-                    [int(k) + 1 for k in curve],
+                    turns,
                     list(curve.values()),
                     marker="o",
+                    linestyle="-" if dense else "none",
                     color=color,
                     label=label,
                 )
@@ -114,8 +128,10 @@ def plot_all(
         written.append("intensity.png")
 
     grid = Counter((d.scenario.emotion_type, d.scenario.problem_type) for d in dialogues)
-    emotions = sorted({e for e, _ in grid})
-    problems = sorted({p for _, p in grid})
+    # The reference's labels too, so combinations this set never made show as gaps.
+    seen = [*grid, *((d.scenario.emotion_type, d.scenario.problem_type) for d in reference or [])]
+    emotions = sorted({e for e, _ in seen})
+    problems = sorted({p for _, p in seen})
     fig, ax = plt.subplots(figsize=(0.45 * len(problems) + 3, 0.35 * len(emotions) + 2))
     matrix = [[grid.get((e, p), 0) for p in problems] for e in emotions]
     image = ax.imshow(matrix, cmap="Blues", aspect="auto")

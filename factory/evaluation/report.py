@@ -4,13 +4,15 @@ version), optionally beside a reference set, and write report.json, report.md an
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.errors import DataFileError, RunDirError
+from factory.errors import DataFileError, MissingExtra, RunDirError
 from factory.evaluation.measures import Measures, jensen_shannon, measure
 from factory.models import Dialogue
 
@@ -98,42 +100,65 @@ def evaluate(
                 from factory.evaluation.realism import realism_auc
 
                 comparison["realism"] = realism_auc(subject.dialogues, ref.dialogues, seed=seed)
-            except ImportError as exc:
-                skipped["realism"] = f"needs the `embed` extra ({exc.name} is not installed)"
+            except (ImportError, MissingExtra) as exc:
+                missing = getattr(exc, "name", None) or str(exc).split(" is not installed")[0]
+                skipped["realism"] = f"needs the `embed` extra ({missing} is not installed)"
             except ValueError as exc:
                 skipped["realism"] = str(exc)
         else:
             skipped["realism"] = "switched off (--no-realism)"
     else:
         skipped["comparison"] = "no --reference given"
+    if theirs is not None:
+        skipped.update({f"reference: {k}": why for k, why in theirs.skipped.items()})
+    from factory.evaluation.plots import PLOTS, plot_all
+
+    # Everything is written to a hidden folder beside the report and moved in at the end, so
+    # a failed eval leaves no half-written report and a rerun leaves no stale plot.
     try:
         out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".eval-", dir=out))
     except OSError as exc:
-        raise RunDirError(f"cannot create {out} ({exc.strerror}): pass a writable --out") from None
-    from factory.evaluation.plots import plot_all
-
-    plots = plot_all(
-        out,
-        subject.dialogues,
-        mine.values,
-        ref.dialogues if ref else None,
-        theirs.values if theirs else None,
-    )
-    data = {
-        "input": {"path": str(path), "kind": subject.kind, "malformed_lines": subject.malformed},
-        "reference": {"path": str(reference), "kind": ref.kind} if ref else None,
-        "measures": mine.values,
-        "reference_measures": theirs.values if theirs else None,
-        "comparison": comparison,
-        "skipped": skipped,
-        "plots": plots,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    markdown = render_markdown(data, mine, theirs)
-    (out / "report.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (out / "report.md").write_text(markdown, encoding="utf-8")
+        raise RunDirError(
+            f"cannot write to {out} ({exc.strerror}): pass a writable --out"
+        ) from None
+    try:
+        plots = plot_all(
+            staging,
+            subject.dialogues,
+            mine.values,
+            ref.dialogues if ref else None,
+            theirs.values if theirs else None,
+        )
+        data = {
+            "input": {
+                "path": str(path),
+                "kind": subject.kind,
+                "malformed_lines": subject.malformed,
+            },
+            "reference": {"path": str(reference), "kind": ref.kind} if ref else None,
+            "measures": mine.values,
+            "reference_measures": theirs.values if theirs else None,
+            "comparison": comparison,
+            "skipped": skipped,
+            "plots": plots,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        markdown = render_markdown(data, mine, theirs, sample_size)
+        (staging / "report.json").write_text(
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (staging / "report.md").write_text(markdown, encoding="utf-8")
+        for name in PLOTS:
+            (out / name).unlink(missing_ok=True)
+        for file in staging.iterdir():
+            file.replace(out / file.name)
+    except OSError as exc:
+        raise RunDirError(
+            f"cannot write the report into {out} ({exc.strerror or exc}): pass a writable --out"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return EvalReport(data, markdown, plots)
 
 
@@ -155,15 +180,17 @@ SCALARS = (
     ("tokens_per_supporter_utterance", "tokens per supporter utterance"),
     ("distinct_1", "distinct-1 (corpus)"),
     ("distinct_2", "distinct-2 (corpus)"),
-    ("distinct_1_sample100", "distinct-1 (100-dialogue samples)"),
-    ("distinct_2_sample100", "distinct-2 (100-dialogue samples)"),
-    ("duplicate_supporter_utterance_share", "supporter utterances duplicating another"),
+    ("distinct_1_sample", "distinct-1 (samples of {n} dialogues)"),
+    ("distinct_2_sample", "distinct-2 (samples of {n} dialogues)"),
+    ("duplicate_supporter_utterance_share", "supporter utterances repeating an earlier one"),
     ("strategy_labelled_share", "supporter utterances with a strategy"),
     ("emotion_problem_cells", "emotion x problem cells covered"),
 )
 
 
-def render_markdown(data: dict[str, Any], mine: Measures, theirs: Measures | None) -> str:
+def render_markdown(
+    data: dict[str, Any], mine: Measures, theirs: Measures | None, sample_size: int = 100
+) -> str:
     ref = theirs.values if theirs else {}
     has_ref = theirs is not None
     head = "| measure | this set |" + (" reference |" if has_ref else "")
@@ -178,6 +205,8 @@ def render_markdown(data: dict[str, Any], mine: Measures, theirs: Measures | Non
         rule,
     ]
     for key, label in SCALARS:
+        if key.endswith("_sample"):
+            key, label = f"{key}{sample_size}", label.format(n=sample_size)
         if key in mine.values or key in ref:
             row = f"| {label} | {_fmt(mine.values.get(key))} |"
             lines.append(row + (f" {_fmt(ref.get(key))} |" if has_ref else ""))
