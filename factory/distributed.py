@@ -36,30 +36,13 @@ class RayOptions:
 
 def _chunk_worker(config_json: str, scenarios_json: list[str]) -> list[str]:
     """Runs in a Ray worker: generate the chunk's dialogues with a backend of its own."""
-    from factory.backends import build_backend
-    from factory.roleplay import RolePlay
+    from factory.roleplay import RolePlay, run_batch
 
     config = GenerationConfig.model_validate_json(config_json)
     scenarios = [Scenario.model_validate_json(s) for s in scenarios_json]
     roleplay = RolePlay.from_config(config)
 
-    async def run() -> list[Dialogue]:
-        backend = build_backend(config.backend, config.concurrency)
-        await backend.start()
-        limit = asyncio.Semaphore(
-            min(config.concurrency, backend.max_parallel or config.concurrency)
-        )
-
-        async def one(scenario: Scenario) -> Dialogue:
-            async with limit:
-                return await roleplay.run(backend, scenario)
-
-        try:
-            return list(await asyncio.gather(*(one(s) for s in scenarios)))
-        finally:
-            await backend.close()
-
-    return [d.model_dump_json() for d in asyncio.run(run())]
+    return [d.model_dump_json() for d in asyncio.run(run_batch(roleplay, scenarios))]
 
 
 def _check_reachable(address: str) -> None:

@@ -4,6 +4,7 @@ A failing agent ends the dialogue with `error:<kind>`; the dialogue is still ret
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
@@ -166,3 +167,23 @@ class RolePlay:
             if union and len(newest & earlier) / len(union) >= threshold:
                 return True
         return False
+
+
+async def run_batch(roleplay: RolePlay, scenarios: list[Scenario]) -> list[Dialogue]:
+    """The scenarios' dialogues, concurrently, on a backend of their own (built from the
+    role-play's config, started and closed here): what a Ray task or a distilabel step runs."""
+    from factory.backends import build_backend
+
+    config = roleplay.config
+    backend = build_backend(config.backend, config.concurrency)
+    await backend.start()
+    limit = asyncio.Semaphore(min(config.concurrency, backend.max_parallel or config.concurrency))
+
+    async def one(scenario: Scenario) -> Dialogue:
+        async with limit:
+            return await roleplay.run(backend, scenario)
+
+    try:
+        return list(await asyncio.gather(*(one(s) for s in scenarios)))
+    finally:
+        await backend.close()

@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from pydantic import Field
 
 from factory.config import GenerationConfig
-from factory.models import Dialogue, Scenario
+from factory.models import Scenario
 
 
 def _run_in_thread(coroutine: Any) -> Any:
@@ -76,9 +76,8 @@ class ESCRolePlay(Step):  # type: ignore[misc]
         return ["dialogue", "messages", "end_reason", "dialogue_id"]
 
     def process(self, inputs: StepInput) -> Any:
-        from factory.backends import build_backend
         from factory.dataset.table import default_system_prompt, messages
-        from factory.roleplay import RolePlay
+        from factory.roleplay import RolePlay, run_batch
 
         settings = GenerationConfig.model_validate(self.config)
         roleplay = RolePlay.from_config(settings)
@@ -89,21 +88,7 @@ class ESCRolePlay(Step):  # type: ignore[misc]
             for row in inputs
         ]
 
-        async def run_all() -> list[Dialogue]:
-            backend = build_backend(settings.backend, settings.concurrency)
-            await backend.start()
-            limit = asyncio.Semaphore(settings.concurrency)
-
-            async def one(scenario: Scenario) -> Dialogue:
-                async with limit:
-                    return await roleplay.run(backend, scenario)
-
-            try:
-                return list(await asyncio.gather(*(one(s) for s in scenarios)))
-            finally:
-                await backend.close()
-
-        dialogues = _run_in_thread(run_all())
+        dialogues = _run_in_thread(run_batch(roleplay, scenarios))
         system = self.system_prompt if self.system_prompt is not None else default_system_prompt()
         for row, dialogue in zip(inputs, dialogues, strict=True):
             row["dialogue"] = dialogue.model_dump_json(exclude_none=True)
