@@ -74,8 +74,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_not_running(run_dir: Path, warn: Any) -> None:
-    """Refuses a run that a generate process still holds; warns about one that stopped early."""
+def _check_not_running(run_dir: Path) -> None:
+    """Refuses a run that a `factory generate` still holds (its lock is taken)."""
     import fcntl
 
     lock = run_dir / LOCK_FILE
@@ -103,7 +103,7 @@ def _shown_path(path: Path) -> str:
 def _source(path: Path, warn: Any) -> dict[str, Any]:
     """What the version records about one input: its file's hash and its run's manifest."""
     file = input_file(path)
-    _check_not_running(file.parent, warn)
+    _check_not_running(file.parent)
     run: dict[str, Any] | None = None
     manifest_path = file.parent / MANIFEST_FILE
     if manifest_path.is_file():
