@@ -9,7 +9,8 @@ from typing import Any
 from factory.models import Dialogue
 
 
-def _shares(counter: Counter[str]) -> dict[str, float]:
+def shares(counter: Counter[str]) -> dict[str, float]:
+    """Each value's share of the count, largest first (ties by name), to 4 places."""
     total = sum(counter.values())
     return (
         {k: round(v / total, 4) for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))}
@@ -37,7 +38,7 @@ def dataset_stats(dialogues: list[Dialogue]) -> dict[str, Any]:
         "turns_per_dialogue": _summary([len(d.turns) for d in dialogues]),
         "words_per_seeker_turn": _summary(seeker),
         "words_per_supporter_turn": _summary(supporter),
-        "strategy": _shares(
+        "strategy": shares(
             Counter(
                 t.strategy
                 for d in dialogues
@@ -45,10 +46,10 @@ def dataset_stats(dialogues: list[Dialogue]) -> dict[str, Any]:
                 if t.role == "supporter" and t.strategy
             )
         ),
-        "emotion": _shares(Counter(d.scenario.emotion_type for d in dialogues)),
-        "problem": _shares(Counter(d.scenario.problem_type for d in dialogues)),
-        "end_reason": _shares(Counter(d.end_reason for d in dialogues)),
-        "models": _shares(
+        "emotion": shares(Counter(d.scenario.emotion_type for d in dialogues)),
+        "problem": shares(Counter(d.scenario.problem_type for d in dialogues)),
+        "end_reason": shares(Counter(d.end_reason for d in dialogues)),
+        "models": shares(
             Counter(f"{d.generation.backend}:{d.generation.model}" for d in dialogues)
         ),
     }

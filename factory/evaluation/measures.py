@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from factory.dataset.stats import shares
 from factory.models import Dialogue, Role
 
 
@@ -36,13 +37,6 @@ def messages(dialogue: Dialogue) -> list[Message]:
 
 def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 3) if values else None
-
-
-def _shares(counter: Counter[str]) -> dict[str, float]:
-    total = sum(counter.values())
-    return {
-        k: round(v / total, 4) for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    }
 
 
 def _ngrams(texts: list[str], n: int) -> tuple[int, int]:
@@ -119,7 +113,7 @@ def measure(
     )
     strategies = Counter(m.strategy for m in supporter if m.strategy)
     if strategies:
-        v["strategy"] = _shares(strategies)
+        v["strategy"] = shares(strategies)
         v["strategy_labelled_share"] = round(sum(strategies.values()) / len(supporter), 4)
     else:
         out.skipped["strategy"] = "no supporter utterance has a strategy label"
@@ -129,7 +123,7 @@ def measure(
     v["emotion_problem_cells"] = len(grid)
     _intensity(dialogues, out)
     _judge(dialogues, out)
-    v["end_reason"] = _shares(Counter(d.end_reason for d in dialogues))
+    v["end_reason"] = shares(Counter(d.end_reason for d in dialogues))
     for key, why in (
         ("tokens_per_seeker_utterance", "no seeker utterances"),
         ("tokens_per_supporter_utterance", "no supporter utterances"),
