@@ -39,7 +39,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
         [
             sys.executable,
             "-m",
-            "factory.fake_openai",
+            "factory.testing.fake_openai",
             "--port",
             str(port),
             "--latency",

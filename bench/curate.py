@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from factory.chat import default_system_prompt
 from factory.dataset.curate import curate
 from factory.dataset.diff import diff_versions
-from factory.dataset.table import default_system_prompt
 from factory.filters.recipe import load_recipe
 from factory.importers.esconv import import_esconv
 

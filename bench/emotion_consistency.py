@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from factory.filters.emotion import (
+from factory.embeddings import minilm_encoder
+from factory.filters.emotion_consistency import (
     SIGNALS,
     EmotionConsistencyFilter,
     EmotionConsistencySettings,
@@ -29,7 +30,6 @@ from factory.filters.emotion import (
 )
 from factory.importers.esconv import import_esconv
 from factory.models import Dialogue
-from factory.scenario_dedup import minilm_encoder
 
 TARGETS = (0.05, 0.075, 0.10, 0.15)
 

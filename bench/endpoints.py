@@ -16,9 +16,9 @@ import platform
 import time
 
 from factory.backends.base import ChatRequest
+from factory.backends.config import BackendConfig
 from factory.backends.multi import MultiEndpointBackend
-from factory.config import BackendConfig
-from factory.fake_openai import FakeOpenAIServer
+from factory.testing.fake_openai import FakeOpenAIServer
 
 REQUEST = ChatRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=16, temperature=0)
 

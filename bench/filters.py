@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from factory.filters import FILTERS
-from factory.filters.emotion import emotion_families
+from factory.filters.emotion_consistency import emotion_families
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
 from factory.filters.pipeline import run_recipe

@@ -15,9 +15,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from factory.config import load_config
 from factory.models import Dialogue
-from factory.runner import generate
+from factory.runs.config import load_config
+from factory.runs.generate import generate
 
 
 def main() -> None:

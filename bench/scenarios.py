@@ -12,8 +12,8 @@ import os
 import platform
 from collections import Counter
 
-from factory.config import load_settings
-from factory.scenario_bank import ScenarioConfig, sample_scenarios
+from factory.scenarios.builder import ScenarioConfig, sample_scenarios
+from factory.settings import load_settings
 
 
 def run(label: str, **settings: object) -> None:

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from factory.agents.views import PublicTurn
 from factory.backends.scripted import ScriptedBackend
-from factory.config import GenerationConfig, load_config
-from factory.fake_openai import FakeOpenAIServer
 from factory.models import Persona, Scenario, ScenarioCore
+from factory.roleplay.views import PublicTurn
+from factory.runs.config import GenerationConfig, load_config
+from factory.testing.fake_openai import FakeOpenAIServer
 
 
 @pytest.fixture

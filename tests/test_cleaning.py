@@ -1,6 +1,6 @@
 import pytest
 
-from factory.cleaning import clean_utterance, shares_span, word_overlap
+from factory.text import clean_utterance, shares_span, word_overlap
 
 
 @pytest.mark.parametrize(

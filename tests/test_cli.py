@@ -230,7 +230,7 @@ def test_run_directory_holding_a_folder_where_a_file_goes(cli, tmp_path):
 
 
 def test_failed_dialogues_make_the_run_exit_1(cli, tmp_path, fake_server):
-    from factory.fake_openai import FakeReply
+    from factory.testing.fake_openai import FakeReply
 
     fake_server.enqueue(FakeReply(status=503, body="{}"))  # the first dialogue fails once
     out = tmp_path / "run"

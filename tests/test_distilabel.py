@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("distilabel")
 
-from factory.fake_openai import FakeOpenAIServer
+from factory.testing.fake_openai import FakeOpenAIServer
 
 
 def test_a_distilabel_llm_class_as_backend(cli, tmp_path, monkeypatch):
@@ -54,7 +54,7 @@ def test_the_roleplay_step_in_a_distilabel_pipeline(cli, tmp_path, monkeypatch):
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
 
-    from factory.bridges.distilabel_step import ESCRolePlay
+    from factory.runs.distilabel_step import ESCRolePlay
 
     bank = tmp_path / "bank.jsonl"
     assert cli("personas", "sample", "-n", "4", "--seed", "2", "-o", str(bank)).code == 0

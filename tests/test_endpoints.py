@@ -10,10 +10,10 @@ import socket
 import pytest
 
 from factory.backends.base import ChatRequest
+from factory.backends.config import BackendConfig
 from factory.backends.multi import MultiEndpointBackend
-from factory.config import BackendConfig
 from factory.errors import BackendError, BackendUnavailable
-from factory.fake_openai import FakeOpenAIServer, FakeReply
+from factory.testing.fake_openai import FakeOpenAIServer, FakeReply
 
 REQUEST = ChatRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=16, temperature=0)
 

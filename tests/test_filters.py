@@ -263,7 +263,7 @@ def test_safety():
 
 
 def test_pii_is_redacted_not_dropped():
-    from factory.filters.pii import PiiRedactFilter
+    from factory.filters.pii_redact import PiiRedactFilter
 
     seeker = [
         *SEEKER[:3],
@@ -558,14 +558,14 @@ def test_crisis_mentions_are_the_seekers_own(line, flagged):
     ],
 )
 def test_pii_leaves_dates_numbers_and_toll_free_lines_alone(text):
-    from factory.filters.pii import PiiRedactFilter
+    from factory.filters.pii_redact import PiiRedactFilter
 
     seeker = [*SEEKER[:3], f"It happened {text}, really.", SEEKER[4]]
     assert PiiRedactFilter().apply(dialogue(seeker=seeker)).verdict.reason == "ok"
 
 
 def test_pii_phone_and_url_edges():
-    from factory.filters.pii import PiiRedactFilter
+    from factory.filters.pii_redact import PiiRedactFilter
 
     seeker = [
         *SEEKER[:3],
@@ -736,9 +736,9 @@ def test_judge_scores_drops_and_keeps_unparsable_output():
 
 
 def test_judge_over_http_against_the_fake_server(fake_server):
-    from factory.config import BackendConfig
-    from factory.fake_openai import FakeReply
+    from factory.backends.config import BackendConfig
     from factory.filters.judge import JudgeFilter, JudgeSettings
+    from factory.testing.fake_openai import FakeReply
 
     fake_server.enqueue(
         FakeReply(content=_scores(naturalness=5)),
@@ -779,7 +779,7 @@ def _emotion_dialogue(emotion: str, situation: str = INTERVIEW, seeker=ANXIOUS) 
 
 def test_emotion_consistency_flags_a_family_swap_and_a_foreign_situation():
     pytest.importorskip("sentence_transformers")
-    from factory.filters.emotion import EmotionConsistencyFilter
+    from factory.filters.emotion_consistency import EmotionConsistencyFilter
 
     flt = EmotionConsistencyFilter()
     kept, swapped, nervous, other_story, unknown = [
@@ -806,7 +806,11 @@ def test_emotion_consistency_flags_a_family_swap_and_a_foreign_situation():
 
 
 def test_emotion_evidence_counts_feeling_words_per_family():
-    from factory.filters.emotion import FamilyEvidence, family_probabilities, load_lexicon
+    from factory.filters.emotion_consistency import (
+        FamilyEvidence,
+        family_probabilities,
+        load_lexicon,
+    )
 
     def flat(texts: list[str]):
         import numpy as np
@@ -830,7 +834,10 @@ def test_emotion_evidence_counts_feeling_words_per_family():
 
 def test_emotion_lexicon_errors_are_one_line(tmp_path):
     from factory.errors import DataFileError
-    from factory.filters.emotion import EmotionConsistencyFilter, EmotionConsistencySettings
+    from factory.filters.emotion_consistency import (
+        EmotionConsistencyFilter,
+        EmotionConsistencySettings,
+    )
 
     bad = tmp_path / "lexicon.yaml"
     bad.write_text(

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from factory.backends.base import ChatRequest
+from factory.backends.config import BackendConfig
 from factory.backends.openai_backend import OpenAIBackend
-from factory.config import BackendConfig
 from factory.errors import BackendError, BackendUnavailable
-from factory.fake_openai import FakeReply
+from factory.testing.fake_openai import FakeReply
 
 pytestmark = pytest.mark.parametrize("transport", ["http", "sdk"])
 

@@ -1,6 +1,12 @@
 import pytest
 
-from factory.parsing import ParseError, coerce_bool, coerce_int, extract_json_object, match_choice
+from factory.roleplay.parsing import (
+    ParseError,
+    coerce_bool,
+    coerce_int,
+    extract_json_object,
+    match_choice,
+)
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from factory.backends.scripted import ScriptedBackend
-from factory.config import load_settings
 from factory.errors import DataFileError
-from factory.persona_bank import PersonaBank
-from factory.persona_sampler import PersonaSampler
 from factory.resources import data_dir
-from factory.scenario_bank import ScenarioConfig, sample_scenarios
-from factory.scenario_dedup import EmbeddingDeduper, dedup_text
-from factory.scenarios import SampledScenarios
+from factory.scenarios.bank import SampledScenarios
+from factory.scenarios.builder import ScenarioConfig, sample_scenarios
+from factory.scenarios.dedup import EmbeddingDeduper, dedup_text
+from factory.scenarios.persona_bank import PersonaBank
+from factory.scenarios.sampler import PersonaSampler
+from factory.settings import load_settings
 
 
 def bag_of_words(texts: list[str]) -> np.ndarray:
@@ -230,7 +230,7 @@ def test_deduper_threshold():
 
 def test_minilm_sees_paraphrases_as_close():
     pytest.importorskip("sentence_transformers")
-    from factory.scenario_dedup import minilm_encoder
+    from factory.embeddings import minilm_encoder
 
     vectors = minilm_encoder()(
         [
@@ -294,7 +294,7 @@ async def test_seeded_paraphrases_never_copy_the_seed(tmp_path):
 
 
 def test_esconv_seeds_match_the_problem_type(tmp_path):
-    from factory.situations import LLMSituationWriter, load_seeds
+    from factory.scenarios.situations import LLMSituationWriter, load_seeds
 
     seeds_file = tmp_path / "esconv.jsonl"
     rows = [
@@ -479,7 +479,7 @@ async def test_dedup_retries_are_deterministic_and_written_aside(tmp_path):
     )
     assert report.duplicates_rejected > 0
     assert a == b and a[:30] == c
-    from factory.scenario_bank import write_bank
+    from factory.scenarios.builder import write_bank
 
     write_bank(a, tmp_path / "bank.jsonl", report.rejected)
     rejected = [json.loads(x) for x in (tmp_path / "bank.rejected.jsonl").read_text().splitlines()]
@@ -490,7 +490,7 @@ async def test_dedup_retries_are_deterministic_and_written_aside(tmp_path):
 
 
 def test_short_seeds_cannot_be_copied():
-    from factory.situations import LLMSituationWriter, Seed
+    from factory.scenarios.situations import LLMSituationWriter, Seed
 
     seed = Seed("I feel depressed and overwhelmed.", "ongoing depression", "esconv", "x:1")
     messages = [

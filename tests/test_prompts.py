@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from factory.agents.views import CounselorView, PublicTurn, SeekerView, SupporterView
-from factory.config import GenerationConfig
 from factory.errors import DataFileError
 from factory.prompts import PromptLibrary
-from factory.roleplay import RolePlay
+from factory.roleplay.loop import RolePlay
+from factory.roleplay.views import CounselorView, PublicTurn, SeekerView, SupporterView
+from factory.runs.config import GenerationConfig
 
 
 @pytest.fixture

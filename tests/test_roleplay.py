@@ -5,9 +5,9 @@ import json
 import pytest
 
 from factory.backends.scripted import ScriptedBackend
-from factory.config import load_config
 from factory.errors import BackendError
-from factory.roleplay import RolePlay
+from factory.roleplay.loop import RolePlay
+from factory.runs.config import load_config
 
 
 def seeker(message: str, intensity: int = 3, end: bool = False) -> str:

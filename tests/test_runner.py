@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from factory.config import load_config
 from factory.errors import RunDirError
-from factory.fake_openai import FakeOpenAIServer
 from factory.models import Usage
-from factory.roleplay import dialogue_id
-from factory.runner import generate
-from factory.scenarios import SampledScenarios
+from factory.roleplay.loop import dialogue_id
+from factory.runs.config import load_config
+from factory.runs.generate import generate
+from factory.scenarios.bank import SampledScenarios
+from factory.testing.fake_openai import FakeOpenAIServer
 
 
 def ids_in(path: Path) -> list[str]:
@@ -263,7 +263,7 @@ async def test_torn_tail_is_kept_in_torn_log(config, out_dir):
 
 
 async def test_two_runs_cannot_share_a_directory(config, out_dir):
-    from factory.store import RunDir
+    from factory.runs.run_dir import RunDir
 
     holder = RunDir(out_dir)
     holder.prepare()
@@ -302,7 +302,7 @@ async def test_manifest_usage_counts_failed_dialogues_too(config, out_dir):
 
 
 async def test_edited_scenario_is_a_new_dialogue(scenario, tmp_path):
-    from factory.roleplay import dialogue_id
+    from factory.roleplay.loop import dialogue_id
 
     edited = scenario.model_copy(update={"situation": scenario.situation + " Again."})
     assert dialogue_id(scenario, 7) == dialogue_id(scenario.model_copy(), 7)

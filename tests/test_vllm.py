@@ -15,8 +15,8 @@ import pytest
 from factory.backends.base import ChatRequest
 from factory.backends.scripted import canned_response
 from factory.backends.vllm_backend import VLLMBackend, sampling_params
-from factory.config import load_config
-from factory.runner import generate
+from factory.runs.config import load_config
+from factory.runs.generate import generate
 
 
 @dataclass
@@ -184,7 +184,7 @@ def test_vllm_on_a_tiny_random_model(tmp_path: Path):
 
 
 async def test_a_failing_or_short_batch_fails_its_calls_and_the_loop_goes_on():
-    from factory.config import BackendConfig
+    from factory.backends.config import BackendConfig
     from factory.errors import BackendError
 
     class Flaky(FakeLLM):

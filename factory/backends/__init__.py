@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from factory.backends.base import Backend, ChatRequest, Completion
-from factory.config import BackendConfig, BackendKind
+from factory.backends.config import BackendConfig, BackendKind
 
 __all__ = ["Backend", "ChatRequest", "Completion", "build_backend"]
 
@@ -21,7 +21,7 @@ def build_backend(config: BackendConfig, max_in_flight: int) -> Backend:
 
         return OpenAIBackend(config, max_in_flight)
     if config.kind is BackendKind.distilabel:
-        from factory.bridges.distilabel_backend import DistilabelBackend
+        from factory.backends.distilabel_backend import DistilabelBackend
 
         return DistilabelBackend(config)
     if config.kind is BackendKind.vllm:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.backends.base import ChatRequest, Completion
-from factory.config import BackendConfig
+from factory.backends.config import BackendConfig
 from factory.errors import BackendError, BackendUnavailable, MissingExtra
 from factory.models import Usage
 

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 
 from factory.backends.base import ChatRequest, Completion
+from factory.backends.config import BackendConfig
 from factory.backends.openai_backend import OpenAIBackend
-from factory.config import BackendConfig
 from factory.errors import BackendError, BackendUnavailable
 from factory.models import Usage
 

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from factory.backends.base import ChatRequest, Completion
-from factory.config import BackendConfig, StructuredMode, Transport
+from factory.backends.config import BackendConfig, StructuredMode, Transport
 from factory.errors import BackendError, BackendUnavailable
 from factory.models import Usage
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from factory.backends.base import ChatRequest, Completion
-from factory.config import BackendConfig
+from factory.backends.config import BackendConfig
 from factory.errors import BackendError, BackendUnavailable, MissingExtra, first_error_line
 from factory.models import Usage
 

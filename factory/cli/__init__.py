@@ -8,7 +8,6 @@ import sys
 
 import typer
 
-from factory.cli.curation import filter_command, import_app
 from factory.cli.dataset import (
     curate_command,
     diff_command,
@@ -17,7 +16,9 @@ from factory.cli.dataset import (
     versions_command,
 )
 from factory.cli.evaluate import eval_command
+from factory.cli.filter import filter_command
 from factory.cli.generate import generate_command
+from factory.cli.importers import import_app
 from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError
 

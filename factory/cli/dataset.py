@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from factory.cli.curation import RecipeOpt
+from factory.cli.filter import RecipeOpt
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
 DEFAULT_ROOT = Path("outputs/datasets")
@@ -51,9 +51,9 @@ def curate_command(
     ] = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
+    from factory.chat import default_system_prompt
     from factory.dataset.curate import EmptyResult, curate
     from factory.dataset.splits import parse_fractions
-    from factory.dataset.table import default_system_prompt
     from factory.errors import ConfigError
     from factory.filters.pipeline import render_funnel
     from factory.filters.recipe import load_recipe
@@ -69,8 +69,8 @@ def curate_command(
     )
     pairs = None
     if preferences is not None:
-        from factory.config import load_settings
         from factory.dataset.preferences import PreferenceConfig
+        from factory.settings import load_settings
 
         pairs = load_settings(PreferenceConfig, preferences)
     try:
@@ -161,9 +161,10 @@ def export_command(
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Write one split of a version for training code: chat messages or ESConv JSON."""
+    from factory.chat import default_system_prompt
     from factory.dataset.export import write_export
     from factory.dataset.layout import version_dir
-    from factory.dataset.table import SPLITS, default_system_prompt, read_split, split_path
+    from factory.dataset.table import SPLITS, read_split, split_path
     from factory.errors import ConfigError, DataFileError
     from factory.resources import read_text
 

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from factory.config import BackendKind, load_config
+from factory.backends.config import BackendKind
 from factory.errors import BudgetSpent, RunIncomplete
 from factory.progress import Progress
+from factory.runs.config import load_config
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of dialogues (default 5).")]
@@ -78,7 +79,7 @@ def generate_command(
     ] = None,
 ) -> None:
     """Generate persona-grounded ESC dialogues; rerun the same command to resume."""
-    from factory.runner import RunReport, generate
+    from factory.runs.generate import RunReport, generate
 
     cfg = load_config(
         config,
@@ -99,7 +100,7 @@ def generate_command(
         },
     )
     from factory.errors import ConfigError
-    from factory.remote import RemoteRun, is_url
+    from factory.runs.remote import RemoteRun, is_url
 
     if base_url is not None and not base_url.replace(",", "").strip():
         raise ConfigError("--base-url is empty: pass one URL or several separated by commas")
@@ -108,7 +109,7 @@ def generate_command(
     remote = RemoteRun(target) if is_url(target) else None
     out_dir = remote.pull() if remote else Path(target)
     shown = target.rstrip("/") if remote else str(out_dir)
-    from factory.distributed import RayOptions, shutdown
+    from factory.runs.ray_tasks import RayOptions, shutdown
 
     options = RayOptions(address=address, chunk_size=ray_chunk) if ray or address else None
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from factory.config import BackendKind
+from factory.backends.config import BackendKind
 
 
 class MixChoice(StrEnum):
@@ -72,9 +72,14 @@ def sample_command(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Write N scenarios, one per line; same seed and config give a byte-identical file."""
-    from factory.config import load_settings
     from factory.progress import Progress
-    from factory.scenario_bank import ScenarioConfig, check_writable, sample_scenarios, write_bank
+    from factory.scenarios.builder import (
+        ScenarioConfig,
+        check_writable,
+        sample_scenarios,
+        write_bank,
+    )
+    from factory.settings import load_settings
 
     cfg = load_settings(
         ScenarioConfig,
@@ -119,9 +124,9 @@ def sample_command(
 @app.command("stats")
 def stats_command(path: Path, data_dir: DataDirOpt = None) -> None:
     """Print the problem x emotion coverage and the attribute marginals of a scenario bank."""
-    from factory.persona_bank import PersonaBank
-    from factory.persona_sampler import PersonaSampler
-    from factory.scenario_stats import bank_stats, read_bank, render_stats
+    from factory.scenarios.persona_bank import PersonaBank
+    from factory.scenarios.sampler import PersonaSampler
+    from factory.scenarios.stats import bank_stats, read_bank, render_stats
 
     scenarios = read_bank(path)
     sampler = PersonaSampler(PersonaBank(data_dir))

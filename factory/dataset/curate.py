@@ -44,8 +44,8 @@ from factory.filters.pipeline import (
 )
 from factory.filters.recipe import Recipe
 from factory.models import Dialogue, Verdict
+from factory.runs.run_dir import LOCK_FILE, MANIFEST_FILE
 from factory.secrets import scrub
-from factory.store import LOCK_FILE, MANIFEST_FILE
 
 
 class EmptyResult(FactoryError):

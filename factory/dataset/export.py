@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from factory.dataset.table import messages
+from factory.chat import chat_messages
 from factory.errors import RunDirError
 from factory.models import Dialogue
 
@@ -64,7 +64,10 @@ def write_export(
         with tmp.open("w", encoding="utf-8") as handle:
             if fmt == "messages":
                 for d in dialogues:
-                    row = {"id": d.id, "messages": messages(d, system_prompt, strategy_in_text)}
+                    row = {
+                        "id": d.id,
+                        "messages": chat_messages(d, system_prompt, strategy_in_text),
+                    }
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             else:
                 json.dump(

@@ -18,16 +18,18 @@ from typing import Any
 
 from pydantic import Field
 
-from factory.agents.base import AgentFailure
-from factory.agents.supporter import SupporterAgent
-from factory.agents.views import SupporterView, public_turns
 from factory.backends import Backend, ChatRequest, build_backend
-from factory.config import BackendConfig, RoleplayConfig, SamplingConfig, Strict
+from factory.backends.config import BackendConfig
 from factory.errors import BackendError
 from factory.models import Dialogue, Usage
-from factory.parsing import ParseError, coerce_int, extract_json_object
 from factory.prompts import PromptLibrary
-from factory.taxonomy import StrategyTaxonomy, load_taxonomy
+from factory.roleplay.agent import AgentFailure
+from factory.roleplay.config import RoleplayConfig, SamplingConfig
+from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object
+from factory.roleplay.supporter import SupporterAgent
+from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
+from factory.roleplay.views import SupporterView, public_turns
+from factory.settings import Strict
 
 
 class PreferenceConfig(Strict):

@@ -1,4 +1,4 @@
-"""Dialogues as parquet rows (one file per split) and back, and as chat messages.
+"""Dialogues as parquet rows (one file per split) and back.
 
 The columns a trainer reads are typed (`messages`, `turns`, the scenario labels); the
 provenance (persona, full scenario, generation, verdicts) is kept as JSON text so the schema
@@ -10,15 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from factory.chat import chat_messages
 from factory.errors import DataFileError, first_error_line
 from factory.models import Dialogue, Persona, ScenarioCore, Turn
-from factory.resources import data_dir, read_text
 
 SPLITS = ("train", "validation", "test")
-
-
-def default_system_prompt() -> str:
-    return read_text(data_dir("prompts") / "sft_system.txt").strip()
 
 
 def schema() -> Any:
@@ -58,24 +54,6 @@ def schema() -> Any:
     )
 
 
-def messages(
-    dialogue: Dialogue, system_prompt: str, strategy_in_text: bool = False
-) -> list[dict[str, str]]:
-    """The seeker as user, the supporter as assistant, after a system prompt. With
-    `strategy_in_text` each assistant turn starts with its strategy in brackets, as
-    ESConv-trained models expect ("[Question] How long has this been going on?")."""
-    out = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    for turn in dialogue.turns:
-        if turn.role == "seeker":
-            out.append({"role": "user", "content": turn.text})
-        else:
-            text = turn.text
-            if strategy_in_text and turn.strategy:
-                text = f"[{turn.strategy}] {text}"
-            out.append({"role": "assistant", "content": text})
-    return out
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -88,7 +66,7 @@ def to_row(dialogue: Dialogue, system_prompt: str) -> dict[str, Any]:
         "emotion_type": s.emotion_type,
         "initial_intensity": s.initial_intensity,
         "situation": s.situation,
-        "messages": messages(dialogue, system_prompt),
+        "messages": chat_messages(dialogue, system_prompt),
         "turns": [
             {
                 "role": t.role,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from factory.embeddings import Encoder, minilm_encoder
 from factory.models import Dialogue
-from factory.scenario_dedup import Encoder, minilm_encoder
 
 
 def dialogue_text(dialogue: Dialogue, max_words: int) -> str:

@@ -5,19 +5,19 @@ from __future__ import annotations
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.boilerplate import BoilerplateFilter
 from factory.filters.diversity import DiversityFilter
-from factory.filters.emotion import EmotionConsistencyFilter
-from factory.filters.ending import TruncationFilter
+from factory.filters.emotion_consistency import EmotionConsistencyFilter
+from factory.filters.english import EnglishFilter
 from factory.filters.exact_dedup import ExactDedupFilter
-from factory.filters.intensity import IntensityTrajectoryFilter
+from factory.filters.intensity_trajectory import IntensityTrajectoryFilter
 from factory.filters.judge import JudgeFilter
-from factory.filters.language import EnglishFilter
-from factory.filters.leakage import RoleLeakageFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
-from factory.filters.pii import PiiRedactFilter
+from factory.filters.pii_redact import PiiRedactFilter
 from factory.filters.repetition import RepetitionFilter
+from factory.filters.role_leakage import RoleLeakageFilter
 from factory.filters.safety import SafetyFilter
 from factory.filters.semantic_dedup import SemanticDedupFilter
 from factory.filters.structure import StructureFilter
+from factory.filters.truncation import TruncationFilter
 
 FILTERS: dict[str, type[Filter]] = {
     cls.name: cls

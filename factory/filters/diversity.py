@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from factory.embeddings import Encoder, minilm_encoder
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.text import words
 from factory.models import Dialogue
-from factory.scenario_dedup import Encoder, minilm_encoder
 
 
 class DiversitySettings(FilterSettings):

@@ -12,12 +12,12 @@ from typing import Any
 from pydantic import Field
 
 from factory.backends import Backend, ChatRequest, build_backend
-from factory.config import BackendConfig
+from factory.backends.config import BackendConfig
 from factory.errors import BackendError
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue, Usage
-from factory.parsing import ParseError, coerce_int, extract_json_object
 from factory.prompts import PromptLibrary
+from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object
 
 CRITERIA = (
     "empathy",

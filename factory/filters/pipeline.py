@@ -22,7 +22,7 @@ from factory.errors import DataFileError, RunDirError, first_error_line
 from factory.filters.base import Filter
 from factory.filters.recipe import Recipe
 from factory.models import Dialogue, Verdict
-from factory.store import DIALOGUES_FILE
+from factory.runs.run_dir import DIALOGUES_FILE
 
 log = logging.getLogger(__name__)
 

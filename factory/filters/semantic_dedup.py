@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import Field
 
+from factory.embeddings import Encoder, minilm_encoder
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue
-from factory.scenario_dedup import Encoder, minilm_encoder
 
 
 class SemanticDedupSettings(FilterSettings):

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from factory import __version__
-from factory.errors import DataFileError
+from factory.errors import DataFileError, RunDirError
+from factory.jsonl import write_jsonl
 from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn, Utterance
 from factory.resources import json_records
+
+MAX_WARNINGS = 10
 
 SEEKER = {"usr", "seeker", "speaker"}
 SUPPORTER = {"sys", "supporter", "listener"}
@@ -139,3 +143,27 @@ def import_esconv(paths: list[Path]) -> tuple[list[Dialogue], list[str]]:
                     f"{path.name} record {index}: unusable ({type(exc).__name__}: {exc})"
                 )
     return dialogues, problems
+
+
+def import_esconv_file(
+    paths: list[Path], out: Path, warn: Callable[[str], None]
+) -> tuple[int, int]:
+    """Converts the files into one dialogues .jsonl at `out`, written atomically. Each skipped
+    record is named through `warn` (the first MAX_WARNINGS of them, then a count); a set of
+    files without a single ESConv record is an error. Returns (written, skipped)."""
+    if out.is_dir():
+        raise RunDirError(
+            f"{out} is a directory: pass a file path to --out, e.g. {out / 'esconv.jsonl'}"
+        )
+    dialogues, problems = import_esconv(paths)
+    for problem in problems[:MAX_WARNINGS]:
+        warn(f"skipped {problem}")
+    if len(problems) > MAX_WARNINGS:
+        warn(f"... and {len(problems) - MAX_WARNINGS} more records skipped")
+    if not dialogues:
+        raise DataFileError(
+            f"no ESConv dialogues in {', '.join(map(str, paths))}: expected records with a `dialog`"
+            " list (is the file already in the factory's dialogue format?)"
+        )
+    written = write_jsonl(out, (d.model_dump(mode="json", exclude_none=True) for d in dialogues))
+    return written, len(problems)

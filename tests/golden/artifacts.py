@@ -174,7 +174,9 @@ def _build(work: Path, *, with_shared: bool) -> dict[str, str]:
     prefs = work / "prefs.yaml"
     prefs.write_text("backend: {kind: scripted}\nalternatives: 2\nturns_per_dialogue: 2\n")
     structure = work / "structure.yaml"
-    structure.write_text("name: golden\nfilters:\n  - use: structure\n    min_turns: 2\n  - use: exact_dedup\n")
+    structure.write_text(
+        "name: golden\nfilters:\n  - use: structure\n    min_turns: 2\n  - use: exact_dedup\n"
+    )
     sources = [str(run7), str(run23)]
     if with_shared:
         esc = work / "esconv_test.jsonl"

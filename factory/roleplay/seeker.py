@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from factory.agents.base import Agent, check_not_echo
-from factory.agents.views import SeekerView
 from factory.backends.base import ChatRequest
-from factory.cleaning import clean_utterance
-from factory.parsing import ParseError, coerce_bool, coerce_int, extract_json_object
+from factory.roleplay.agent import Agent, check_not_echo
+from factory.roleplay.parsing import ParseError, coerce_bool, coerce_int, extract_json_object
+from factory.roleplay.views import SeekerView
+from factory.text import clean_utterance
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from factory.models import Persona, Role, ScenarioCore, Turn
-from factory.taxonomy import Strategy, StrategyTaxonomy
+from factory.roleplay.taxonomy import Strategy, StrategyTaxonomy
 
 
 @dataclass(frozen=True)

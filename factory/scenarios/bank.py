@@ -13,10 +13,10 @@ from pydantic import ValidationError
 
 from factory.errors import DataFileError, first_error_line
 from factory.models import Scenario
-from factory.persona_bank import PersonaBank
-from factory.persona_sampler import PersonaSampler, scenario_from
 from factory.resources import read_text
-from factory.situations import TemplateWriter
+from factory.scenarios.persona_bank import PersonaBank
+from factory.scenarios.sampler import PersonaSampler, scenario_from
+from factory.scenarios.situations import TemplateWriter
 
 
 class ScenarioSource(Protocol):

@@ -18,7 +18,7 @@ import inspect
 from typing import Any
 
 from factory.backends.base import ChatRequest, Completion
-from factory.config import BackendConfig
+from factory.backends.config import BackendConfig
 from factory.errors import (
     BackendError,
     BackendUnavailable,

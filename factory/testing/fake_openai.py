@@ -4,7 +4,7 @@ It answers /v1/models and /v1/chat/completions after a fixed latency. By default
 answer is the scripted backend's canned output for the agent the request looks like
 (seeker and counselor by their JSON schema, otherwise supporter); queued `FakeReply`s
 override that to script errors (429 with Retry-After, 500, slow or malformed replies).
-Run it alone with `python -m factory.fake_openai --port 8000 --latency 0.2`.
+Run it alone with `python -m factory.testing.fake_openai --port 8000 --latency 0.2`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.errors import ConfigError, RunDirError
-from factory.store import DIALOGUES_FILE, FAILURES_FILE, MANIFEST_FILE, TORN_FILE
+from factory.runs.run_dir import DIALOGUES_FILE, FAILURES_FILE, MANIFEST_FILE, TORN_FILE
 
 SYNCED = (DIALOGUES_FILE, FAILURES_FILE, MANIFEST_FILE, TORN_FILE)
 

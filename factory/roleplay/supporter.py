@@ -3,11 +3,11 @@ hidden state, and writes one reply that carries the strategy out."""
 
 from __future__ import annotations
 
-from factory.agents.base import Agent, check_not_echo
-from factory.agents.views import SupporterView
 from factory.backends.base import ChatRequest
-from factory.cleaning import clean_utterance
-from factory.parsing import ParseError
+from factory.roleplay.agent import Agent, check_not_echo
+from factory.roleplay.parsing import ParseError
+from factory.roleplay.views import SupporterView
+from factory.text import clean_utterance
 
 
 class SupporterAgent(Agent[SupporterView, str]):

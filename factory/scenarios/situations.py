@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory.backends.base import Backend, ChatRequest
-from factory.cleaning import clean_utterance, normalise_words, shares_span, word_overlap
 from factory.errors import BackendError, DataFileError
 from factory.models import SituationSource, Usage
-from factory.persona_bank import PersonaBank
-from factory.persona_sampler import PersonaDraw
 from factory.prompts import ChatMessage, PromptTemplate
 from factory.resources import json_records
+from factory.scenarios.persona_bank import PersonaBank
+from factory.scenarios.sampler import PersonaDraw
+from factory.text import clean_utterance, normalise_words, shares_span, word_overlap
 
 SITUATION_MAX_CHARS = 300
 # A paraphrase that shares this many consecutive words with its seed, or most of its words,

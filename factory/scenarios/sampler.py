@@ -17,7 +17,7 @@ from typing import Literal
 
 from factory.errors import DataFileError
 from factory.models import BigFive, Persona, Scenario, SituationSource
-from factory.persona_bank import BIG_FIVE, PersonaBank
+from factory.scenarios.persona_bank import BIG_FIVE, PersonaBank
 
 Cell = tuple[str, str]  # (problem, emotion)
 Mix = Literal["uniform", "esconv"]

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from factory import __version__
 from factory.backends import Backend, build_backend
-from factory.config import BackendKind, BudgetConfig, GenerationConfig
-from factory.distributed import RayOptions
+from factory.backends.config import BackendKind
 from factory.errors import (
     BackendFailing,
     BudgetSpent,
@@ -28,10 +27,12 @@ from factory.errors import (
 )
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
-from factory.roleplay import RolePlay, dialogue_id
-from factory.scenarios import ScenarioSource, scenario_source
+from factory.roleplay.loop import RolePlay, dialogue_id
+from factory.runs.config import BudgetConfig, GenerationConfig
+from factory.runs.ray_tasks import RayOptions
+from factory.runs.run_dir import RunCounts, RunDir, RunManifest, SessionRecord
+from factory.scenarios.bank import ScenarioSource, scenario_source
 from factory.secrets import scrub
-from factory.store import RunCounts, RunDir, RunManifest, SessionRecord
 
 
 @dataclass
@@ -142,7 +143,7 @@ async def generate(
     backend = backend or build_backend(config.backend, config.concurrency)
 
     if ray is not None:
-        from factory.distributed import connect
+        from factory.runs.ray_tasks import connect
 
         connect(ray)  # an unreachable cluster fails here, before the run directory is touched
         if config.backend.kind is not BackendKind.vllm:
@@ -197,7 +198,7 @@ async def generate(
     started = time.perf_counter()
     try:
         if pending and ray is not None:
-            from factory.distributed import run_on_ray
+            from factory.runs.ray_tasks import run_on_ray
 
             def room() -> float | None:
                 """Dialogues that may still be sent out (0: at the budget)."""

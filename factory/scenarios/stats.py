@@ -9,9 +9,9 @@ from pathlib import Path
 
 from factory.errors import DataFileError
 from factory.models import Scenario
-from factory.persona_bank import BIG_FIVE
-from factory.persona_sampler import Cell
-from factory.scenarios import read_scenarios
+from factory.scenarios.bank import read_scenarios
+from factory.scenarios.persona_bank import BIG_FIVE
+from factory.scenarios.sampler import Cell
 
 MARGINALS = (
     "age_band", "gender", "occupation", "life_stage", "living_situation",

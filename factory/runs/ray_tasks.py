@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from factory.config import GenerationConfig
 from factory.errors import (
     BackendFailing,
     BackendUnavailable,
@@ -25,6 +24,7 @@ from factory.errors import (
     first_error_line,
 )
 from factory.models import Dialogue, Scenario
+from factory.runs.config import GenerationConfig
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,14 @@ class RayOptions:
 
 def _chunk_worker(config_json: str, scenarios_json: list[str]) -> list[str]:
     """Runs in a Ray worker: generate the chunk's dialogues with a backend of its own."""
-    from factory.roleplay import RolePlay, run_batch
+    from factory.roleplay.loop import RolePlay
+    from factory.runs.batch import run_batch
 
     config = GenerationConfig.model_validate_json(config_json)
     scenarios = [Scenario.model_validate_json(s) for s in scenarios_json]
     roleplay = RolePlay.from_config(config)
 
-    return [d.model_dump_json() for d in asyncio.run(run_batch(roleplay, scenarios))]
+    return [d.model_dump_json() for d in asyncio.run(run_batch(roleplay, config, scenarios))]
 
 
 def _check_reachable(address: str) -> None:

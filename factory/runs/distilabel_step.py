@@ -1,6 +1,6 @@
 """The role-play loop as a distilabel step, for users who build pipelines in distilabel:
 
-    from factory.bridges.distilabel_step import ESCRolePlay
+    from factory.runs.distilabel_step import ESCRolePlay
 
     with Pipeline(name="esc") as pipeline:
         load = LoadDataFromDicts(data=[{"scenario": s.model_dump()} for s in scenarios])
@@ -34,8 +34,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pydantic import Field
 
-from factory.config import GenerationConfig
 from factory.models import Scenario
+from factory.runs.config import GenerationConfig
 
 
 def _run_in_thread(coroutine: Any) -> Any:
@@ -76,8 +76,9 @@ class ESCRolePlay(Step):  # type: ignore[misc]
         return ["dialogue", "messages", "end_reason", "dialogue_id"]
 
     def process(self, inputs: StepInput) -> Any:
-        from factory.dataset.table import default_system_prompt, messages
-        from factory.roleplay import RolePlay, run_batch
+        from factory.chat import chat_messages, default_system_prompt
+        from factory.roleplay.loop import RolePlay
+        from factory.runs.batch import run_batch
 
         settings = GenerationConfig.model_validate(self.config)
         roleplay = RolePlay.from_config(settings)
@@ -88,11 +89,11 @@ class ESCRolePlay(Step):  # type: ignore[misc]
             for row in inputs
         ]
 
-        dialogues = _run_in_thread(run_batch(roleplay, scenarios))
+        dialogues = _run_in_thread(run_batch(roleplay, settings, scenarios))
         system = self.system_prompt if self.system_prompt is not None else default_system_prompt()
         for row, dialogue in zip(inputs, dialogues, strict=True):
             row["dialogue"] = dialogue.model_dump_json(exclude_none=True)
-            row["messages"] = messages(dialogue, system)
+            row["messages"] = chat_messages(dialogue, system)
             row["end_reason"] = dialogue.end_reason
             row["dialogue_id"] = dialogue.id
         yield inputs

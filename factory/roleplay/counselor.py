@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from factory.agents.base import Agent
-from factory.agents.views import CounselorView
 from factory.backends.base import ChatRequest
-from factory.cleaning import clean_utterance
-from factory.parsing import ParseError, extract_json_object, match_choice
+from factory.roleplay.agent import Agent
+from factory.roleplay.parsing import ParseError, extract_json_object, match_choice
+from factory.roleplay.views import CounselorView
+from factory.text import clean_utterance
 
 RATIONALE_MAX_CHARS = 120
 

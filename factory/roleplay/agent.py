@@ -7,12 +7,12 @@ import re
 from typing import Generic, TypeVar
 
 from factory.backends.base import Backend, ChatRequest
-from factory.cleaning import shares_span, word_overlap
-from factory.config import RoleplayConfig, SamplingConfig
 from factory.errors import BackendError
 from factory.models import Usage
-from factory.parsing import ParseError
 from factory.prompts import PromptTemplate, SpeakerLabels
+from factory.roleplay.config import RoleplayConfig, SamplingConfig
+from factory.roleplay.parsing import ParseError
+from factory.text import shares_span, word_overlap
 
 ViewT = TypeVar("ViewT")
 ResultT = TypeVar("ResultT")

@@ -1,1 +1,0 @@
-"""The three role-play agents, one file each, plus the views that decide what each sees."""

@@ -1,0 +1,46 @@
+"""Writing files that are never seen half-written: the content goes to a hidden partial file
+beside the target and is renamed over it only when complete; on any error the partial file
+is removed and the target is left as it was."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from factory.errors import RunDirError
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[IO[str]]:
+    """A text handle whose content replaces `path` when the block ends without an error.
+    An unwritable place is a RunDirError that says to pass a writable --out."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding="utf-8") as handle:
+            yield handle
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise RunDirError(f"cannot write {path} ({exc.strerror}): pass a writable --out") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def json_line(row: Any) -> str:
+    """One JSONL line: UTF-8 kept as is, keys in the order given."""
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
+    """All rows as JSON lines, atomically; returns how many were written."""
+    count = 0
+    with atomic_file(path) as handle:
+        for row in rows:
+            handle.write(json_line(row))
+            count += 1
+    return count

@@ -1,0 +1,53 @@
+"""Role-play settings: sampling of each role's calls and the loop's rules."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import Field, model_validator
+
+from factory.settings import Strict
+
+
+class SamplingConfig(Strict):
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    seeker_max_tokens: int = Field(default=128, ge=16, le=4096)
+    counselor_max_tokens: int = Field(default=128, ge=96, le=4096)
+    supporter_max_tokens: int = Field(default=96, ge=16, le=4096)
+
+
+class RoleplayConfig(Strict):
+    taxonomy: str = Field(
+        default="esconv", description="esconv, extes, or a path to a taxonomy YAML"
+    )
+    min_exchanges: int = Field(default=3, ge=1, le=100)
+    max_exchanges: int = Field(default=8, ge=1, le=100)
+    max_same_strategy_run: int = Field(default=2, ge=1, le=10)
+    seeker_max_words: int = Field(default=40, ge=5, le=400)
+    supporter_max_words: int = Field(default=45, ge=5, le=400)
+    stall_similarity: float = Field(default=0.85, gt=0, le=1)
+    parse_retries: int = Field(default=2, ge=0, le=10)
+    prompts_dir: str | None = None
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> RoleplayConfig:
+        if self.min_exchanges > self.max_exchanges:
+            raise ValueError(
+                f"min_exchanges ({self.min_exchanges}) must not exceed max_exchanges ({self.max_exchanges})"
+            )
+        return self
+
+
+class RolePlaySource(Protocol):
+    """What the loop reads from a run's config: its seed and the role-play and sampling
+    settings (a runs.GenerationConfig is one)."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def roleplay(self) -> RoleplayConfig: ...
+
+    @property
+    def sampling(self) -> SamplingConfig: ...

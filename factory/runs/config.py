@@ -1,0 +1,72 @@
+"""Generation config: what one `factory generate` run makes, with which backend, role-play
+rules and budget. Loaded from YAML once at the CLI edge (see factory.settings)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from factory.backends.config import BackendConfig
+from factory.roleplay.config import RoleplayConfig, SamplingConfig
+from factory.settings import Strict, load_settings
+
+
+class Price(Strict):
+    """What a model costs, in money per million tokens."""
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+
+
+class BudgetConfig(Strict):
+    """Limits on what one run (all its sessions together) may spend. When a limit is reached
+    the run takes no new dialogues, lets those in flight finish, and stops; a rerun with a
+    higher limit goes on."""
+
+    max_tokens: int | None = Field(default=None, ge=1, description="prompt + completion tokens")
+    max_cost: float | None = Field(default=None, gt=0, description="in the prices' currency")
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="model name -> price per million tokens"
+    )
+
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        price = self.prices.get(model)
+        if price is None:
+            return None
+        return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1e6
+
+
+class GenerationConfig(Strict):
+    n: int = Field(default=5, ge=1, le=10_000_000)
+    seed: int = Field(default=7, ge=0, le=2**31 - 1)
+    concurrency: int = Field(default=8, ge=1, le=4096)
+    scenarios: str | None = Field(
+        default=None, description="a scenario bank (.jsonl); default: built-in sampler"
+    )
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+
+    def fingerprint(self, content_hashes: dict[str, str]) -> str:
+        """Hash of what decides a dialogue's content. `n`, concurrency, timeouts and the
+        server address are left out, so a run can be extended or moved to another replica."""
+        content = {
+            "seed": self.seed,
+            "scenarios": self.scenarios,
+            "backend": {"kind": self.backend.kind, "model": self.backend.model},
+            "structured": self.backend.structured,
+            "sampling": self.sampling.model_dump(mode="json"),
+            "roleplay": self.roleplay.model_dump(mode="json"),
+            "texts": content_hashes,
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> GenerationConfig:
+    """The generation config from a YAML file (or defaults) with CLI overrides applied."""
+    return load_settings(GenerationConfig, path, overrides)
