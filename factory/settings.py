@@ -51,10 +51,12 @@ def load_settings(model: type[M], path: Path | None, overrides: dict[str, Any] |
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{label}: {_describe(exc, model)}") from None
+        raise ConfigError(f"{label}: {validation_line(exc, model)}") from None
 
 
-def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
+def validation_line(exc: ValidationError, model: type[BaseModel]) -> str:
+    """A settings or data-file validation error as one line: an unknown key names the keys
+    allowed where it stands; anything else is `key.path: message`."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
