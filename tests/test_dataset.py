@@ -517,3 +517,44 @@ def test_damaged_or_foreign_version_folders(cli, run, recipe, tmp_path):
     export = cli("export", "esc", "v0.1.0", "-o", str(tmp_path / "x.jsonl"), "--root", str(root))
     assert export.code == 1 and "not a readable version manifest" in export.err
     assert "Traceback" not in broken.err + export.err
+
+
+def test_repeated_ids_are_dropped_in_the_funnel_and_every_count_agrees(cli, recipe, tmp_path):
+    """One 4-dialogue run passed twice: the 4 repeats are a funnel step, and the CLI, the
+    manifest, the card, rejected/ and the data files all say 4 of 8 kept."""
+    run = tmp_path / "run4"
+    assert cli("generate", "--dry-run", "-n", "4", "--seed", "5", "--out", str(run)).code == 0
+    root = tmp_path / "datasets"
+    result = cli("curate", str(run), str(run), "--name", "esc", "-r", recipe, "-o", str(root))
+    assert result.code == 0, result.err
+    assert "kept 4 of 8 dialogues (50.0%)" in result.out
+    assert "duplicate_id 4" in result.out
+    folder = root / "esc" / "v0.1.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    steps = {step["filter"]: step for step in manifest["funnel"]}
+    assert steps["unique_id"] == {
+        "filter": "unique_id",
+        "in": 8,
+        "kept": 4,
+        "dropped": 4,
+        "drop_reasons": {"duplicate_id": 4},
+        "keep_reasons": {"ok": 4},
+        "seconds": 0.0,
+    }
+    counts = manifest["counts"]
+    assert counts == {"read": 8, "malformed": 0, "kept": 4, "rejected": 4, "duplicate_ids": 4}
+    assert manifest["funnel"][-1]["kept"] == counts["kept"] == sum(manifest["splits"].values())
+    dropped = sum(step["dropped"] for step in manifest["funnel"]) + counts["malformed"]
+    rejected = (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == dropped == counts["rejected"]
+    assert manifest["data_files"]["rejected/rejected.jsonl"]["rows"] == len(rejected)
+    assert all(json.loads(r)["verdicts"][-1]["reason"] == "duplicate_id" for r in rejected)
+    split_rows = sum(
+        manifest["data_files"][path]["rows"] for path in manifest["split_files"].values()
+    )
+    assert split_rows == counts["kept"]
+    card = (folder / "README.md").read_text()
+    assert "8 dialogues read, 0 malformed lines, 4 kept" in card
+    assert "| unique_id | 8 | 4 | 4 | duplicate_id 4 |" in card
+    saved = f"({', '.join(f'{k} {v}' for k, v in manifest['splits'].items() if v)})"
+    assert saved in result.out
