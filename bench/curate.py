@@ -9,7 +9,6 @@ times.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -46,22 +45,23 @@ def main() -> None:
                 curate([source], recipe, "esconv", root, system_prompt=default_system_prompt())
             )
             seconds.append(time.perf_counter() - began)
-        manifests = [json.loads((r.path / "manifest.json").read_text()) for r in results]
+        manifests = [r.manifest for r in results]
         size = sum(p.stat().st_size for p in results[0].path.rglob("*") if p.is_file())
         print(
             f"curate {len(dialogues)} dialogues ({results[0].report.kept} kept): "
             + ", ".join(f"{s:.2f}s" for s in seconds)
             + f"; version folder {size / 1e6:.1f} MB"
         )
-        same = manifests[0]["data_files"] == manifests[1]["data_files"]
+        same = manifests[0].data_files == manifests[1].data_files
         print(
-            f"data files byte-identical across the two curations: {same} ({len(manifests[0]['data_files'])} files)"
+            f"data files byte-identical across the two curations: {same}"
+            f" ({len(manifests[0].data_files)} files)"
         )
         began = time.perf_counter()
         diff = diff_versions(results[0].path, results[1].path)
         print(
-            f"diff: {time.perf_counter() - began:.2f}s, added {len(diff['added'])}, removed"
-            f" {len(diff['removed'])}, statistics changed {len(diff['changes'])}"
+            f"diff: {time.perf_counter() - began:.2f}s, added {len(diff.added)}, removed"
+            f" {len(diff.removed)}, statistics changed {len(diff.changes)}"
         )
         try:
             import datasets

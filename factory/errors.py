@@ -53,6 +53,18 @@ class MissingExtra(FactoryError):
         )
 
 
+class HubError(FactoryError):
+    """The Hugging Face Hub refused a push or could not be reached."""
+
+
+class EmptyResult(FactoryError):
+    """Nothing survived the recipe; carries the funnel so the CLI can show why."""
+
+    def __init__(self, message: str, funnel: str) -> None:
+        super().__init__(message)
+        self.funnel = funnel
+
+
 class BackendError(Exception):
     """A model call failed after its retries. Not a user error: the dialogue records it.
 

@@ -464,19 +464,19 @@ def test_preference_builder_counts_failures_and_ties():
         '{"score": 2, "reason": "generic"}',
     )
     result = asyncio.run(builder.build([dialogue], backend))
-    assert result.counts["pairs"] == 1
+    assert result.counts.pairs == 1
     pair = result.pairs[0]
-    assert pair["chosen_is_original"] and pair["chosen"][0]["content"].startswith("That sounds")
-    assert pair["rejected_score"] == 2 and pair["candidates"] == 3
-    assert [m["role"] for m in pair["prompt"]] == ["system", "user"]
+    assert pair.chosen_is_original and pair.chosen[0].content.startswith("That sounds")
+    assert pair.rejected_score == 2 and pair.candidates == 3
+    assert [m.role for m in pair.prompt] == ["system", "user"]
 
     tie = ScriptedBackend()
     tie.enqueue(
         "Another reply.", "A third reply.", *['{"score": 3, "reason": "ok"}'] * 2, "not json"
     )
     result = asyncio.run(builder.build([dialogue], tie))
-    assert result.counts["pairs"] == 0 and result.counts["tie"] == 1
-    assert result.counts["judge_unparsed"] == 1
+    assert result.counts.pairs == 0 and result.counts.tie == 1
+    assert result.counts.judge_unparsed == 1
 
 
 def test_curate_refuses_a_run_being_written_and_drops_repeated_ids(cli, run, recipe, tmp_path):
@@ -517,3 +517,241 @@ def test_damaged_or_foreign_version_folders(cli, run, recipe, tmp_path):
     export = cli("export", "esc", "v0.1.0", "-o", str(tmp_path / "x.jsonl"), "--root", str(root))
     assert export.code == 1 and "not a readable version manifest" in export.err
     assert "Traceback" not in broken.err + export.err
+
+
+def test_repeated_ids_are_dropped_in_the_funnel_and_every_count_agrees(cli, recipe, tmp_path):
+    """One 4-dialogue run passed twice: the 4 repeats are a funnel step, and the CLI, the
+    manifest, the card, rejected/ and the data files all say 4 of 8 kept."""
+    run = tmp_path / "run4"
+    assert cli("generate", "--dry-run", "-n", "4", "--seed", "5", "--out", str(run)).code == 0
+    root = tmp_path / "datasets"
+    result = cli("curate", str(run), str(run), "--name", "esc", "-r", recipe, "-o", str(root))
+    assert result.code == 0, result.err
+    assert "kept 4 of 8 dialogues (50.0%)" in result.out
+    assert "duplicate_id 4" in result.out
+    folder = root / "esc" / "v0.1.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    steps = {step["filter"]: step for step in manifest["funnel"]}
+    assert steps["unique_id"] == {
+        "filter": "unique_id",
+        "in": 8,
+        "kept": 4,
+        "dropped": 4,
+        "drop_reasons": {"duplicate_id": 4},
+        "keep_reasons": {"ok": 4},
+        "seconds": 0.0,
+    }
+    counts = manifest["counts"]
+    assert counts == {"read": 8, "malformed": 0, "kept": 4, "rejected": 4, "duplicate_ids": 4}
+    assert manifest["funnel"][-1]["kept"] == counts["kept"] == sum(manifest["splits"].values())
+    dropped = sum(step["dropped"] for step in manifest["funnel"]) + counts["malformed"]
+    rejected = (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == dropped == counts["rejected"]
+    assert manifest["data_files"]["rejected/rejected.jsonl"]["rows"] == len(rejected)
+    assert all(json.loads(r)["verdicts"][-1]["reason"] == "duplicate_id" for r in rejected)
+    split_rows = sum(
+        manifest["data_files"][path]["rows"] for path in manifest["split_files"].values()
+    )
+    assert split_rows == counts["kept"]
+    card = (folder / "README.md").read_text()
+    assert "8 dialogues read, 0 malformed lines, 4 kept" in card
+    assert "| unique_id | 8 | 4 | 4 | duplicate_id 4 |" in card
+    saved = f"({', '.join(f'{k} {v}' for k, v in manifest['splits'].items() if v)})"
+    assert saved in result.out
+
+
+def _small_manifest():
+    """A two-dialogue version read from a plain dialogues file, one repeat dropped."""
+    from factory.dataset.manifest import DatasetManifest
+
+    summary = {"mean": 4.0, "median": 4.0, "min": 4, "max": 4}
+    return DatasetManifest.model_validate(
+        {
+            "tool_version": "9.9.9",
+            "name": "tiny",
+            "version": "v0.1.0",
+            "created_at": "2025-01-01T00:00:00+00:00",
+            "license": "cc-by-4.0",
+            "seed": 3,
+            "split_fractions": [0.5, 0.5, 0.0],
+            "splits": {"train": 1, "validation": 1, "test": 0},
+            "split_files": {
+                "train": "data/train-a.parquet",
+                "validation": "data/validation-b.parquet",
+            },
+            "recipe": {
+                "name": "mini",
+                "sha256": "abc123",
+                "filters": [{"use": "structure", "min_turns": 2}, {"use": "safety"}],
+            },
+            "system_prompt_sha256": "def456",
+            "counts": {"read": 3, "malformed": 0, "kept": 2, "rejected": 1, "duplicate_ids": 1},
+            "funnel": [
+                {
+                    "filter": "structure",
+                    "in": 3,
+                    "kept": 3,
+                    "dropped": 0,
+                    "drop_reasons": {},
+                    "keep_reasons": {"ok": 3},
+                    "seconds": 0.0,
+                },
+                {
+                    "filter": "unique_id",
+                    "in": 3,
+                    "kept": 2,
+                    "dropped": 1,
+                    "drop_reasons": {"duplicate_id": 1},
+                    "keep_reasons": {"ok": 2},
+                    "seconds": 0.0,
+                },
+            ],
+            "sources": [
+                {
+                    "name": "talks.jsonl",
+                    "path": "in/talks.jsonl",
+                    "sha256": "f00",
+                    "dialogues": 3,
+                    "prompt_hashes": {"seeker": "5eec"},
+                    "settings": {},
+                    "run": None,
+                }
+            ],
+            "data_files": {},
+            "stats": {
+                "dialogues": 2,
+                "turns_per_dialogue": summary,
+                "words_per_seeker_turn": summary,
+                "words_per_supporter_turn": summary,
+                "strategy": {"Question": 0.5, "Reflection of feelings": 0.5},
+                "emotion": {"sadness": 1.0},
+                "problem": {"grief": 1.0},
+                "end_reason": {"seeker_closed": 1.0},
+                "models": {"scripted:m": 1.0},
+            },
+            "preferences": None,
+        }
+    )
+
+
+SMALL_CARD = """---
+license: cc-by-4.0
+language:
+- en
+pretty_name: tiny v0.1.0
+task_categories:
+- text-generation
+tags:
+- emotional-support
+- synthetic
+- dialogue
+- esc-factory
+size_categories:
+- n<1K
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-a.parquet
+  - split: validation
+    path: data/validation-b.parquet
+---
+
+# tiny v0.1.0
+
+Synthetic emotional-support conversations (ESC) made by esc-factory 9.9.9: a seeker with a persona and a hidden situation, a strategy counselor and a supporter, three LLM roles with different knowledge, role-play each dialogue; a filter recipe then keeps what passes.
+2 dialogues: train 1, validation 1, test 0.
+
+## Load it
+
+```python
+from datasets import load_dataset
+
+ds = load_dataset("PATH_OR_REPO_ID", revision="v0.1.0")  # revision: the Hub tag
+ds["train"][0]["messages"]  # system prompt, the seeker as user, the supporter as assistant
+```
+
+Columns: `messages` (chat format for SFT), `turns` (role, text, strategy, self-rated
+intensity, the counselor's rationale), `problem_type`, `emotion_type`,
+`initial_intensity`, `situation`, `end_reason`, `backend`, `model`; `persona`, `scenario`,
+`generation` and `verdicts` are JSON text (the full records). `esconv/` holds the same
+dialogues in ESConv.json's schema; `rejected/` holds every dropped dialogue with the verdicts
+that dropped it.
+
+## How it was made
+
+Sources:
+
+| source | dialogues read | run status | backend | taxonomy |
+|---|---|---|---|---|
+| talks.jsonl | 3 | - | - | - |
+
+Models (share of kept dialogues): `scripted:m` 100%.
+
+Generation settings (from each run's manifest):
+
+- (dialogue files without a run manifest)
+
+Prompt template hashes (sha256, first 16 hex): seeker `5eec`.
+
+Curation: recipe `mini` (sha256 `abc123`),
+3 dialogues read, 0 malformed lines, 2 kept.
+
+| filter | in | dropped | kept | drop reasons |
+|---|---|---|---|---|
+| structure | 3 | 0 | 3 | - |
+| unique_id | 3 | 1 | 2 | duplicate_id 1 |
+
+Splits: by seeker (dialogues that share a scenario or a persona stay in one split), drawn from
+a hash of seed 3 and the scenario, shares
+0.5/0.5/0.0 (train/validation/test). A seeker keeps
+its split in later versions curated with the same seed.
+
+## Statistics
+
+| measure | mean | median | min | max |
+|---|---|---|---|---|
+| turns per dialogue | 4.0 | 4.0 | 4 | 4 |
+| words per seeker turn | 4.0 | 4.0 | 4 | 4 |
+| words per supporter turn | 4.0 | 4.0 | 4 | 4 |
+
+Strategies (supporter turns):
+
+| value | share |
+|---|---|
+| Question | 50.0% |
+| Reflection of feelings | 50.0% |
+
+Emotions:
+
+| value | share |
+|---|---|
+| sadness | 100.0% |
+
+Problems:
+
+| value | share |
+|---|---|
+| grief | 100.0% |
+
+## Limitations
+
+- Every dialogue was written by language models playing both sides; none is a real conversation. Seekers are personas, not people, and their feelings follow a prompt.
+- The filters catch the failure modes they look for (see the funnel); what they pass is not
+  checked by a person. Emotion labels were not checked (the recipe has no `emotion_consistency`).
+- Small local models (the embedded SmolLM2-135M) drift out of role and repeat themselves;
+  data for training needs a capable model behind an OpenAI-compatible endpoint.
+- English only; the personas, problems and strategies reflect the shipped data files.
+
+## Safety
+
+These dialogues may discuss distress, grief, self-harm and suicide. The `safety` filter dropped a dialogue when a supporter encouraged harm or when a seeker's crisis mention got no pointer to help; it does not make the data clinically sound. Models
+trained on it are not a substitute for professional care and should point people at risk to
+crisis services. **The recipe had no `pii_redact`: e-mails, phone numbers and URLs were not redacted.**
+"""
+
+
+def test_card_renders_exactly_from_a_small_manifest():
+    from factory.dataset.card import render_card
+
+    assert render_card(_small_manifest()) == SMALL_CARD

@@ -1,4 +1,5 @@
-"""The data folders (prompts/, personas/, filters/) must ship inside the wheel."""
+"""The data folders (prompts/, personas/, filters/) and the card template must ship inside
+the wheel: every file the installed tool reads at run time."""
 
 import subprocess
 import sys
@@ -42,6 +43,11 @@ def test_wheel_carries_the_data_folders(tmp_path):
         "factory/_data/prompts/situation.jinja",
         "factory/_data/prompts/paraphrase.jinja",
         "factory/_data/prompts/labels.yaml",
-        "factory/_data/filters/README.md",
+        "factory/_data/prompts/judge.jinja",
+        "factory/_data/prompts/reply_judge.jinja",
+        "factory/_data/prompts/sft_system.txt",
+        "factory/_data/filters/default.yaml",
+        "factory/_data/filters/lexicons/emotion_families.yaml",
+        "factory/dataset/card.jinja",
     ):
         assert shipped in names, shipped

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +9,20 @@ from typing import Annotated
 import typer
 
 from factory.cli.filter import RecipeOpt
+from factory.dataset.export import ExportFormat
+from factory.dataset.layout import Bump
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
 DEFAULT_ROOT = Path("outputs/datasets")
+
+
+def _system_prompt(path: Path | None) -> str:
+    """The user's system prompt file, or the shipped one."""
+    from factory.chat import default_system_prompt
+    from factory.errors import ConfigError
+    from factory.resources import read_text
+
+    return read_text(path, ConfigError).strip() if path else default_system_prompt()
 
 
 def curate_command(
@@ -23,8 +33,8 @@ def curate_command(
         Path, typer.Option("--out", "-o", help="Folder that holds the datasets.")
     ] = DEFAULT_ROOT,
     bump: Annotated[
-        str | None,
-        typer.Option(help="Which part of the version to raise: major, minor (default) or patch."),
+        Bump | None,
+        typer.Option(help="Which part of the version to raise (default: minor)."),
     ] = None,
     version: Annotated[
         str | None, typer.Option(help="An explicit version (vX.Y.Z) instead of --bump.")
@@ -51,55 +61,44 @@ def curate_command(
     ] = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
-    from factory.chat import default_system_prompt
-    from factory.dataset.curate import EmptyResult, curate
+    from factory.dataset.curate import curate
+    from factory.dataset.preferences import PreferenceConfig
     from factory.dataset.splits import parse_fractions
-    from factory.errors import ConfigError
+    from factory.errors import ConfigError, EmptyResult
     from factory.filters.pipeline import render_funnel
     from factory.filters.recipe import load_recipe
-    from factory.resources import read_text
+    from factory.settings import load_settings
 
     if bump is not None and version is not None:
         raise ConfigError("--bump and --version exclude each other: give one")
-    bump = bump or "minor"
-    if bump not in ("major", "minor", "patch"):
-        raise ConfigError(f"--bump '{bump}' is not one of major, minor, patch")
-    prompt = (
-        read_text(system_prompt, ConfigError).strip() if system_prompt else default_system_prompt()
-    )
-    pairs = None
-    if preferences is not None:
-        from factory.dataset.preferences import PreferenceConfig
-        from factory.settings import load_settings
-
-        pairs = load_settings(PreferenceConfig, preferences)
     try:
         result = curate(
             runs,
             load_recipe(recipe),
             name,
             out,
-            bump=bump,  # type: ignore[arg-type]
+            bump=bump or Bump.minor,
             version=version,
             seed=seed,
             fractions=parse_fractions(split),
             license=license,
-            system_prompt=prompt,
-            preferences=pairs,
+            system_prompt=_system_prompt(system_prompt),
+            preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
     except EmptyResult as exc:
         typer.echo(exc.funnel, err=True)
         raise
+    manifest = result.manifest
     typer.echo(render_funnel(result.report))
-    parts = ", ".join(f"{k} {v}" for k, v in result.splits.items() if v)
-    if result.preferences is not None:
-        counts = result.preferences["counts"]
+    if manifest.preferences is not None:
+        counts = manifest.preferences.counts.recorded()
         typer.echo("preference pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    parts = ", ".join(f"{k} {v}" for k, v in manifest.splits if v)
     if not parts:
-        parts = f"no dialogues: all {result.report.read} dropped, see {result.path / 'rejected'}"
-    typer.echo(f"saved {result.name} {result.version} ({parts}) in {result.path}")
+        parts = f"no dialogues: all {manifest.counts.read} dropped, see {result.path / 'rejected'}"
+    typer.echo(f"saved {manifest.name} {manifest.version} ({parts}) in {result.path}")
 
 
 def versions_command(
@@ -107,27 +106,21 @@ def versions_command(
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """List a dataset's versions with their counts and dates."""
-    from factory.dataset.layout import MANIFEST, tag, versions
-    from factory.errors import DataFileError
+    from factory.dataset.layout import tag
+    from factory.dataset.manifest import version_manifests
 
-    found = versions(root, name)
-    if not found:
-        raise DataFileError(
-            f"no dataset '{name}' under {root}: run `factory curate ... --name {name}` first"
-        )
+    found = version_manifests(root, name)
     typer.echo(
         f"{'version':<10}{'created':<27}{'train':>7}{'valid':>7}{'test':>7}{'kept/read':>12}  recipe"
     )
-    for number, path in found:
-        try:
-            m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+    for number, m in found:
+        if m is None:
             typer.echo(f"{tag(number):<10}(manifest.json unreadable: the folder is damaged)")
             continue
-        s, c = m["splits"], m["counts"]
+        s, c = m.splits, m.counts
         typer.echo(
-            f"{tag(number):<10}{m['created_at']:<27}{s['train']:>7}{s['validation']:>7}{s['test']:>7}"
-            f"{c['kept']:>6}/{c['read']:<5}  {m['recipe']['name']} ({m['recipe']['sha256']})"
+            f"{tag(number):<10}{m.created_at:<27}{s.train:>7}{s.validation:>7}{s.test:>7}"
+            f"{c.kept:>6}/{c.read:<5}  {m.recipe.name} ({m.recipe.sha256})"
         )
 
 
@@ -149,8 +142,8 @@ def export_command(
     version: Annotated[str, typer.Argument(help="Version, e.g. v0.1.0.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="messages (.jsonl) or esconv (.json).")
-    ] = "messages",
+        ExportFormat, typer.Option("--format", "-f", help="messages (.jsonl) or esconv (.json).")
+    ] = ExportFormat.messages,
     split: Annotated[str, typer.Option(help="train, validation or test.")] = "train",
     strategy_in_text: Annotated[
         bool, typer.Option(help="messages: start each assistant turn with its [Strategy].")
@@ -161,28 +154,13 @@ def export_command(
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Write one split of a version for training code: chat messages or ESConv JSON."""
-    from factory.chat import default_system_prompt
-    from factory.dataset.export import write_export
+    from factory.dataset.export import export_split
     from factory.dataset.layout import version_dir
-    from factory.dataset.table import SPLITS, read_split, split_path
-    from factory.errors import ConfigError, DataFileError
-    from factory.resources import read_text
 
-    if format not in ("messages", "esconv"):
-        raise ConfigError(f"--format '{format}' is not one of messages, esconv")
-    if split not in SPLITS:
-        raise ConfigError(f"--split '{split}' is not one of {', '.join(SPLITS)}")
-    path = split_path(version_dir(root, name, version), split)
-    if path is None:
-        raise DataFileError(
-            f"{name} {version} has no {split} split (no dialogue landed in it: see `factory versions {name}`)"
-        )
-    dialogues = read_split(path)
-    prompt = (
-        read_text(system_prompt, ConfigError).strip() if system_prompt else default_system_prompt()
-    )
-    write_export(dialogues, format, out, prompt, strategy_in_text)  # type: ignore[arg-type]
-    typer.echo(f"wrote {len(dialogues)} dialogues ({format}) to {out}")
+    folder = version_dir(root, name, version)
+    prompt = _system_prompt(system_prompt)
+    written = export_split(folder, split, format, out, prompt, strategy_in_text)
+    typer.echo(f"wrote {written} dialogues ({format}) to {out}")
 
 
 def push_command(

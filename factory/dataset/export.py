@@ -5,14 +5,22 @@ written for ESConv reads synthetic dialogues unchanged."""
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from factory.chat import chat_messages
-from factory.errors import RunDirError
+from factory.dataset.table import SPLITS, read_split, split_path
+from factory.errors import ConfigError, DataFileError
+from factory.jsonl import atomic_file, json_line
 from factory.models import Dialogue
 
-Format = Literal["messages", "esconv"]
+
+class ExportFormat(StrEnum):
+    """messages: chat messages, one object per line (.jsonl); esconv: ESConv.json's list."""
+
+    messages = "messages"
+    esconv = "esconv"
 
 
 def esconv_record(dialogue: Dialogue) -> dict[str, Any]:
@@ -51,30 +59,41 @@ def esconv_record(dialogue: Dialogue) -> dict[str, Any]:
 
 def write_export(
     dialogues: list[Dialogue],
-    fmt: Format,
+    fmt: ExportFormat,
     out: Path,
     system_prompt: str,
     strategy_in_text: bool = False,
 ) -> None:
     """messages: one {"id", "messages"} object per line (.jsonl); esconv: one JSON list.
-    Written under a temporary name and renamed, so a failed export leaves nothing."""
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as handle:
-            if fmt == "messages":
-                for d in dialogues:
-                    row = {
-                        "id": d.id,
-                        "messages": chat_messages(d, system_prompt, strategy_in_text),
-                    }
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                json.dump(
-                    [esconv_record(d) for d in dialogues], handle, ensure_ascii=False, indent=1
-                )
-                handle.write("\n")
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RunDirError(f"cannot write {out} ({exc.strerror}): pass a writable --out") from None
+    Written atomically, so a failed export leaves nothing."""
+    with atomic_file(out) as handle:
+        if fmt is ExportFormat.messages:
+            for d in dialogues:
+                messages = chat_messages(d, system_prompt, strategy_in_text)
+                handle.write(json_line({"id": d.id, "messages": messages}))
+        else:
+            json.dump([esconv_record(d) for d in dialogues], handle, ensure_ascii=False, indent=1)
+            handle.write("\n")
+
+
+def export_split(
+    version: Path,
+    split: str,
+    fmt: ExportFormat,
+    out: Path,
+    system_prompt: str,
+    strategy_in_text: bool = False,
+) -> int:
+    """Writes one split of a version folder to `out`; returns how many dialogues."""
+    if split not in SPLITS:
+        raise ConfigError(f"--split '{split}' is not one of {', '.join(SPLITS)}")
+    path = split_path(version, split)
+    if path is None:
+        name, label = version.parent.name, version.name
+        raise DataFileError(
+            f"{name} {label} has no {split} split (no dialogue landed in it:"
+            f" see `factory versions {name}`)"
+        )
+    dialogues = read_split(path)
+    write_export(dialogues, fmt, out, system_prompt, strategy_in_text)
+    return len(dialogues)

@@ -12,13 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.errors import ConfigError, FactoryError
+from factory.errors import ConfigError, FactoryError, HubError, first_error_line
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
-
-
-class HubError(FactoryError):
-    """The Hub refused or could not be reached."""
 
 
 @dataclass
@@ -50,7 +46,7 @@ def _api(token: str) -> Any:
 
 def _why(exc: Exception) -> str:
     status = getattr(getattr(exc, "response", None), "status_code", None)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first_error_line(exc)
     return f"HTTP {status}: {first}" if status else first
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 from factory.errors import ConfigError, DataFileError
 
-Bump = Literal["major", "minor", "patch"]
+
+class Bump(StrEnum):
+    """Which part of the version a new one raises."""
+
+    major = "major"
+    minor = "minor"
+    patch = "patch"
+
+
 Version = tuple[int, int, int]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -52,9 +60,9 @@ def versions(root: Path, name: str) -> list[tuple[Version, Path]]:
 
 def next_version(existing: list[Version], bump: Bump) -> Version:
     major, minor, patch = existing[-1] if existing else (0, 0, 0)
-    if bump == "major":
+    if bump is Bump.major:
         return major + 1, 0, 0
-    if bump == "minor":
+    if bump is Bump.minor:
         return major, minor + 1, 0
     return major, minor, patch + 1
 

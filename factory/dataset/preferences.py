@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from factory.backends import Backend, ChatRequest, build_backend
 from factory.backends.config import BackendConfig
 from factory.errors import BackendError
-from factory.models import Dialogue, Usage
+from factory.models import Dialogue, Record, Usage
 from factory.prompts import PromptLibrary
 from factory.roleplay.agent import AgentFailure
 from factory.roleplay.config import RoleplayConfig, SamplingConfig
@@ -58,18 +57,61 @@ def judge_schema() -> dict[str, Any]:
     }
 
 
+class ChatMessage(Record):
+    role: str
+    content: str
+
+
+class PreferencePair(Record):
+    """One parquet row of the `preferences` config: TRL's conversational preference format
+    (`prompt`, `chosen`, `rejected`) with the strategies, scores and the pair's origin."""
+
+    dialogue_id: str
+    turn_index: int
+    prompt: list[ChatMessage]
+    chosen: list[ChatMessage]
+    rejected: list[ChatMessage]
+    chosen_strategy: str
+    rejected_strategy: str
+    chosen_score: int
+    rejected_score: int
+    chosen_is_original: bool
+    candidates: int
+
+
+class PreferenceCounts(Record):
+    """Pairs made and why turns or candidates gave none, in name order."""
+
+    candidate_failed: int = 0
+    duplicate_candidate: int = 0
+    judge_failed: int = 0
+    judge_unparsed: int = 0
+    pairs: int = 0
+    tie: int = 0
+    too_few_scored: int = 0
+
+    @model_serializer(mode="wrap")
+    def _happened(self, handler: SerializerFunctionWrapHandler) -> dict[str, int]:
+        """Only the reasons that occurred, and always `pairs`."""
+        return {k: v for k, v in handler(self).items() if v or k == "pairs"}
+
+    def recorded(self) -> dict[str, int]:
+        """The counts as the manifest lists them."""
+        out: dict[str, int] = self.model_dump()
+        return out
+
+
 @dataclass
 class Candidate:
     text: str
     strategy: str
     original: bool
-    score: int | None = None
 
 
 @dataclass
 class PreferenceResult:
-    pairs: list[dict[str, Any]] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
+    pairs: list[PreferencePair] = field(default_factory=list)
+    counts: PreferenceCounts = field(default_factory=PreferenceCounts)
     usage: Usage = field(default_factory=Usage)
     judge_prompt: str = ""
 
@@ -118,7 +160,7 @@ class PreferenceBuilder:
         finally:
             await backend.close()
         result.pairs = [p for p in pairs if p is not None]
-        result.counts["pairs"] = len(result.pairs)
+        result.counts.pairs = len(result.pairs)
         return result
 
     async def _pair(
@@ -128,7 +170,56 @@ class PreferenceBuilder:
         dialogue: Dialogue,
         index: int,
         result: PreferenceResult,
-    ) -> dict[str, Any] | None:
+    ) -> PreferencePair | None:
+        """The pair for one supporter turn, or None (counted) when too few candidates were
+        scored or the best and the worst are closer than `min_margin`."""
+        context = public_turns(dialogue.turns[:index])
+        candidates = await self._candidates(backend, limit, dialogue, index, result)
+        scored: list[tuple[int, Candidate]] = []
+        for candidate in candidates:
+            async with limit:
+                score = await self._score(backend, context, candidate.text, result)
+            if score is not None:
+                scored.append((score, candidate))
+        if len(scored) < 2:
+            result.counts.too_few_scored += 1
+            return None
+        # Best first; among equals the original reply wins `chosen` and loses `rejected` last.
+        ranked = sorted(scored, key=lambda sc: (-sc[0], not sc[1].original))
+        (chosen_score, chosen), (rejected_score, rejected) = ranked[0], ranked[-1]
+        if chosen_score - rejected_score < self.config.min_margin:
+            result.counts.tie += 1
+            return None
+        prompt = (
+            [ChatMessage(role="system", content=self.system_prompt)] if self.system_prompt else []
+        )
+        prompt += [
+            ChatMessage(role="user" if t.role == "seeker" else "assistant", content=t.text)
+            for t in context
+        ]
+        return PreferencePair(
+            dialogue_id=dialogue.id,
+            turn_index=index,
+            prompt=prompt,
+            chosen=[ChatMessage(role="assistant", content=chosen.text)],
+            rejected=[ChatMessage(role="assistant", content=rejected.text)],
+            chosen_strategy=chosen.strategy,
+            rejected_strategy=rejected.strategy,
+            chosen_score=chosen_score,
+            rejected_score=rejected_score,
+            chosen_is_original=chosen.original,
+            candidates=len(scored),
+        )
+
+    async def _candidates(
+        self,
+        backend: Backend,
+        limit: asyncio.Semaphore,
+        dialogue: Dialogue,
+        index: int,
+        result: PreferenceResult,
+    ) -> list[Candidate]:
+        """The original reply and the distinct replies written with other strategies."""
         turn = dialogue.turns[index]
         context = public_turns(dialogue.turns[:index])
         taxonomy = self.taxonomy(dialogue.generation.taxonomy)
@@ -147,45 +238,15 @@ class PreferenceBuilder:
                         usage=result.usage,
                     )
                 except AgentFailure:
-                    result.counts["candidate_failed"] += 1
+                    result.counts.candidate_failed += 1
                     continue
             key = " ".join(text.lower().split())
             if key in seen:  # a reply already among the candidates teaches nothing
-                result.counts["duplicate_candidate"] += 1
+                result.counts.duplicate_candidate += 1
                 continue
             seen.add(key)
             candidates.append(Candidate(text, strategy.name, original=False))
-        for candidate in candidates:
-            async with limit:
-                candidate.score = await self._score(backend, context, candidate.text, result)
-        scored = [c for c in candidates if c.score is not None]
-        if len(scored) < 2:
-            result.counts["too_few_scored"] += 1
-            return None
-        # Best first; among equals the original reply wins `chosen` and loses `rejected` last.
-        ranked = sorted(scored, key=lambda c: (-(c.score or 0), not c.original))
-        chosen, rejected = ranked[0], ranked[-1]
-        if (chosen.score or 0) - (rejected.score or 0) < self.config.min_margin:
-            result.counts["tie"] += 1
-            return None
-        prompt = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        prompt += [
-            {"role": "user" if t.role == "seeker" else "assistant", "content": t.text}
-            for t in context
-        ]
-        return {
-            "dialogue_id": dialogue.id,
-            "turn_index": index,
-            "prompt": prompt,
-            "chosen": [{"role": "assistant", "content": chosen.text}],
-            "rejected": [{"role": "assistant", "content": rejected.text}],
-            "chosen_strategy": chosen.strategy,
-            "rejected_strategy": rejected.strategy,
-            "chosen_score": chosen.score,
-            "rejected_score": rejected.score,
-            "chosen_is_original": chosen.original,
-            "candidates": len(scored),
-        }
+        return candidates
 
     async def _score(
         self, backend: Backend, context: Any, reply: str, result: PreferenceResult
@@ -202,13 +263,13 @@ class PreferenceBuilder:
             completion = await backend.complete(request)
         except BackendError as exc:
             result.usage.add(exc.usage)
-            result.counts["judge_failed"] += 1
+            result.counts.judge_failed += 1
             return None
         result.usage.add(completion.usage)
         try:
             return coerce_int(extract_json_object(completion.text).get("score"), 1, 5, "score")
         except ParseError:
-            result.counts["judge_unparsed"] += 1
+            result.counts.judge_unparsed += 1
             return None
 
 

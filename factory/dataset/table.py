@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.chat import chat_messages
+from factory.dataset.manifest import read_manifest
 from factory.errors import DataFileError, first_error_line
 from factory.models import Dialogue, Persona, ScenarioCore, Turn
 
@@ -136,13 +137,7 @@ def write_parquet(
 
 def split_path(version: Path, split: str) -> Path | None:
     """A version's parquet file for `split`, as its manifest lists it (None: empty split)."""
-    try:
-        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataFileError(
-            f"{version / 'manifest.json'}: not a readable version manifest ({type(exc).__name__})"
-        ) from None
-    relative = manifest.get("split_files", {}).get(split)
+    relative = read_manifest(version).split_files.get(split)
     if relative and not (version / relative).is_file():
         raise DataFileError(f"{version / relative} is missing: the version folder is damaged")
     return version / relative if relative else None

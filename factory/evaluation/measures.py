@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory.dataset.stats import shares
+from factory.counting import shares
 from factory.models import Dialogue, Role
 
 

@@ -109,6 +109,19 @@ class RunDir:
                 self.release()
                 raise RunDirError(f"{path} is not a file: remove it or pass another --out")
 
+    def in_use(self) -> bool:
+        """Does a `factory generate` hold this directory's lock right now?"""
+        lock = self.path / LOCK_FILE
+        if not lock.is_file():
+            return False
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
     def discard_if_unused(self) -> None:
         """Remove the folder again if this run created it and wrote nothing into it."""
         self.release()

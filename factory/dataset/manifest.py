@@ -1,0 +1,142 @@
+"""A version's manifest.json as typed records: what the version holds, how it was made, and
+where every count comes from. It is written and read back only through these models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from factory.dataset.layout import MANIFEST, Version, versions
+from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
+from factory.dataset.stats import DatasetStats
+from factory.errors import DataFileError, first_error_line
+from factory.models import Record, Usage
+from factory.runs.run_dir import RunManifest
+
+
+class SplitCounts(Record):
+    train: int
+    validation: int
+    test: int
+
+
+class RecipeFilter(BaseModel):
+    """One recipe entry: the filter's name and the settings it was given (secrets scrubbed)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    use: str
+
+
+class RecipeInfo(Record):
+    name: str
+    sha256: str
+    filters: list[RecipeFilter]
+
+
+class VersionCounts(Record):
+    """Dialogues read, malformed lines, kept and rejected (malformed lines and every funnel
+    drop, repeated ids included)."""
+
+    read: int
+    malformed: int
+    kept: int
+    rejected: int
+    duplicate_ids: int
+
+
+class FunnelRow(Record):
+    """One step of the funnel: what entered it, what it kept and dropped, and why."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+    filter: str
+    entered: int = Field(alias="in")
+    kept: int
+    dropped: int
+    drop_reasons: dict[str, int]
+    keep_reasons: dict[str, int]
+    seconds: float
+
+
+class SourceInfo(Record):
+    """One input: its file's hash, the dialogues in it, and its run's manifest if it has one."""
+
+    name: str
+    path: str
+    sha256: str
+    dialogues: int
+    prompt_hashes: dict[str, str]
+    settings: dict[str, int | str]
+    run: RunManifest | None
+
+
+class DataFile(Record):
+    sha256: str
+    rows: int
+
+
+class PreferenceInfo(Record):
+    """How the `preferences` config was made: its files, counts, usage, judge and settings."""
+
+    split_files: dict[str, str]
+    counts: PreferenceCounts
+    usage: Usage
+    judge_prompt: str
+    settings: PreferenceConfig
+
+
+class DatasetManifest(Record):
+    """manifest.json of a version folder."""
+
+    tool: str = "esc-factory"
+    tool_version: str
+    name: str
+    version: str
+    created_at: str
+    license: str
+    seed: int
+    split_fractions: list[float]
+    splits: SplitCounts
+    split_files: dict[str, str]
+    recipe: RecipeInfo
+    system_prompt_sha256: str
+    counts: VersionCounts
+    funnel: list[FunnelRow]
+    sources: list[SourceInfo]
+    data_files: dict[str, DataFile]
+    stats: DatasetStats
+    preferences: PreferenceInfo | None
+
+    def write(self, folder: Path) -> None:
+        text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        (folder / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> DatasetManifest:
+    """The manifest of a version folder, or one line saying it cannot be read."""
+    path = folder / MANIFEST
+    try:
+        return DatasetManifest.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise DataFileError(
+            f"{path}: not a readable version manifest ({first_error_line(exc)[:200]})"
+        ) from None
+
+
+def version_manifests(root: Path, name: str) -> list[tuple[Version, DatasetManifest | None]]:
+    """A dataset's versions, oldest first, each with its manifest (None: unreadable)."""
+    found = versions(root, name)
+    if not found:
+        raise DataFileError(
+            f"no dataset '{name}' under {root}: run `factory curate ... --name {name}` first"
+        )
+    out: list[tuple[Version, DatasetManifest | None]] = []
+    for number, path in found:
+        try:
+            out.append((number, read_manifest(path)))
+        except DataFileError:
+            out.append((number, None))
+    return out
