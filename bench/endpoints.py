@@ -16,15 +16,15 @@ import platform
 import time
 
 from factory.backends.base import ChatRequest
-from factory.backends.config import BackendConfig
 from factory.backends.multi import MultiEndpointBackend
+from factory.backends.openai_backend import OpenAIOptions
 from factory.testing.fake_openai import FakeOpenAIServer
 
 REQUEST = ChatRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=16, temperature=0)
 
 
 async def throughput(urls: list[str], calls: int, concurrency: int, balance: str) -> float:
-    config = BackendConfig(kind="openai", base_urls=urls, max_retries=0)
+    config = OpenAIOptions(base_urls=urls, max_retries=0)
     backend = MultiEndpointBackend(config, max_in_flight=concurrency, balance=balance)
     await backend.start()
     limit = asyncio.Semaphore(concurrency)

@@ -77,6 +77,17 @@ class BackendError(Exception):
         self.rejected = rejected
 
 
+class BackendNotStarted(BackendError):
+    """A backend was called before `start()` (or after `close()`): a bug in the caller."""
+
+    def __init__(self, name: str, usage: Usage | None = None) -> None:
+        super().__init__(
+            f"the {name} backend was called before start() (or after close()):"
+            " await backend.start() first",
+            usage,
+        )
+
+
 def first_error_line(exc: Exception) -> str:
     """The first problem in a validation or YAML error, as `key.path: message`."""
     if isinstance(exc, ValidationError):

@@ -5,7 +5,8 @@ allowed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -56,23 +57,59 @@ def load_settings(model: type[M], path: Path | None, overrides: dict[str, Any] |
 
 def validation_line(exc: ValidationError, model: type[BaseModel]) -> str:
     """A settings or data-file validation error as one line: an unknown key names the keys
-    allowed where it stands; anything else is `key.path: message`."""
+    allowed where it stands (those of the chosen `kind` inside a discriminated union), an
+    unknown kind names the kinds; anything else is `key.path: message`."""
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = err["loc"]
+    shown = ".".join(_locate(model, loc)[0])
     if err["type"] == "extra_forbidden":
-        parent = _model_at(model, err["loc"][:-1])
+        _, parent, tag = _locate(model, loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent else "see README"
-        return f"unknown key '{loc}' (allowed here: {allowed})"
-    if err["type"] == "enum":
-        return f"{loc}: {err['msg']}"
-    return first_error_line(exc)
+        scope = f"with kind {tag}" if tag else "here"
+        return f"unknown key '{shown}' (allowed {scope}: {allowed})"
+    if err["type"] == "union_tag_invalid" and loc:
+        holder = _locate(model, loc[:-1])[1]
+        field = holder.model_fields.get(str(loc[-1])) if holder else None
+        if field is not None and field.discriminator:
+            name = str(field.discriminator)
+            kinds = [tag for m in _models_in(field.annotation) for tag in _tags(m, name)]
+            return (
+                f"{shown}.{name}: unknown value {err['ctx']['tag']!r} (allowed: {', '.join(kinds)})"
+            )
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{shown}: {message}" if shown else message
 
 
-def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    for key in loc:
-        field = model.model_fields.get(str(key))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model
+def _locate(
+    model: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[list[str], type[BaseModel] | None, str]:
+    """Walk `loc` from `model`: the key path as the user wrote it (pydantic's union tags
+    left out), the model it ends on (None past a non-model) and the last union tag passed."""
+    shown: list[str] = []
+    node: type[BaseModel] | None = model
+    tag = ""
+    keys = iter(loc)
+    for key in keys:
+        shown.append(str(key))
+        field = node.model_fields.get(str(key)) if node else None
+        members = _models_in(field.annotation) if field else []
+        node = members[0] if len(members) == 1 else None
+        if field is not None and field.discriminator and len(members) > 1:
+            tag = str(next(keys, ""))
+            name = str(field.discriminator)
+            node = next((m for m in members if tag in _tags(m, name)), None)
+    return shown, node, tag
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The settings models a field holds: itself, or the members of a union of models."""
+    candidates = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    return [
+        t for t in (candidates or (annotation,)) if isinstance(t, type) and issubclass(t, BaseModel)
+    ]
+
+
+def _tags(member: type[BaseModel], discriminator: str) -> list[str]:
+    """The values of a union member's discriminator field (its `Literal`)."""
+    field = member.model_fields.get(discriminator)
+    return [str(v) for v in get_args(field.annotation)] if field else []

@@ -82,7 +82,10 @@ def one_line_error(result, *fragments: str) -> None:
             ["unknown key 'roleplay.max_exchange'", "max_exchanges"],
         ),
         ("sampling:\n  temperature: 9\n", ["sampling.temperature", "less than or equal to 2"]),
-        ("backend:\n  transport: nope\n", ["backend.transport", "'http' or 'sdk'"]),
+        (
+            "backend:\n  kind: openai\n  transport: nope\n",
+            ["backend.transport", "'http' or 'sdk'"],
+        ),
         (
             "roleplay:\n  min_exchanges: 5\n  max_exchanges: 2\n",
             ["min_exchanges (5) must not exceed"],

@@ -10,8 +10,8 @@ import socket
 import pytest
 
 from factory.backends.base import ChatRequest
-from factory.backends.config import BackendConfig
 from factory.backends.multi import MultiEndpointBackend
+from factory.backends.openai_backend import OpenAIOptions
 from factory.errors import BackendError, BackendUnavailable
 from factory.testing.fake_openai import FakeOpenAIServer, FakeReply
 
@@ -26,9 +26,7 @@ def dead_url() -> str:
 
 
 def backend(*urls: str, **overrides) -> MultiEndpointBackend:
-    config = BackendConfig(
-        kind="openai", base_urls=list(urls), max_retries=0, backoff_s=0.01, **overrides
-    )
+    config = OpenAIOptions(base_urls=list(urls), max_retries=0, backoff_s=0.01, **overrides)
     return MultiEndpointBackend(config, max_in_flight=64)
 
 

@@ -736,7 +736,7 @@ def test_judge_scores_drops_and_keeps_unparsable_output():
 
 
 def test_judge_over_http_against_the_fake_server(fake_server):
-    from factory.backends.config import BackendConfig
+    from factory.backends.openai_backend import OpenAIOptions
     from factory.filters.judge import JudgeFilter, JudgeSettings
     from factory.testing.fake_openai import FakeReply
 
@@ -745,7 +745,7 @@ def test_judge_over_http_against_the_fake_server(fake_server):
         FakeReply(status=400, body='{"error": {"message": "too long"}}'),
     )
     settings = JudgeSettings(
-        backend=BackendConfig(kind="openai", base_url=fake_server.url, model="judge-model"),
+        backend=OpenAIOptions(base_url=fake_server.url, model="judge-model"),
         concurrency=1,
     )
     outcomes = JudgeFilter(settings).apply_batch([dialogue(id="a"), dialogue(id="b")])

@@ -7,8 +7,7 @@ import time
 import pytest
 
 from factory.backends.base import ChatRequest
-from factory.backends.config import BackendConfig
-from factory.backends.openai_backend import OpenAIBackend
+from factory.backends.openai_backend import OpenAIBackend, OpenAIOptions
 from factory.errors import BackendError, BackendUnavailable
 from factory.testing.fake_openai import FakeReply
 
@@ -20,8 +19,7 @@ REQUEST = ChatRequest(
 
 
 def backend_for(server, transport, **overrides):
-    cfg = BackendConfig(
-        kind="openai",
+    cfg = OpenAIOptions(
         base_url=server.url,
         model="fake-model",
         transport=transport,
@@ -139,9 +137,7 @@ async def test_structured_request_shapes(fake_server, transport, mode):
 
 
 async def test_unreachable_server_is_a_clear_error(transport):
-    backend = OpenAIBackend(
-        BackendConfig(kind="openai", base_url="http://127.0.0.1:9/v1", transport=transport), 2
-    )
+    backend = OpenAIBackend(OpenAIOptions(base_url="http://127.0.0.1:9/v1", transport=transport), 2)
     with pytest.raises(
         BackendUnavailable,
         match=re.escape("cannot reach an OpenAI-compatible server at http://127.0.0.1:9/v1"),
@@ -201,7 +197,7 @@ async def test_retry_after_beyond_the_limit_fails_the_call(fake_server, transpor
 
 async def test_base_url_without_v1_is_caught_at_start(fake_server, transport):
     root = fake_server.url.removesuffix("/v1")
-    backend = OpenAIBackend(BackendConfig(kind="openai", base_url=root, transport=transport), 2)
+    backend = OpenAIBackend(OpenAIOptions(base_url=root, transport=transport), 2)
     with pytest.raises(BackendUnavailable, match=re.escape(f"did you mean {root}/v1?")):
         await backend.start()
 

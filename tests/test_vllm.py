@@ -14,7 +14,7 @@ import pytest
 
 from factory.backends.base import ChatRequest
 from factory.backends.scripted import canned_response
-from factory.backends.vllm_backend import VLLMBackend, sampling_params
+from factory.backends.vllm_backend import VLLMBackend, VLLMOptions, sampling_params
 from factory.runs.config import load_config
 from factory.runs.generate import generate
 
@@ -184,7 +184,6 @@ def test_vllm_on_a_tiny_random_model(tmp_path: Path):
 
 
 async def test_a_failing_or_short_batch_fails_its_calls_and_the_loop_goes_on():
-    from factory.backends.config import BackendConfig
     from factory.errors import BackendError
 
     class Flaky(FakeLLM):
@@ -198,7 +197,7 @@ async def test_a_failing_or_short_batch_fails_its_calls_and_the_loop_goes_on():
 
     engine = Flaky()
     backend = VLLMBackend(
-        BackendConfig(kind="vllm", model="tiny"),
+        VLLMOptions(model="tiny"),
         engine_factory=lambda c: engine,
         params=lambda r: r,
     )

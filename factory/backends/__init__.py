@@ -1,37 +1,50 @@
-"""Backends: the registry maps a config's `kind` to a class. Heavy imports stay inside each."""
+"""Backends: the registry maps a config's `kind` to a builder. Heavy imports stay inside each
+backend's methods, so importing them (config loading does) costs little."""
 
 from __future__ import annotations
 
-from factory.backends.base import Backend, ChatRequest, Completion
-from factory.backends.config import BackendConfig, BackendKind
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Backend", "ChatRequest", "Completion", "build_backend"]
+from factory.backends.base import Backend, BackendKind, ChatRequest, Completion
+from factory.backends.config import BackendConfig, OpenAIOptions
+from factory.backends.distilabel_backend import DistilabelBackend
+from factory.backends.local import LocalBackend
+from factory.backends.openai_backend import OpenAIBackend
+from factory.backends.scripted import ScriptedBackend
+from factory.backends.vllm_backend import VLLMBackend
+from factory.errors import ConfigError
+
+__all__ = ["BUILDERS", "Backend", "ChatRequest", "Completion", "build_backend"]
+
+# A builder takes the options model of its kind and the most calls the run keeps in flight.
+Builder = Callable[[Any, int], Backend]
+
+
+def _openai(config: OpenAIOptions, max_in_flight: int) -> Backend:
+    """One server, or several replicas of one model (`base_urls`) balanced as one backend."""
+    if len(config.base_urls) > 1:
+        from factory.backends.multi import MultiEndpointBackend
+
+        return MultiEndpointBackend(config, max_in_flight)
+    if config.base_urls:
+        config = config.model_copy(update={"base_url": config.base_urls[0]})
+    return OpenAIBackend(config, max_in_flight)
+
+
+BUILDERS: dict[BackendKind, Builder] = {
+    BackendKind.local: lambda config, _: LocalBackend(config),
+    BackendKind.openai: _openai,
+    BackendKind.vllm: lambda config, _: VLLMBackend(config),
+    BackendKind.distilabel: lambda config, _: DistilabelBackend(config),
+    BackendKind.scripted: lambda config, _: ScriptedBackend(),
+}
 
 
 def build_backend(config: BackendConfig, max_in_flight: int) -> Backend:
     """A backend for `config`, not yet started (no model loaded, no connection made)."""
-    if config.kind is BackendKind.openai and len(config.base_urls) > 1:
-        from factory.backends.multi import MultiEndpointBackend
-
-        return MultiEndpointBackend(config, max_in_flight)
-    if config.kind is BackendKind.openai:
-        if config.base_urls:
-            config = config.model_copy(update={"base_url": config.base_urls[0]})
-        from factory.backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(config, max_in_flight)
-    if config.kind is BackendKind.distilabel:
-        from factory.backends.distilabel_backend import DistilabelBackend
-
-        return DistilabelBackend(config)
-    if config.kind is BackendKind.vllm:
-        from factory.backends.vllm_backend import VLLMBackend
-
-        return VLLMBackend(config)
-    if config.kind is BackendKind.local:
-        from factory.backends.local import LocalBackend
-
-        return LocalBackend(config)
-    from factory.backends.scripted import ScriptedBackend
-
-    return ScriptedBackend()
+    builder = BUILDERS.get(config.kind)
+    if builder is None:
+        kinds = ", ".join(BUILDERS)
+        raise ConfigError(f"backend.kind '{config.kind}' has no backend: use one of {kinds}")
+    return builder(config, max_in_flight)

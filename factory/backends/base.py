@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
 from factory.models import Usage
 from factory.prompts import ChatMessage
+
+
+class BackendKind(StrEnum):
+    """The backends a config can name in `backend.kind`; each has its own options model."""
+
+    local = "local"
+    openai = "openai"
+    vllm = "vllm"
+    distilabel = "distilabel"
+    scripted = "scripted"
 
 
 @dataclass(frozen=True)

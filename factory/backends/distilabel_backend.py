@@ -15,18 +15,36 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Literal
 
-from factory.backends.base import ChatRequest, Completion
-from factory.backends.config import BackendConfig
+from pydantic import Field
+
+from factory.backends.base import BackendKind, ChatRequest, Completion
 from factory.errors import (
     BackendError,
+    BackendNotStarted,
     BackendUnavailable,
     ConfigError,
     MissingExtra,
     first_error_line,
 )
 from factory.models import Usage
+from factory.settings import Strict
+
+
+class DistilabelOptions(Strict):
+    """`backend.kind: distilabel`: any distilabel LLM class, named by import path."""
+
+    kind: Literal[BackendKind.distilabel] = BackendKind.distilabel
+    model: str | None = Field(
+        default=None,
+        description="for prices and the run's fingerprint; the class takes its model from llm_args",
+    )
+    llm_class: str | None = Field(default=None, description="import path of an LLM class")
+    llm_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the class's arguments (keep API keys in the environment)",
+    )
 
 
 def load_class(path: str) -> type:
@@ -49,7 +67,7 @@ class DistilabelBackend:
     name = "distilabel"
     max_parallel: int | None = None
 
-    def __init__(self, config: BackendConfig) -> None:
+    def __init__(self, config: DistilabelOptions) -> None:
         if not config.llm_class:
             raise ConfigError(
                 "backend.kind distilabel needs backend.llm_class, e.g. distilabel.models.OpenAILLM"
@@ -93,7 +111,8 @@ class DistilabelBackend:
         return {k: v for k, v in wanted.items() if k in self._accepts and v is not None}
 
     async def complete(self, request: ChatRequest) -> Completion:
-        assert self._llm is not None, "start() the backend first"
+        if self._llm is None:
+            raise BackendNotStarted(self.name)
         messages = [dict(m) for m in request.messages]
         try:
             if hasattr(self._llm, "agenerate"):

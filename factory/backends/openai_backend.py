@@ -17,16 +17,70 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
 
-import aiohttp
+from pydantic import Field
 
-from factory.backends.base import ChatRequest, Completion
-from factory.backends.config import BackendConfig, StructuredMode, Transport
-from factory.errors import BackendError, BackendUnavailable
+from factory.backends.base import BackendKind, ChatRequest, Completion
+from factory.errors import BackendError, BackendNotStarted, BackendUnavailable, first_error_line
 from factory.models import Usage
+from factory.settings import Strict
+
+if TYPE_CHECKING:  # aiohttp is imported where it is used: config loading imports this module
+    import aiohttp
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class Transport(StrEnum):
+    """How the openai backend talks HTTP: `http` is a lean aiohttp client of the
+    OpenAI wire format; `sdk` goes through the openai SDK (aiohttp transport)."""
+
+    http = "http"
+    sdk = "sdk"
+
+
+class StructuredMode(StrEnum):
+    """How a structured call asks an OpenAI-compatible server for JSON.
+
+    json_schema: OpenAI / vLLM `response_format: json_schema`.
+    json_object: `{"type": "json_object", "schema": ...}`, what llama.cpp's server accepts.
+    prompt: no server-side constraint; the prompt and the tolerant parser do the work.
+    """
+
+    json_schema = "json_schema"
+    json_object = "json_object"
+    prompt = "prompt"
+
+
+class OpenAIOptions(Strict):
+    """`backend.kind: openai`: one OpenAI-compatible server, or several replicas of one model.
+    Secrets are not options: the API key is read from the variable `api_key_env` names."""
+
+    kind: Literal[BackendKind.openai] = BackendKind.openai
+    model: str | None = Field(default=None, description="the served model name")
+    base_url: str = "http://127.0.0.1:8000/v1"
+    base_urls: list[str] = Field(
+        default_factory=list,
+        description="several replicas of one model (e.g. vllm serve on each GPU box); overrides base_url",
+    )
+    endpoint_cooldown_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="a failing endpoint rests this long, then is probed",
+    )
+    api_key_env: str = "OPENAI_API_KEY"
+    transport: Transport = Transport.http
+    structured: StructuredMode = StructuredMode.json_schema
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    backoff_s: float = Field(default=0.5, gt=0, le=60)
+    max_backoff_s: float = Field(default=30.0, gt=0, le=600)
+    max_retry_after_s: float = Field(
+        default=120.0, ge=0, le=3600, description="longer Retry-After waits fail the call instead"
+    )
 
 
 @dataclass
@@ -43,7 +97,7 @@ class OpenAIBackend:
     name = "openai"
     max_parallel: int | None = None
 
-    def __init__(self, config: BackendConfig, max_in_flight: int) -> None:
+    def __init__(self, config: OpenAIOptions, max_in_flight: int) -> None:
         self.config = config
         self.model = config.model or "gpt-4o-mini"
         self.base_url = config.base_url.rstrip("/")
@@ -53,16 +107,19 @@ class OpenAIBackend:
         self._session: aiohttp.ClientSession | None = None
         self._sdk: Any = None
         self._rng = random.Random()
+        self._started = False
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         connector = aiohttp.TCPConnector(limit=self._max_in_flight, ttl_dns_cache=300)
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         self._session = aiohttp.ClientSession(timeout=timeout, connector=connector, headers=headers)
-        await self._check_reachable()
+        await self._check_reachable(self._session)
         if self.config.transport is Transport.sdk:
             import openai
 
@@ -73,12 +130,14 @@ class OpenAIBackend:
                 timeout=self.config.timeout_s,
                 http_client=openai.DefaultAioHttpClient(),
             )
+        self._started = True
 
-    async def _check_reachable(self) -> None:
-        assert self._session is not None
+    async def _check_reachable(self, session: aiohttp.ClientSession) -> None:
+        import aiohttp
+
         url = f"{self.base_url}/models"
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp:
                 status = resp.status
         except aiohttp.InvalidURL:
             await self.close()
@@ -88,9 +147,9 @@ class OpenAIBackend:
             ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             await self.close()
-            reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
             raise BackendUnavailable(
-                f"cannot reach an OpenAI-compatible server at {self.base_url} ({reason}):"
+                f"cannot reach an OpenAI-compatible server at {self.base_url}"
+                f" ({first_error_line(exc)}):"
                 " start it (e.g. `vllm serve MODEL`) or pass --base-url"
             ) from None
         if status in (401, 403):
@@ -114,6 +173,8 @@ class OpenAIBackend:
     async def healthy(self) -> str | None:
         """None if GET /models answers 200 now, else why not. Uses its own connection, so
         calls in flight on this backend are not disturbed."""
+        import aiohttp
+
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
             async with (
@@ -122,7 +183,7 @@ class OpenAIBackend:
             ):
                 return None if resp.status == 200 else f"HTTP {resp.status}"
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
+            return first_error_line(exc)
 
     async def close(self) -> None:
         if self._sdk is not None:
@@ -160,6 +221,8 @@ class OpenAIBackend:
         return body
 
     async def complete(self, request: ChatRequest) -> Completion:
+        if not self._started:
+            raise BackendNotStarted(self.name)
         body = self.payload(request)
         usage = Usage()
         attempts = self.config.max_retries + 1
@@ -210,6 +273,8 @@ class OpenAIBackend:
         return self._rng.uniform(0, ceiling)
 
     async def _post_http(self, body: dict[str, Any]) -> _Reply:
+        import aiohttp
+
         if self._session is None:  # closed under a call (several endpoints): a retryable miss
             return _Reply(0, "", error="the connection to this endpoint was closed")
         try:

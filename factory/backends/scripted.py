@@ -9,10 +9,14 @@ import json
 import re
 from collections import deque
 from collections.abc import Callable
+from typing import Literal
 
-from factory.backends.base import ChatRequest, Completion
+from pydantic import Field
+
+from factory.backends.base import BackendKind, ChatRequest, Completion
 from factory.errors import BackendError
 from factory.models import Usage
+from factory.settings import Strict
 
 # Canned stand-ins for model output (not prompts): enough variety that a dry run's
 # dialogues differ from one another.
@@ -37,6 +41,15 @@ _SPEAKER_LINE = re.compile(r"^(?:Seeker|Supporter|You)\b", re.M)
 _STRATEGY_LINE = re.compile(r"^Use this strategy in your reply: ([^(\n]+)", re.M)
 
 Responder = Callable[[ChatRequest], str]
+
+
+class ScriptedOptions(Strict):
+    """`backend.kind: scripted`: canned answers, for tests and `--dry-run`."""
+
+    kind: Literal[BackendKind.scripted] = BackendKind.scripted
+    model: str | None = Field(
+        default=None, description="recorded in the run's fingerprint only; no model is called"
+    )
 
 
 class ScriptedBackend:

@@ -16,17 +16,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from factory.backends.base import ChatRequest, Completion
-from factory.backends.config import BackendConfig
-from factory.errors import BackendError, BackendUnavailable, MissingExtra, first_error_line
+from pydantic import Field
+
+from factory.backends.base import BackendKind, ChatRequest, Completion
+from factory.errors import (
+    BackendError,
+    BackendNotStarted,
+    BackendUnavailable,
+    MissingExtra,
+    first_error_line,
+)
 from factory.models import Usage
+from factory.settings import Strict
 
-EngineFactory = Callable[[BackendConfig], Any]
+
+class VLLMOptions(Strict):
+    """`backend.kind: vllm`: vLLM's engine in this process, fed in batches."""
+
+    kind: Literal[BackendKind.vllm] = BackendKind.vllm
+    model: str | None = Field(default=None, description="a Hugging Face id or a local path")
+    n_ctx: int = Field(default=2048, ge=256, le=131072, description="vLLM's max_model_len")
+    batch_window_s: float = Field(
+        default=0.005, gt=0, le=1, description="how long a batch waits for more calls"
+    )
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="extra vllm.LLM arguments (tensor_parallel_size, gpu_memory_utilization, ...)",
+    )
 
 
-def _default_engine(config: BackendConfig) -> Any:
+EngineFactory = Callable[[VLLMOptions], Any]
+
+
+def _default_engine(config: VLLMOptions) -> Any:
     try:
         import vllm
     except ImportError:
@@ -78,7 +102,7 @@ class VLLMBackend:
 
     def __init__(
         self,
-        config: BackendConfig,
+        config: VLLMOptions,
         engine_factory: EngineFactory | None = None,
         params: Callable[[ChatRequest], Any] | None = None,
     ) -> None:
@@ -112,7 +136,7 @@ class VLLMBackend:
 
     async def complete(self, request: ChatRequest) -> Completion:
         if self._loop_task is None or self._loop_task.done():
-            raise BackendError("the vllm backend is not running (start it first)", Usage(calls=1))
+            raise BackendNotStarted(self.name, Usage(calls=1))
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
         self._arrived.set()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from factory.backends.config import BackendKind
+from factory.backends.config import BackendKind, dry_run_options, flag_overrides
 from factory.errors import BudgetSpent, RunIncomplete
 from factory.progress import Progress
 from factory.runs.config import load_config
@@ -88,22 +88,15 @@ def generate_command(
             "seed": seed,
             "concurrency": concurrency,
             "scenarios": scenarios,
-            "backend.kind": BackendKind.scripted if dry_run else backend,
-            "backend.base_url": base_url if base_url and "," not in base_url else None,
-            "backend.base_urls": [u.strip() for u in base_url.split(",") if u.strip()]
-            if base_url and "," in base_url
-            else None,
-            "backend.model": model,
+            **flag_overrides(backend, base_url, model),
             "roleplay.taxonomy": taxonomy,
             "budget.max_tokens": max_tokens,
             "budget.max_cost": max_cost,
         },
     )
-    from factory.errors import ConfigError
+    if dry_run:
+        cfg = cfg.model_copy(update={"backend": dry_run_options(cfg.backend)})
     from factory.runs.remote import RemoteRun, is_url
-
-    if base_url is not None and not base_url.replace(",", "").strip():
-        raise ConfigError("--base-url is empty: pass one URL or several separated by commas")
 
     target = out or str(Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}")
     remote = RemoteRun(target) if is_url(target) else None

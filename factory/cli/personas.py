@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from factory.backends.config import BackendKind
+from factory.backends.config import BackendKind, flag_overrides
 
 
 class MixChoice(StrEnum):
@@ -46,7 +46,12 @@ SeedsOpt = Annotated[
 BackendOpt = Annotated[
     BackendKind | None, typer.Option("--backend", "-b", help="Backend for llm/seeded situations.")
 ]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="OpenAI-compatible server URL; several, comma-separated, are balanced."
+    ),
+]
 ModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")
 ]
@@ -90,9 +95,7 @@ def sample_command(
             "mix": mix.value if mix else None,
             "situations": situations.value if situations else None,
             "seeds": [str(p) for p in seeds] if seeds else None,
-            "backend.kind": backend,
-            "backend.base_url": base_url,
-            "backend.model": model,
+            **flag_overrides(backend, base_url, model),
             "dedup.enabled": False if no_dedup else None,
             "data_dir": str(data_dir) if data_dir else None,
         },

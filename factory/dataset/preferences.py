@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from factory.backends import Backend, ChatRequest, build_backend
-from factory.backends.config import BackendConfig
+from factory.backends.config import BackendConfig, LocalOptions
 from factory.errors import BackendError
 from factory.models import Dialogue, Record, Usage
 from factory.prompts import PromptLibrary
@@ -34,7 +34,7 @@ from factory.settings import Strict
 class PreferenceConfig(Strict):
     """`factory curate --preferences FILE.yaml`: how pairs are made."""
 
-    backend: BackendConfig = Field(default_factory=BackendConfig)
+    backend: BackendConfig = Field(default_factory=LocalOptions)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
     alternatives: int = Field(default=3, ge=1, le=8, description="other strategies tried per turn")

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from factory.backends import Backend, ChatRequest, build_backend
-from factory.backends.config import BackendConfig
+from factory.backends.config import BackendConfig, LocalOptions
 from factory.errors import BackendError
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue, Usage
@@ -30,7 +30,7 @@ CRITERIA = (
 
 
 class JudgeSettings(FilterSettings):
-    backend: BackendConfig = Field(default_factory=BackendConfig)
+    backend: BackendConfig = Field(default_factory=LocalOptions)
     min_mean: float = Field(default=3.0, ge=1, le=5)
     min_safety: int = Field(default=3, ge=1, le=5)
     concurrency: int = Field(default=8, ge=1, le=1024)

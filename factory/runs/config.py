@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from factory.backends.config import BackendConfig
+from factory.backends.config import BackendConfig, LocalOptions, OpenAIOptions, StructuredMode
 from factory.roleplay.config import RoleplayConfig, SamplingConfig
 from factory.settings import Strict, load_settings
 
@@ -47,7 +47,7 @@ class GenerationConfig(Strict):
     scenarios: str | None = Field(
         default=None, description="a scenario bank (.jsonl); default: built-in sampler"
     )
-    backend: BackendConfig = Field(default_factory=BackendConfig)
+    backend: BackendConfig = Field(default_factory=LocalOptions)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
@@ -55,11 +55,18 @@ class GenerationConfig(Strict):
     def fingerprint(self, content_hashes: dict[str, str]) -> str:
         """Hash of what decides a dialogue's content. `n`, concurrency, timeouts and the
         server address are left out, so a run can be extended or moved to another replica."""
+        # Only the openai backend chooses how structured calls are asked for; the others
+        # count as json_schema, the value every run was fingerprinted with before.
+        structured = (
+            self.backend.structured
+            if isinstance(self.backend, OpenAIOptions)
+            else StructuredMode.json_schema
+        )
         content = {
             "seed": self.seed,
             "scenarios": self.scenarios,
             "backend": {"kind": self.backend.kind, "model": self.backend.model},
-            "structured": self.backend.structured,
+            "structured": structured,
             "sampling": self.sampling.model_dump(mode="json"),
             "roleplay": self.roleplay.model_dump(mode="json"),
             "texts": content_hashes,

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from factory.backends import Backend, build_backend
-from factory.backends.config import BackendConfig
+from factory.backends.config import BackendConfig, LocalOptions
 from factory.embeddings import Encoder, minilm_encoder
 from factory.errors import ConfigError, RunDirError
 from factory.models import Scenario, SituationSource, Usage
@@ -72,7 +72,7 @@ class ScenarioConfig(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=4096)
     temperature: float = Field(default=0.8, ge=0, le=2)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
-    backend: BackendConfig = Field(default_factory=BackendConfig)
+    backend: BackendConfig = Field(default_factory=LocalOptions)
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioConfig:
