@@ -61,7 +61,7 @@ def validation_line(exc: ValidationError, model: type[BaseModel]) -> str:
     loc = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
         parent = _model_at(model, err["loc"][:-1])
-        allowed = ", ".join(parent.model_fields) if parent else "see README"
+        allowed = (", ".join(parent.model_fields) or "none") if parent else "see README"
         return f"unknown key '{loc}' (allowed here: {allowed})"
     if err["type"] == "enum":
         return f"{loc}: {err['msg']}"

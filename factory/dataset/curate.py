@@ -35,14 +35,9 @@ from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
 from factory.errors import DataFileError, FactoryError, RunDirError
-from factory.filters.pipeline import (
-    FilterReport,
-    input_file,
-    read_dialogues,
-    render_funnel,
-    run_recipe,
-)
+from factory.filters.pipeline import input_file, read_dialogues, render_funnel, run_recipe
 from factory.filters.recipe import Recipe
+from factory.filters.report import FilterReport
 from factory.models import Dialogue, Verdict
 from factory.runs.run_dir import LOCK_FILE, MANIFEST_FILE
 from factory.secrets import scrub
@@ -284,7 +279,7 @@ def curate(
                 "rejected": report.rejected + duplicates,
                 "duplicate_ids": duplicates,
             },
-            "funnel": [step.as_dict() for step in report.funnel],
+            "funnel": [step.model_dump(by_alias=True) for step in report.funnel],
             "sources": described,
             "data_files": data_files,
             "stats": stats,
