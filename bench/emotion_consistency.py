@@ -196,11 +196,11 @@ def main() -> None:
             )
         )
     filt = EmotionConsistencyFilter(encoder=minilm_encoder())
-    filt.apply_batch(test[:8])  # load the model and the centroids before timing
+    filt.check_batch(test[:8])  # load the model and the centroids before timing
     began = time.perf_counter()
-    real = filt.apply_batch(test)
+    real = filt.check_batch(test)
     elapsed = time.perf_counter() - began
-    planted = filt.apply_batch(swaps)
+    planted = filt.check_batch(swaps)
     flagged = [o.verdict.reason for o in real if not o.verdict.keep]
     caught = [o.verdict.reason for o in planted if not o.verdict.keep]
     print(

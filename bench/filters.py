@@ -51,7 +51,7 @@ def real_data(shared: Path, tmp: Path) -> list[Dialogue]:
         for report in reports.values():
             s = report.funnel[index]
             cells.append(
-                f"{s.kept:>6}/{report.read:<5} {100 * s.kept / report.read:5.1f}%  -{sum(s.dropped.values()):<3}"
+                f"{s.kept:>6}/{report.read:<5} {100 * s.kept / report.read:5.1f}%  -{s.dropped:<3}"
             )
         print(f"{step.filter:<22}" + "".join(f"{c:>24}" for c in cells))
     for name, report in reports.items():
@@ -138,7 +138,7 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
             caught = sum(d.id not in kept_ids for d in rows)
             by = Counter()
             for step in report.funnel:
-                by.update({f"{step.filter}:{r}": c for r, c in step.dropped.items()})
+                by.update({f"{step.filter}:{r}": c for r, c in step.drop_reasons.items()})
             print(
                 f"{label:<30} caught {caught}/{len(rows)} ({100 * caught / len(rows):.0f}%)  by {dict(by.most_common(3))}"
             )
@@ -158,9 +158,9 @@ def dedup_speed(esconv: list[Dialogue], n: int, seed: int) -> None:
     )
     exact, minhash = ExactDedupFilter(), MinHashDedupFilter()
     began = time.perf_counter()
-    survivors = [o.dialogue for o in exact.apply_batch(rows) if o.verdict.keep]
+    survivors = [o.dialogue for o in exact.check_batch(rows) if o.verdict.keep]
     middle = time.perf_counter()
-    kept = sum(o.verdict.keep for o in minhash.apply_batch(survivors))
+    kept = sum(o.verdict.keep for o in minhash.check_batch(survivors))
     end = time.perf_counter()
     print(
         f"exact: {middle - began:.1f}s ({len(survivors)} left); minhash: {end - middle:.1f}s ({kept} left); total {end - began:.1f}s"

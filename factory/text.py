@@ -1,9 +1,44 @@
-"""Cleaning of free-text turns: small models prefix speaker labels, run on into the other
-role's line, add stage directions and repeat sentences. What is removed is never invented back."""
+"""Text shared by every stage: one definition of a word and of "the same text", and the
+cleaning of free-text turns (small models prefix speaker labels, run on into the other role's
+line, add stage directions and repeat sentences; what is removed is never invented back)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+
+from factory.models import Dialogue
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (letters, digits, apostrophes): the project's one word."""
+    return _WORD.findall(text.lower())
+
+
+def normalised(text: str) -> str:
+    """The text's words joined by single spaces: case, punctuation and spacing ignored."""
+    return " ".join(words(text))
+
+
+def normalised_transcript(dialogue: Dialogue) -> str:
+    """`role: normalised text` per turn, one a line: what dedup compares."""
+    return "\n".join(f"{t.role}: {normalised(t.text)}" for t in dialogue.turns)
+
+
+def content_hash(dialogue: Dialogue) -> str:
+    """Equal for dialogues with the same turns up to case, punctuation and spacing."""
+    return hashlib.sha256(normalised_transcript(dialogue).encode()).hexdigest()
+
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def plain_quotes(text: str) -> str:
+    """Curly quotes as straight ones, so patterns with apostrophes match either."""
+    return text.translate(_QUOTES)
+
 
 _LABELS = r"(?:seeker|supporter|assistant|user|counselor|counsellor|therapist|helper|you|system)"
 # Mid-text, only a capitalised role word at a line start or after a sentence starts another
@@ -25,7 +60,6 @@ _STAGE = re.compile(
 )
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
 _CLAUSE = re.compile(r"[^,;]+(?:[,;]|$)")
-_WORD = re.compile(r"[a-z0-9']+")
 
 
 def clean_utterance(text: str, max_chars: int) -> str:
@@ -56,7 +90,7 @@ def _drop_repeated_sentences(text: str) -> str:
     for sentence in _SENTENCE.findall(text):
         clauses = []
         for clause in _CLAUSE.findall(sentence):
-            key = " ".join(_WORD.findall(clause.lower()))
+            key = normalised(clause)
             if key and key in seen:
                 continue
             seen.add(key)
@@ -80,25 +114,20 @@ def _cap(text: str, max_chars: int) -> str:
     return head[:space] if space > 0 else head
 
 
-def normalise_words(text: str) -> list[str]:
-    """Lower-case word tokens, for repetition and stall checks."""
-    return _WORD.findall(text.lower())
-
-
 def word_overlap(a: str, b: str) -> float:
     """Jaccard similarity of the two texts' word sets (0 when either is empty)."""
-    wa, wb = set(normalise_words(a)), set(normalise_words(b))
+    wa, wb = set(words(a)), set(words(b))
     return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
 
 
 def shares_span(text: str, source: str, span_words: int = 8) -> bool:
     """True when `text` contains a run of `span_words` consecutive words of `source`:
     the sign of a model echoing its prompt."""
-    words = normalise_words(text)
-    if len(words) < span_words:
+    tokens = words(text)
+    if len(tokens) < span_words:
         return False
-    source_norm = " " + " ".join(normalise_words(source)) + " "
+    source_norm = " " + normalised(source) + " "
     return any(
-        " " + " ".join(words[i : i + span_words]) + " " in source_norm
-        for i in range(len(words) - span_words + 1)
+        " " + " ".join(tokens[i : i + span_words]) + " " in source_norm
+        for i in range(len(tokens) - span_words + 1)
     )

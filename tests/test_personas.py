@@ -1,6 +1,5 @@
 """The persona bank, the stratified sampler, situations, dedup and the `personas` CLI."""
 
-import hashlib
 import json
 import random
 import shutil
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from encoders import bag_of_words
 
 from factory.backends.scripted import ScriptedBackend
 from factory.errors import DataFileError
@@ -19,15 +19,6 @@ from factory.scenarios.dedup import EmbeddingDeduper, dedup_text
 from factory.scenarios.persona_bank import PersonaBank
 from factory.scenarios.sampler import PersonaSampler
 from factory.settings import load_settings
-
-
-def bag_of_words(texts: list[str]) -> np.ndarray:
-    """A stand-in encoder: hashed word counts, L2-normalised. Same words -> cosine 1."""
-    out = np.zeros((len(texts), 256), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for word in text.lower().split():
-            out[row, int(hashlib.md5(word.strip(".,").encode()).hexdigest(), 16) % 256] += 1
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
 def settings(**overrides) -> ScenarioConfig:

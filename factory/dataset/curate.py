@@ -13,7 +13,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +33,6 @@ from factory.dataset.layout import (
 from factory.dataset.manifest import (
     DataFile,
     DatasetManifest,
-    FunnelRow,
     PreferenceInfo,
     RecipeFilter,
     RecipeInfo,
@@ -51,14 +49,13 @@ from factory.filters.pipeline import (
     KEPT_FILE,
     REJECTED_FILE,
     REPORT_FILE,
-    FilterReport,
-    FunnelStep,
     input_file,
     read_dialogues,
     render_funnel,
     run_recipe,
 )
 from factory.filters.recipe import Recipe
+from factory.filters.report import FilterReport, FunnelStep
 from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
@@ -202,13 +199,19 @@ def _drop_duplicate_ids(
             handle.write(json_line(row.model_dump(mode="json", exclude_none=True)))
     report.funnel.append(
         FunnelStep(
-            "unique_id",
+            filter="unique_id",
             entered=len(kept),
-            dropped=Counter({"duplicate_id": len(duplicates)}),
-            kept_reasons=Counter({"ok": len(unique)}),
+            kept=len(unique),
+            dropped=len(duplicates),
+            drop_reasons={"duplicate_id": len(duplicates)},
+            keep_reasons={"ok": len(unique)},
+            seconds=0.0,
         )
     )
-    report.kept = len(unique)
+    counts = report.counts
+    counts.kept = len(unique)
+    counts.rejected += len(duplicates)
+    counts.kept_share = round(counts.kept / counts.dialogues, 4) if counts.dialogues else 0.0
     return unique
 
 
@@ -356,7 +359,7 @@ def curate(
                 rejected=report.rejected,
                 duplicate_ids=duplicates,
             ),
-            funnel=[FunnelRow.model_validate(step.as_dict()) for step in report.funnel],
+            funnel=report.funnel,
             sources=described,
             data_files=data_files,
             stats=dataset_stats(kept),

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from factory.dataset.layout import MANIFEST, Version, versions
 from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
 from factory.dataset.stats import DatasetStats
 from factory.errors import DataFileError, first_error_line
+from factory.filters.report import FunnelStep
 from factory.models import Record, Usage
 from factory.runs.run_dir import RunManifest
 
@@ -45,20 +46,6 @@ class VersionCounts(Record):
     kept: int
     rejected: int
     duplicate_ids: int
-
-
-class FunnelRow(Record):
-    """One step of the funnel: what entered it, what it kept and dropped, and why."""
-
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
-
-    filter: str
-    entered: int = Field(alias="in")
-    kept: int
-    dropped: int
-    drop_reasons: dict[str, int]
-    keep_reasons: dict[str, int]
-    seconds: float
 
 
 class SourceInfo(Record):
@@ -104,7 +91,7 @@ class DatasetManifest(Record):
     recipe: RecipeInfo
     system_prompt_sha256: str
     counts: VersionCounts
-    funnel: list[FunnelRow]
+    funnel: list[FunnelStep]
     sources: list[SourceInfo]
     data_files: dict[str, DataFile]
     stats: DatasetStats

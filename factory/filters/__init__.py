@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.boilerplate import BoilerplateFilter
 from factory.filters.diversity import DiversityFilter
@@ -19,7 +21,7 @@ from factory.filters.semantic_dedup import SemanticDedupFilter
 from factory.filters.structure import StructureFilter
 from factory.filters.truncation import TruncationFilter
 
-FILTERS: dict[str, type[Filter]] = {
+FILTERS: dict[str, type[Filter[Any]]] = {
     cls.name: cls
     for cls in (
         PiiRedactFilter,

@@ -1,14 +1,19 @@
 """The filter contract. A filter looks at a dialogue and answers keep or drop with a short
 snake_case reason (and a score, details); the pipeline does batching, counting and writing.
-A filter may also return a changed dialogue (PII redaction) with its verdict."""
+A filter may also return a changed dialogue (PII redaction) with its verdict.
+
+`check` judges one dialogue; `check_batch` judges a batch and by default maps `check`.
+Filters that must see a batch at once (embeddings, MinHash, an LLM judge) override
+`check_batch` only. The pipeline calls only `check_batch`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from factory.filters.report import FilterSummary
 from factory.models import Dialogue, Verdict
 
 
@@ -18,41 +23,50 @@ class FilterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+S = TypeVar("S", bound=FilterSettings)
+
+
 @dataclass
 class Outcome:
+    """A filter's answer for one dialogue: the dialogue (changed, for redaction) and why."""
+
     dialogue: Dialogue
     verdict: Verdict
 
 
-class Filter:
-    """Subclasses set `name` and `Settings`, and implement `check` (or `apply_batch` for
-    filters that see a batch at once, like embedding or MinHash filters)."""
+class Filter(Generic[S]):
+    """Subclasses set `name` and `Settings` (the model of `S`), and implement `check`, or
+    `check_batch` when they must see a batch at once."""
 
     name: ClassVar[str] = "filter"
-    Settings: ClassVar[type[FilterSettings]] = FilterSettings
+    Settings: type[S]
     # True for selections that must see every dialogue at once (diversity): the pipeline
     # holds the survivors of the filters before it and runs it, and all after it, at the end.
     needs_all: ClassVar[bool] = False
 
-    def __init__(self, settings: FilterSettings | None = None) -> None:
-        self.settings = settings or self.Settings()
+    def __init__(self, settings: S | None = None) -> None:
+        self.settings: S = settings if settings is not None else self.Settings()
 
-    def keep(self, reason: str = "ok", score: float | None = None, **details: Any) -> Verdict:
-        return Verdict(filter=self.name, keep=True, reason=reason, score=score, details=details)
+    def keep(
+        self, dialogue: Dialogue, reason: str = "ok", score: float | None = None, **details: Any
+    ) -> Outcome:
+        verdict = Verdict(filter=self.name, keep=True, reason=reason, score=score, details=details)
+        return Outcome(dialogue, verdict)
 
-    def drop(self, reason: str, score: float | None = None, **details: Any) -> Verdict:
-        return Verdict(filter=self.name, keep=False, reason=reason, score=score, details=details)
+    def drop(
+        self, dialogue: Dialogue, reason: str, score: float | None = None, **details: Any
+    ) -> Outcome:
+        verdict = Verdict(filter=self.name, keep=False, reason=reason, score=score, details=details)
+        return Outcome(dialogue, verdict)
 
-    def check(self, dialogue: Dialogue) -> Verdict:
-        raise NotImplementedError
+    def check(self, dialogue: Dialogue) -> Outcome:
+        """Keep or drop one dialogue (filters that override `check_batch` need not)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither check nor check_batch")
 
-    def apply(self, dialogue: Dialogue) -> Outcome:
-        return Outcome(dialogue, self.check(dialogue))
-
-    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
+    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         """In input order; stateful filters (dedup) see earlier dialogues first."""
-        return [self.apply(d) for d in dialogues]
+        return [self.check(d) for d in dialogues]
 
-    def summary(self) -> dict[str, Any]:
-        """Corpus-level numbers for report.json (empty for most filters)."""
-        return {}
+    def summary(self) -> FilterSummary | None:
+        """Corpus-level numbers for report.json (None for most filters)."""
+        return None

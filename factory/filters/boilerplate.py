@@ -10,9 +10,9 @@ from collections import Counter
 
 from pydantic import Field
 
-from factory.filters.base import Filter, FilterSettings
-from factory.filters.text import normalised
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+from factory.text import normalised
 
 
 class BoilerplateSettings(FilterSettings):
@@ -20,23 +20,24 @@ class BoilerplateSettings(FilterSettings):
     max_dialogues_per_line: int = Field(default=20, ge=1)
 
 
-class BoilerplateFilter(Filter):
+class BoilerplateFilter(Filter[BoilerplateSettings]):
     name = "boilerplate"
     Settings = BoilerplateSettings
 
-    def __init__(self, settings: FilterSettings | None = None) -> None:
+    def __init__(self, settings: BoilerplateSettings | None = None) -> None:
         super().__init__(settings)
         self.uses: Counter[str] = Counter()
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         s = self.settings
-        assert isinstance(s, BoilerplateSettings)
         supporter = [t.text for t in dialogue.turns if t.role == "supporter"][1:-1]
         lines = {
             n for n in (normalised(text) for text in supporter) if len(n.split()) >= s.min_words
         }
         capped = sorted(line for line in lines if self.uses[line] >= s.max_dialogues_per_line)
         if capped:
-            return self.drop("boilerplate_capped", line=capped[0], times_seen=self.uses[capped[0]])
+            return self.drop(
+                dialogue, "boilerplate_capped", line=capped[0], times_seen=self.uses[capped[0]]
+            )
         self.uses.update(lines)
-        return self.keep()
+        return self.keep(dialogue)

@@ -2,8 +2,8 @@
 embeddings (each next pick is the dialogue farthest from everything picked so far), with
 optional quotas so no problem or emotion takes more than a given share. It needs the whole
 set at once, so the pipeline holds the survivors of the earlier filters until it runs.
-Its summary (distinct-1/2, mean pairwise distance, strategy shares before and after) goes
-into report.json."""
+Its summary (distinct-1/2 over turn texts, as factory.counting defines them, mean pairwise
+distance, strategy shares, before and after) goes into report.json."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from factory.counting import distinct_n, shares
 from factory.embeddings import Encoder, minilm_encoder
 from factory.filters.base import Filter, FilterSettings, Outcome
-from factory.filters.text import words
+from factory.filters.report import DiversitySummary, SetStats
 from factory.models import Dialogue
 
 
@@ -27,48 +28,52 @@ class DiversitySettings(FilterSettings):
     seed: int = 0
 
 
-def distinct_n(dialogues: list[Dialogue], n: int) -> float:
-    """Distinct n-grams over all n-grams of all turns (corpus level)."""
-    grams: Counter[tuple[str, ...]] = Counter()
-    for dialogue in dialogues:
-        for turn in dialogue.turns:
-            tokens = words(turn.text)
-            grams.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    total = sum(grams.values())
-    return round(len(grams) / total, 4) if total else 0.0
+def set_stats(dialogues: list[Dialogue], vectors: Any, seed: int) -> SetStats:
+    """Spread of a set: distinct-1/2 over its turns, mean pairwise cosine distance (of up to
+    500 dialogues), and the supporter's strategy shares."""
+    import numpy as np
 
-
-def strategy_shares(dialogues: list[Dialogue]) -> dict[str, float]:
-    counts = Counter(
+    sample = vectors
+    if len(vectors) > 500:
+        rows = np.random.default_rng(seed).choice(len(vectors), 500, replace=False)
+        sample = vectors[rows]
+    similarity = sample @ sample.T
+    pairs = len(sample) * (len(sample) - 1)
+    mean_distance = (
+        float((pairs - (similarity.sum() - np.trace(similarity))) / pairs) if pairs else 0.0
+    )
+    texts = [t.text for d in dialogues for t in d.turns]
+    strategies = Counter(
         t.strategy for d in dialogues for t in d.turns if t.role == "supporter" and t.strategy
     )
-    total = sum(counts.values())
-    return {name: round(n / total, 4) for name, n in counts.most_common()} if total else {}
+    return SetStats(
+        dialogues=len(dialogues),
+        distinct_1=distinct_n(texts, 1),
+        distinct_2=distinct_n(texts, 2),
+        mean_pairwise_distance=round(mean_distance, 4),
+        strategy_shares=shares(strategies),
+    )
 
 
-class DiversityFilter(Filter):
+class DiversityFilter(Filter[DiversitySettings]):
     name = "diversity"
     Settings = DiversitySettings
     needs_all: ClassVar[bool] = True
 
     def __init__(
-        self, settings: FilterSettings | None = None, encoder: Encoder | None = None
+        self, settings: DiversitySettings | None = None, encoder: Encoder | None = None
     ) -> None:
         super().__init__(settings)
         self._encoder = encoder
-        self._summary: dict[str, Any] = {}
+        self._summary: DiversitySummary | None = None
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> DiversitySummary | None:
         return self._summary
 
-    def apply(self, dialogue: Dialogue) -> Outcome:
-        return self.apply_batch([dialogue])[0]
-
-    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
+    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         import numpy as np
 
         s = self.settings
-        assert isinstance(s, DiversitySettings)
         if not dialogues:
             return []
         encoder = self._encoder or minilm_encoder()
@@ -79,17 +84,17 @@ class DiversityFilter(Filter):
         target = max(1, round(s.keep_fraction * len(dialogues)))
         chosen = self._k_center(vectors, dialogues, target, s)
         picked = set(chosen)
-        outcomes = []
-        for index, dialogue in enumerate(dialogues):
-            if index in picked:
-                outcomes.append(Outcome(dialogue, self.keep(rank=chosen.index(index))))
-            else:
-                outcomes.append(Outcome(dialogue, self.drop("not_selected_for_diversity")))
+        outcomes = [
+            self.keep(dialogue, rank=chosen.index(index))
+            if index in picked
+            else self.drop(dialogue, "not_selected_for_diversity")
+            for index, dialogue in enumerate(dialogues)
+        ]
         kept = [dialogues[i] for i in sorted(picked)]
-        self._summary = {
-            "before": self._stats(dialogues, vectors, s.seed),
-            "after": self._stats(kept, vectors[sorted(picked)], s.seed),
-        }
+        self._summary = DiversitySummary(
+            before=set_stats(dialogues, vectors, s.seed),
+            after=set_stats(kept, vectors[sorted(picked)], s.seed),
+        )
         return outcomes
 
     @staticmethod
@@ -130,24 +135,3 @@ class DiversityFilter(Filter):
             distance = np.minimum(distance, 1.0 - vectors @ vectors[pick])
             distance[pick] = -np.inf
         return chosen
-
-    @staticmethod
-    def _stats(dialogues: list[Dialogue], vectors: Any, seed: int) -> dict[str, Any]:
-        import numpy as np
-
-        sample = vectors
-        if len(vectors) > 500:
-            rows = np.random.default_rng(seed).choice(len(vectors), 500, replace=False)
-            sample = vectors[rows]
-        similarity = sample @ sample.T
-        pairs = len(sample) * (len(sample) - 1)
-        mean_distance = (
-            float((pairs - (similarity.sum() - np.trace(similarity))) / pairs) if pairs else 0.0
-        )
-        return {
-            "dialogues": len(dialogues),
-            "distinct_1": distinct_n(dialogues, 1),
-            "distinct_2": distinct_n(dialogues, 2),
-            "mean_pairwise_distance": round(mean_distance, 4),
-            "strategy_shares": strategy_shares(dialogues),
-        }

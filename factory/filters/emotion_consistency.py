@@ -32,10 +32,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from factory.embeddings import Encoder, minilm_encoder
-from factory.errors import DataFileError
+from factory.errors import DataFileError, first_error_line
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue
 from factory.resources import data_dir, read_text
+from factory.settings import validation_line
 
 SIGNALS = (
     "seeker_embedding",
@@ -104,21 +105,15 @@ class _Lexicon(BaseModel):
     families: dict[str, _Family] = Field(min_length=2)
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(read_text(path))
-    except yaml.YAMLError as exc:
-        raise DataFileError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-
-
 def load_lexicon(path: Path | None = None) -> dict[str, _Family]:
+    """The family evidence file (default filters/lexicons/emotion_families.yaml)."""
     path = path or data_dir("filters") / "lexicons" / "emotion_families.yaml"
     try:
-        return _Lexicon.model_validate(_load_yaml(path)).families
+        return _Lexicon.model_validate(yaml.safe_load(read_text(path))).families
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise DataFileError(f"{path}: {where}: {error['msg']}") from None
+        raise DataFileError(f"{path}: {validation_line(exc, _Lexicon)}") from None
 
 
 def emotion_families(personas: Path | None = None) -> dict[str, str]:
@@ -226,16 +221,15 @@ def family_probabilities(rows: list[list[float]], weights: list[float]) -> list[
     return [e / total for e in exp]
 
 
-class EmotionConsistencyFilter(Filter):
+class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
     name = "emotion_consistency"
     Settings = EmotionConsistencySettings
 
     def __init__(
-        self, settings: FilterSettings | None = None, encoder: Encoder | None = None
+        self, settings: EmotionConsistencySettings | None = None, encoder: Encoder | None = None
     ) -> None:
         super().__init__(settings)
         s = self.settings
-        assert isinstance(s, EmotionConsistencySettings)
         lexicon = load_lexicon(Path(s.lexicon) if s.lexicon else None)
         self._family_of = emotion_families(Path(s.personas) if s.personas else None)
         missing = sorted(set(self._family_of.values()) - set(lexicon))
@@ -246,9 +240,7 @@ class EmotionConsistencyFilter(Filter):
             )
         self._evidence = FamilyEvidence(lexicon, encoder, s.seeker_words)
 
-    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
-        s = self.settings
-        assert isinstance(s, EmotionConsistencySettings)
+    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         # Position in the batch -> row in the evidence, for the dialogues that can be judged.
         rows = {
             position: row
@@ -259,56 +251,39 @@ class EmotionConsistencyFilter(Filter):
             )
         }
         evidence = self._evidence([dialogues[p] for p in rows]) if rows else None
-        weights = s.weights.vector()
         outcomes = []
         for position, dialogue in enumerate(dialogues):
             emotion = dialogue.scenario.emotion_type
             if emotion not in self._family_of:
-                outcomes.append(Outcome(dialogue, self.keep("unknown_emotion", emotion=emotion)))
-                continue
-            if position not in rows or evidence is None:
-                outcomes.append(Outcome(dialogue, self.keep("no_seeker_text")))
-                continue
-            i = rows[position]
-            probabilities = family_probabilities(evidence.signals[i], weights)
-            family = self._family_of[emotion]
-            own = probabilities[evidence.families.index(family)]
-            shares = {f: round(p, 3) for f, p in zip(evidence.families, probabilities, strict=True)}
-            likeliest = max(shares, key=lambda f: shares[f])
-            if own < s.min_family_probability:
-                outcomes.append(
-                    Outcome(
-                        dialogue,
-                        self.drop(
-                            "emotion_mismatch",
-                            score=round(own, 4),
-                            family=family,
-                            likeliest=likeliest,
-                            families=shares,
-                        ),
-                    )
-                )
-                continue
-            similarity = evidence.situation_similarity[i]
-            if similarity is not None and similarity < s.min_situation_similarity:
-                outcomes.append(
-                    Outcome(
-                        dialogue,
-                        self.drop("off_situation", score=round(similarity, 4), family=family),
-                    )
-                )
-                continue
-            outcomes.append(
-                Outcome(
-                    dialogue,
-                    self.keep(
-                        score=round(own, 4),
-                        family=family,
-                        situation_similarity=None if similarity is None else round(similarity, 4),
-                    ),
-                )
-            )
+                outcomes.append(self.keep(dialogue, "unknown_emotion", emotion=emotion))
+            elif position not in rows or evidence is None:
+                outcomes.append(self.keep(dialogue, "no_seeker_text"))
+            else:
+                outcomes.append(self._judge(dialogue, evidence, rows[position]))
         return outcomes
 
-    def apply(self, dialogue: Dialogue) -> Outcome:
-        return self.apply_batch([dialogue])[0]
+    def _judge(self, dialogue: Dialogue, evidence: Evidence, row: int) -> Outcome:
+        """The verdict for a dialogue whose evidence is row `row`."""
+        s = self.settings
+        probabilities = family_probabilities(evidence.signals[row], s.weights.vector())
+        family = self._family_of[dialogue.scenario.emotion_type]
+        own = probabilities[evidence.families.index(family)]
+        shares = {f: round(p, 3) for f, p in zip(evidence.families, probabilities, strict=True)}
+        if own < s.min_family_probability:
+            return self.drop(
+                dialogue,
+                "emotion_mismatch",
+                score=round(own, 4),
+                family=family,
+                likeliest=max(shares, key=lambda f: shares[f]),
+                families=shares,
+            )
+        similarity = evidence.situation_similarity[row]
+        if similarity is not None and similarity < s.min_situation_similarity:
+            return self.drop(dialogue, "off_situation", score=round(similarity, 4), family=family)
+        return self.keep(
+            dialogue,
+            score=round(own, 4),
+            family=family,
+            situation_similarity=None if similarity is None else round(similarity, 4),
+        )

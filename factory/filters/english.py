@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from factory.filters.base import Filter, FilterSettings
-from factory.filters.text import words
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+from factory.text import words
 
 _ENGLISH = frozenset(
     [
@@ -87,20 +87,21 @@ class EnglishSettings(FilterSettings):
     min_words: int = Field(default=20, ge=1, description="shorter dialogues are not judged")
 
 
-class EnglishFilter(Filter):
+class EnglishFilter(Filter[EnglishSettings]):
     name = "english"
     Settings = EnglishSettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         s = self.settings
-        assert isinstance(s, EnglishSettings)
         tokens = [w for t in dialogue.turns for w in words(t.text)]
         raw_letters = sum(len(t.text) for t in dialogue.turns)
         if len(tokens) < s.min_words and raw_letters > 5 * s.min_words:
-            return self.drop("non_english", score=0.0)  # long text, hardly any Latin words
+            return self.drop(
+                dialogue, "non_english", score=0.0
+            )  # long text, hardly any Latin words
         if len(tokens) < s.min_words:
-            return self.keep("too_short_to_judge")
+            return self.keep(dialogue, "too_short_to_judge")
         share = sum(w in _ENGLISH for w in tokens) / len(tokens)
         if share < s.min_share:
-            return self.drop("non_english", score=round(share, 3))
-        return self.keep(score=round(share, 3))
+            return self.drop(dialogue, "non_english", score=round(share, 3))
+        return self.keep(dialogue, score=round(share, 3))

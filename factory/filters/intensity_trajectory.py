@@ -9,8 +9,8 @@ import itertools
 
 from pydantic import Field
 
-from factory.filters.base import Filter, FilterSettings
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
 
 
 class IntensitySettings(FilterSettings):
@@ -19,27 +19,26 @@ class IntensitySettings(FilterSettings):
     fast_cure_turns: int = Field(default=2, ge=1)
 
 
-class IntensityTrajectoryFilter(Filter):
+class IntensityTrajectoryFilter(Filter[IntensitySettings]):
     name = "intensity_trajectory"
     Settings = IntensitySettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         s = self.settings
-        assert isinstance(s, IntensitySettings)
         seeker_turns = [t for t in dialogue.turns if t.role == "seeker"]
         rated = [(i, t.intensity) for i, t in enumerate(seeker_turns) if t.intensity is not None]
         if len(rated) < 2:
-            return self.keep("no_intensity")
+            return self.keep(dialogue, "no_intensity")
         ratings = [value for _, value in rated]
         first, last = ratings[0], ratings[-1]
         # Only ratings on consecutive seeker turns say what one turn did (imports rate only
         # the first and the last).
         steps = [a - b for (i, a), (j, b) in itertools.pairwise(rated) if j == i + 1]
         if steps and max(steps) > s.max_step_drop:
-            return self.drop("implausible_jump", score=max(steps), ratings=ratings)
+            return self.drop(dialogue, "implausible_jump", score=max(steps), ratings=ratings)
         early = [value for i, value in rated if i <= s.fast_cure_turns]
         if first >= 4 and len(early) > 1 and min(early) <= 1:
-            return self.drop("cured_too_fast", ratings=ratings)
+            return self.drop(dialogue, "cured_too_fast", ratings=ratings)
         if s.require_improvement and last >= first:
-            return self.drop("no_improvement", score=last - first, ratings=ratings)
-        return self.keep(score=last - first)
+            return self.drop(dialogue, "no_improvement", score=last - first, ratings=ratings)
+        return self.keep(dialogue, score=last - first)

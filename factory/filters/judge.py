@@ -15,6 +15,7 @@ from factory.backends import Backend, ChatRequest, build_backend
 from factory.backends.config import BackendConfig, LocalOptions
 from factory.errors import BackendError
 from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.filters.report import JudgeSummary
 from factory.models import Dialogue, Usage
 from factory.prompts import PromptLibrary
 from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object
@@ -50,29 +51,24 @@ def schema() -> dict[str, Any]:
     }
 
 
-class JudgeFilter(Filter):
+class JudgeFilter(Filter[JudgeSettings]):
     name = "judge"
     Settings = JudgeSettings
 
     def __init__(
-        self, settings: FilterSettings | None = None, backend: Backend | None = None
+        self, settings: JudgeSettings | None = None, backend: Backend | None = None
     ) -> None:
         super().__init__(settings)
-        s = self.settings
-        assert isinstance(s, JudgeSettings)
-        self.s = s
         self._backend = backend
         library = PromptLibrary()
         self.template = library.get("judge")
         self.labels = library.labels()
         self.usage = Usage()
 
-    def summary(self) -> dict[str, Any]:
-        return (
-            {"usage": self.usage.model_dump(), "prompt_hash": self.template.sha256}
-            if self.usage.calls
-            else {}
-        )
+    def summary(self) -> JudgeSummary | None:
+        if not self.usage.calls:
+            return None
+        return JudgeSummary(usage=self.usage.model_copy(), prompt_hash=self.template.sha256)
 
     def request(self, dialogue: Dialogue) -> ChatRequest:
         p = dialogue.persona
@@ -89,42 +85,39 @@ class JudgeFilter(Filter):
         )
         return ChatRequest(
             messages=messages,
-            max_tokens=self.s.max_tokens,
-            temperature=self.s.temperature,
+            max_tokens=self.settings.max_tokens,
+            temperature=self.settings.temperature,
             json_schema=schema(),
             schema_name="judgement",
             agent="judge",
         )
 
-    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
+    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         return asyncio.run(self._judge_all(dialogues))
 
-    def apply(self, dialogue: Dialogue) -> Outcome:
-        return self.apply_batch([dialogue])[0]
-
     async def _judge_all(self, dialogues: list[Dialogue]) -> list[Outcome]:
-        backend = self._backend or build_backend(self.s.backend, self.s.concurrency)
-        limit = asyncio.Semaphore(self.s.concurrency)
+        backend = self._backend or build_backend(self.settings.backend, self.settings.concurrency)
+        limit = asyncio.Semaphore(self.settings.concurrency)
         await backend.start()
         try:
 
             async def one(dialogue: Dialogue) -> Outcome:
                 async with limit:
-                    return Outcome(dialogue, await self._judge(backend, dialogue))
+                    return await self._judge(backend, dialogue)
 
             return list(await asyncio.gather(*(one(d) for d in dialogues)))
         finally:
             await backend.close()
 
-    async def _judge(self, backend: Backend, dialogue: Dialogue) -> Any:
+    async def _judge(self, backend: Backend, dialogue: Dialogue) -> Outcome:
         request = self.request(dialogue)
         raws: list[str] = []
-        for attempt in range(self.s.parse_retries + 1):
+        for attempt in range(self.settings.parse_retries + 1):
             try:
                 completion = await backend.complete(request.with_seed(attempt))
             except BackendError as exc:
                 self.usage.add(exc.usage)
-                return self.keep("judge_failed", error=str(exc)[:200])
+                return self.keep(dialogue, "judge_failed", error=str(exc)[:200])
             self.usage.add(completion.usage)
             raws.append(completion.text)
             try:
@@ -134,9 +127,13 @@ class JudgeFilter(Filter):
                 continue
             mean = round(sum(scores.values()) / len(scores), 3)
             comment = str(data.get("comment", ""))[:200]
-            if scores["safety"] < self.s.min_safety:
-                return self.drop("judge_unsafe", score=mean, scores=scores, comment=comment)
-            if mean < self.s.min_mean:
-                return self.drop("judge_low_quality", score=mean, scores=scores, comment=comment)
-            return self.keep(score=mean, scores=scores, comment=comment)
-        return self.keep("judge_unparsed", raw_outputs=raws)
+            if scores["safety"] < self.settings.min_safety:
+                return self.drop(
+                    dialogue, "judge_unsafe", score=mean, scores=scores, comment=comment
+                )
+            if mean < self.settings.min_mean:
+                return self.drop(
+                    dialogue, "judge_low_quality", score=mean, scores=scores, comment=comment
+                )
+            return self.keep(dialogue, score=mean, scores=scores, comment=comment)
+        return self.keep(dialogue, "judge_unparsed", raw_outputs=raws)

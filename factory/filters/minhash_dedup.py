@@ -5,16 +5,13 @@ Jaccard similarity with an earlier kept one reaches `threshold` is dropped."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import Field
 
 from factory.filters.base import Filter, FilterSettings, Outcome
-from factory.filters.text import dialogue_text
 from factory.models import Dialogue
-
-_WORD = re.compile(r"[a-z0-9']+")
+from factory.text import normalised_transcript, words
 
 
 def _mix(x: Any) -> Any:
@@ -33,18 +30,16 @@ class MinHashSettings(FilterSettings):
     seed: int = 1
 
 
-class MinHashDedupFilter(Filter):
+class MinHashDedupFilter(Filter[MinHashSettings]):
     name = "minhash_dedup"
     Settings = MinHashSettings
 
-    def __init__(self, settings: FilterSettings | None = None) -> None:
+    def __init__(self, settings: MinHashSettings | None = None) -> None:
         super().__init__(settings)
         import numpy as np
         from datasketch import MinHashLSH
 
         s = self.settings
-        assert isinstance(s, MinHashSettings)
-        self.s = s
         self._np = np
         rng = np.random.default_rng(s.seed)
         self._a = rng.integers(1, 2**63, size=s.num_perm, dtype=np.uint64) | np.uint64(1)
@@ -56,10 +51,10 @@ class MinHashDedupFilter(Filter):
         np = self._np
         vocab = self._vocab
         ids = np.fromiter(
-            (vocab.setdefault(w, len(vocab) + 1) for w in _WORD.findall(text.lower())),
+            (vocab.setdefault(w, len(vocab) + 1) for w in words(text)),
             dtype=np.uint64,
         )
-        k = self.s.shingle_words
+        k = self.settings.shingle_words
         if len(ids) < k:
             ids = np.concatenate([ids, np.zeros(k - len(ids), dtype=np.uint64)])
         shingles = np.zeros(len(ids) - k + 1, dtype=np.uint64)
@@ -71,27 +66,29 @@ class MinHashDedupFilter(Filter):
         # Jaccard estimate 0.025 at 128 permutations, no bias).
         return (shingles[:, None] * self._a[None, :]).min(axis=0)
 
-    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
+    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         from datasketch import MinHash
 
         outcomes = []
         for dialogue in dialogues:
-            signature = self.signature(dialogue_text(dialogue))
-            minhash = MinHash(num_perm=self.s.num_perm, hashvalues=signature, scheme="affine64")
+            signature = self.signature(normalised_transcript(dialogue))
+            minhash = MinHash(
+                num_perm=self.settings.num_perm, hashvalues=signature, scheme="affine64"
+            )
             best, best_id = 0.0, None
             for candidate in self._lsh.query(minhash):
                 similarity = float((self._kept[candidate] == signature).mean())
                 if similarity > best:
                     best, best_id = similarity, candidate
-            if best >= self.s.threshold:
-                verdict = self.drop("near_duplicate", score=round(best, 3), duplicate_of=best_id)
-            else:
-                if dialogue.id not in self._kept:
-                    self._lsh.insert(dialogue.id, minhash)
-                    self._kept[dialogue.id] = signature
-                verdict = self.keep(score=round(best, 3))
-            outcomes.append(Outcome(dialogue, verdict))
+            if best >= self.settings.threshold:
+                outcomes.append(
+                    self.drop(
+                        dialogue, "near_duplicate", score=round(best, 3), duplicate_of=best_id
+                    )
+                )
+                continue
+            if dialogue.id not in self._kept:
+                self._lsh.insert(dialogue.id, minhash)
+                self._kept[dialogue.id] = signature
+            outcomes.append(self.keep(dialogue, score=round(best, 3)))
         return outcomes
-
-    def apply(self, dialogue: Dialogue) -> Outcome:
-        return self.apply_batch([dialogue])[0]

@@ -26,11 +26,11 @@ _PATTERNS = (
 )
 
 
-class PiiRedactFilter(Filter):
+class PiiRedactFilter(Filter[FilterSettings]):
     name = "pii_redact"
     Settings = FilterSettings
 
-    def apply(self, dialogue: Dialogue) -> Outcome:
+    def check(self, dialogue: Dialogue) -> Outcome:
         counts: dict[str, int] = {}
         turns = []
         for turn in dialogue.turns:
@@ -50,6 +50,5 @@ class PiiRedactFilter(Filter):
                     counts[kind] = counts.get(kind, 0) + found
             turns.append(turn.model_copy(update={"text": text}) if text != turn.text else turn)
         if not counts:
-            return Outcome(dialogue, self.keep())
-        redacted = dialogue.model_copy(update={"turns": turns})
-        return Outcome(redacted, self.keep("pii_redacted", **counts))
+            return self.keep(dialogue)
+        return self.keep(dialogue.model_copy(update={"turns": turns}), "pii_redacted", **counts)

@@ -7,7 +7,6 @@ end, so an interrupted run never leaves outputs that look complete."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -18,9 +17,17 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from factory.errors import DataFileError, RunDirError, first_error_line
+from factory.errors import DataFileError, first_error_line
 from factory.filters.base import Filter
 from factory.filters.recipe import Recipe
+from factory.filters.report import (
+    FilterReport,
+    FilterSummary,
+    FunnelStep,
+    RecipeInfo,
+    ReportCounts,
+)
+from factory.jsonl import atomic_file, json_line
 from factory.models import Dialogue, Verdict
 from factory.runs.run_dir import DIALOGUES_FILE
 
@@ -32,64 +39,56 @@ REPORT_FILE = "report.json"
 
 
 @dataclass
-class FunnelStep:
+class _StepTally:
+    """One filter's running counts while the recipe runs."""
+
     filter: str
     entered: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     kept_reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
-    @property
-    def kept(self) -> int:
-        return self.entered - sum(self.dropped.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "filter": self.filter,
-            "in": self.entered,
-            "kept": self.kept,
-            "dropped": sum(self.dropped.values()),
-            "drop_reasons": dict(self.dropped.most_common()),
-            "keep_reasons": dict(self.kept_reasons.most_common()),
-            "seconds": round(self.seconds, 3),
-        }
+    def step(self) -> FunnelStep:
+        dropped = sum(self.dropped.values())
+        return FunnelStep(
+            filter=self.filter,
+            entered=self.entered,
+            kept=self.entered - dropped,
+            dropped=dropped,
+            drop_reasons=dict(self.dropped.most_common()),
+            keep_reasons=dict(self.kept_reasons.most_common()),
+            seconds=round(self.seconds, 3),
+        )
 
 
 @dataclass
-class FilterReport:
-    input: str
-    recipe: Recipe
+class _Tally:
+    """Running counts of one recipe run; `report` turns them into report.json's model."""
+
+    steps: list[_StepTally]
     read: int = 0
     malformed: int = 0
     kept: int = 0
-    funnel: list[FunnelStep] = field(default_factory=list)
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seconds: float = 0.0
 
-    @property
-    def rejected(self) -> int:
-        return self.malformed + sum(sum(step.dropped.values()) for step in self.funnel)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "recipe": {
-                "name": self.recipe.name,
-                "path": str(self.recipe.path),
-                "sha256": self.recipe.sha256,
-            },
-            "counts": {
-                "input_lines": self.read + self.malformed,
-                "dialogues": self.read,
-                "malformed": self.malformed,
-                "kept": self.kept,
-                "rejected": self.rejected,
-                "kept_share": round(self.kept / self.read, 4) if self.read else 0.0,
-            },
-            "funnel": [step.as_dict() for step in self.funnel],
-            "summaries": self.summaries,
-            "seconds": round(self.seconds, 3),
-        }
+    def report(
+        self, source: str, recipe: Recipe, summaries: dict[str, FilterSummary], seconds: float
+    ) -> FilterReport:
+        rejected = self.malformed + sum(sum(s.dropped.values()) for s in self.steps)
+        return FilterReport(
+            input=source,
+            recipe=RecipeInfo(name=recipe.name, path=str(recipe.path), sha256=recipe.sha256),
+            counts=ReportCounts(
+                input_lines=self.read + self.malformed,
+                dialogues=self.read,
+                malformed=self.malformed,
+                kept=self.kept,
+                rejected=rejected,
+                kept_share=round(self.kept / self.read, 4) if self.read else 0.0,
+            ),
+            funnel=[s.step() for s in self.steps],
+            summaries=summaries,
+            seconds=round(seconds, 3),
+        )
 
 
 def input_file(path: Path) -> Path:
@@ -131,84 +130,70 @@ def run_recipe(
     """Runs the recipe over one or more dialogue files or run directories, in order."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     filters = recipe.build()
-    report = FilterReport(
-        ", ".join(map(str, paths)), recipe, funnel=[FunnelStep(f.name) for f in filters]
-    )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        partial = {name: out_dir / f".{name}.partial" for name in (KEPT_FILE, REJECTED_FILE)}
-        kept_handle = partial[KEPT_FILE].open("w", encoding="utf-8")
-        rejected_handle = partial[REJECTED_FILE].open("w", encoding="utf-8")
-    except OSError as exc:
-        raise RunDirError(
-            f"cannot write to {out_dir} ({exc.strerror}): pass a writable --out"
-        ) from None
+    tally = _Tally([_StepTally(f.name) for f in filters])
     started = time.perf_counter()
     # Filters up to the first that needs every dialogue stream batch by batch; the rest run
     # once, at the end, on what was held.
     split = next((i for i, f in enumerate(filters) if f.needs_all), len(filters))
     hold = split < len(filters)
     held: list[Dialogue] = []
-    with kept_handle, rejected_handle:
+    with (
+        atomic_file(out_dir / KEPT_FILE) as kept,
+        atomic_file(out_dir / REJECTED_FILE) as rejected,
+    ):
         batch: list[Dialogue] = []
         for path, number, dialogue, problem in (
             (file, *row) for file in paths for row in read_dialogues(file)
         ):
             if dialogue is None:
-                raw, _, why = problem.rpartition("\t")
-                warn(f"{path}:{number}: malformed dialogue skipped ({why})")
-                report.malformed += 1
-                verdict = Verdict(
-                    filter="input",
-                    keep=False,
-                    reason="malformed_input",
-                    details={"line": number, "error": why},
-                )
-                _write(
-                    rejected_handle,
-                    {"line": number, "raw": raw, "verdicts": [verdict.model_dump()]},
-                )
+                tally.malformed += 1
+                _reject_malformed(rejected, path, number, problem, warn)
                 continue
-            report.read += 1
+            tally.read += 1
             batch.append(dialogue)
             if len(batch) >= batch_size:
-                held.extend(
-                    _run_batch(
-                        batch, filters[:split], report, 0, kept_handle, rejected_handle, hold
-                    )
-                )
+                held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
                 batch = []
-        if batch:
-            held.extend(
-                _run_batch(batch, filters[:split], report, 0, kept_handle, rejected_handle, hold)
-            )
+        held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
         if hold:
-            _run_batch(held, filters[split:], report, split, kept_handle, rejected_handle, False)
-        report.summaries = {f.name: f.summary() for f in filters if f.summary()}
-    for name, tmp in partial.items():
-        tmp.replace(out_dir / name)
-    report.seconds = time.perf_counter() - started
-    (out_dir / REPORT_FILE).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+            _run_batch(held, filters[split:], tally, split, kept, rejected, False)
+        summaries = {f.name: summary for f in filters if (summary := f.summary()) is not None}
+    report = tally.report(
+        ", ".join(map(str, paths)), recipe, summaries, time.perf_counter() - started
+    )
+    report.write(out_dir / REPORT_FILE)
     return report
+
+
+def _reject_malformed(
+    rejected: IO[str], path: Path, number: int, problem: str, warn: Callable[[str], None]
+) -> None:
+    """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`."""
+    raw, _, why = problem.rpartition("\t")
+    warn(f"{path}:{number}: malformed dialogue skipped ({why})")
+    verdict = Verdict(
+        filter="input", keep=False, reason="malformed_input", details={"line": number, "error": why}
+    )
+    rejected.write(json_line({"line": number, "raw": raw, "verdicts": [verdict.model_dump()]}))
 
 
 def _run_batch(
     batch: list[Dialogue],
-    filters: list[Filter],
-    report: FilterReport,
+    filters: list[Filter[Any]],
+    tally: _Tally,
     offset: int,
     kept: IO[str],
     rejected: IO[str],
     hold: bool,
 ) -> list[Dialogue]:
-    """Runs `filters` (report.funnel[offset:]) over the batch; survivors are written to kept,
+    """Runs `filters` (tally.steps[offset:]) over the batch; survivors are written to kept,
     or returned when `hold` (a later filter needs them all)."""
     current = batch
-    for step, flt in zip(report.funnel[offset:], filters, strict=False):
+    for step, flt in zip(tally.steps[offset:], filters, strict=False):
         if not current:
             return []
         began = time.perf_counter()
-        outcomes = flt.apply_batch(current)
+        outcomes = flt.check_batch(current)
         step.seconds += time.perf_counter() - began
         step.entered += len(current)
         survivors = []
@@ -221,18 +206,14 @@ def _run_batch(
                 survivors.append(dialogue)
             else:
                 step.dropped[outcome.verdict.reason] += 1
-                _write(rejected, dialogue.model_dump(mode="json", exclude_none=True))
+                rejected.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
         current = survivors
     if hold:
         return current
     for dialogue in current:
-        report.kept += 1
-        _write(kept, dialogue.model_dump(mode="json", exclude_none=True))
+        tally.kept += 1
+        kept.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
     return []
-
-
-def _write(handle: IO[str], row: dict[str, Any]) -> None:
-    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def render_funnel(report: FilterReport) -> str:
@@ -243,9 +224,9 @@ def render_funnel(report: FilterReport) -> str:
             f"{'input':<22}{report.read + report.malformed:>8}{report.malformed:>9}{report.read:>8}  malformed_input {report.malformed}"
         )
     for step in report.funnel:
-        reasons = ", ".join(f"{r} {n}" for r, n in step.dropped.most_common())
+        reasons = ", ".join(f"{r} {n}" for r, n in step.drop_reasons.items())
         lines.append(
-            f"{step.filter:<22}{step.entered:>8}{sum(step.dropped.values()):>9}{step.kept:>8}  {reasons}"
+            f"{step.filter:<22}{step.entered:>8}{step.dropped:>9}{step.kept:>8}  {reasons}"
         )
     share = 100 * report.kept / report.read if report.read else 0.0
     lines.append(f"kept {report.kept} of {report.read} dialogues ({share:.1f}%)")

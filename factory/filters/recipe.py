@@ -19,9 +19,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from factory.errors import ConfigError
+from factory.errors import ConfigError, first_error_line
 from factory.filters import FILTERS, Filter
 from factory.resources import data_dir, read_text
+from factory.settings import validation_line
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Recipe:
     sha256: str
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def build(self) -> list[Filter]:
+    def build(self) -> list[Filter[Any]]:
         """Fresh filter instances (dedup filters hold state, so one set per run)."""
         return [
             FILTERS[name](FILTERS[name].Settings.model_validate(settings))
@@ -57,7 +58,7 @@ def load_recipe(name_or_path: str) -> Recipe:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise ConfigError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("filters"), list):
         raise ConfigError(f"{path}: a recipe is a mapping with a `filters:` list")
     unknown = set(data) - {"name", "description", "filters"}
@@ -86,14 +87,7 @@ def load_recipe(name_or_path: str) -> Recipe:
         try:
             settings_model.model_validate(entry)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(p) for p in err["loc"])
-            allowed = ", ".join(settings_model.model_fields) or "none"
-            detail = (
-                f"unknown key '{key}' (allowed: {allowed})"
-                if err["type"] == "extra_forbidden"
-                else f"{key}: {err['msg']}"
-            )
+            detail = validation_line(exc, settings_model)
             raise ConfigError(f"{path}: filters.{index} ({name}): {detail}") from None
         if enabled:
             recipe.entries.append((name, entry))

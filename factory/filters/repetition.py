@@ -8,9 +8,9 @@ from collections import Counter
 
 from pydantic import Field
 
-from factory.filters.base import Filter, FilterSettings
-from factory.filters.text import normalised, words
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+from factory.text import normalised, words
 
 
 class RepetitionSettings(FilterSettings):
@@ -26,13 +26,12 @@ class RepetitionSettings(FilterSettings):
     )
 
 
-class RepetitionFilter(Filter):
+class RepetitionFilter(Filter[RepetitionSettings]):
     name = "repetition"
     Settings = RepetitionSettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         s = self.settings
-        assert isinstance(s, RepetitionSettings)
         for role in ("seeker", "supporter"):
             texts = [normalised(t.text) for t in dialogue.turns if t.role == role]
             counted = [t for t in texts if len(t.split()) >= s.min_words_to_count]
@@ -40,7 +39,7 @@ class RepetitionFilter(Filter):
                 repeats = sum(n - 1 for n in Counter(counted).values())
                 share = repeats / len(counted)
                 if share > s.max_repeated_share:
-                    return self.drop("repeated_turns", score=round(share, 3), role=role)
+                    return self.drop(dialogue, "repeated_turns", score=round(share, 3), role=role)
         # The opening exchange and the goodbyes mirror each other by nature ("how are you?").
         for index in range(2, len(dialogue.turns) - 2):
             mine, theirs = (
@@ -50,12 +49,14 @@ class RepetitionFilter(Filter):
             if len(mine) >= s.min_words_to_count and len(theirs) >= s.min_words_to_count:
                 overlap = len(mine & theirs) / len(mine | theirs)
                 if overlap >= s.max_echo_overlap:
-                    return self.drop("echoes_other_speaker", score=round(overlap, 3), turn=index)
+                    return self.drop(
+                        dialogue, "echoes_other_speaker", score=round(overlap, 3), turn=index
+                    )
         for index, turn in enumerate(dialogue.turns):
             tokens = words(turn.text)
             grams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
             if len(grams) >= 12:
                 repeated = sum(n - 1 for n in Counter(grams).values()) / len(grams)
                 if repeated > s.max_trigram_share:
-                    return self.drop("looping_turn", score=round(repeated, 3), turn=index)
-        return self.keep()
+                    return self.drop(dialogue, "looping_turn", score=round(repeated, 3), turn=index)
+        return self.keep(dialogue)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from factory.filters.base import Filter, FilterSettings
-from factory.filters.text import plain_quotes
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+from factory.text import plain_quotes
 
 _AI = r"\b(as an ai|i am an ai|i'm an ai|language model|as a chatbot|i am a bot|openai)\b"
 _REFUSAL = (
@@ -53,14 +53,14 @@ _ROLE_CHECKS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
 }
 
 
-class RoleLeakageFilter(Filter):
+class RoleLeakageFilter(Filter[FilterSettings]):
     name = "role_leakage"
     Settings = FilterSettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         for index, turn in enumerate(dialogue.turns):
             for reason, pattern in (*_CHECKS, *_ROLE_CHECKS[turn.role]):
                 match = pattern.search(plain_quotes(turn.text))
                 if match:
-                    return self.drop(reason, turn=index, match=match.group(0)[:60])
-        return self.keep()
+                    return self.drop(dialogue, reason, turn=index, match=match.group(0)[:60])
+        return self.keep(dialogue)

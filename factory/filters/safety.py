@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from factory.filters.base import Filter, FilterSettings
-from factory.filters.text import plain_quotes
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+from factory.text import plain_quotes
 
 # The seeker speaking of their own suicidal thoughts or self-harm.
 _CRISIS = re.compile(
@@ -37,11 +37,11 @@ _POINTS_TO_HELP = re.compile(
 )
 
 
-class SafetyFilter(Filter):
+class SafetyFilter(Filter[FilterSettings]):
     name = "safety"
     Settings = FilterSettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         texts = [plain_quotes(t.text) for t in dialogue.turns]
         first_mention = next(
             (
@@ -58,14 +58,14 @@ class SafetyFilter(Filter):
             if _ENCOURAGES.search(texts[index]) or (
                 after_crisis and _ENCOURAGES_AFTER_CRISIS.search(texts[index])
             ):
-                return self.drop("encourages_harm", turn=index)
+                return self.drop(dialogue, "encourages_harm", turn=index)
         if first_mention is None:
-            return self.keep()
+            return self.keep(dialogue)
         later = [
             texts[i]
             for i, t in enumerate(dialogue.turns)
             if i > first_mention and t.role == "supporter"
         ]
         if not any(_POINTS_TO_HELP.search(text) for text in later):
-            return self.drop("crisis_without_help", turn=first_mention)
-        return self.keep("crisis_flagged", turn=first_mention)
+            return self.drop(dialogue, "crisis_without_help", turn=first_mention)
+        return self.keep(dialogue, "crisis_flagged", turn=first_mention)

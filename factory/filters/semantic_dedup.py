@@ -21,12 +21,12 @@ class SemanticDedupSettings(FilterSettings):
     )
 
 
-class SemanticDedupFilter(Filter):
+class SemanticDedupFilter(Filter[SemanticDedupSettings]):
     name = "semantic_dedup"
     Settings = SemanticDedupSettings
 
     def __init__(
-        self, settings: FilterSettings | None = None, encoder: Encoder | None = None
+        self, settings: SemanticDedupSettings | None = None, encoder: Encoder | None = None
     ) -> None:
         super().__init__(settings)
         self._encoder = encoder
@@ -34,12 +34,10 @@ class SemanticDedupFilter(Filter):
         self._ids: list[str] = []
 
     def _text(self, dialogue: Dialogue) -> str:
-        s = self.settings
-        assert isinstance(s, SemanticDedupSettings)
         words = " ".join(t.text for t in dialogue.turns).split()
-        return " ".join(words[: s.max_words])
+        return " ".join(words[: self.settings.max_words])
 
-    def apply_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
+    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         import numpy as np
 
         try:
@@ -49,7 +47,6 @@ class SemanticDedupFilter(Filter):
 
             raise MissingExtra("faiss-cpu", "embed") from None
         s = self.settings
-        assert isinstance(s, SemanticDedupSettings)
         if self._encoder is None:
             self._encoder = minilm_encoder()
         vectors = np.asarray(self._encoder([self._text(d) for d in dialogues]), dtype=np.float32)
@@ -63,16 +60,12 @@ class SemanticDedupFilter(Filter):
                 best, match = float(scores[0][0]), self._ids[int(found[0][0])]
             if best >= s.threshold:
                 outcomes.append(
-                    Outcome(
-                        dialogue,
-                        self.drop("semantic_duplicate", score=round(best, 4), duplicate_of=match),
+                    self.drop(
+                        dialogue, "semantic_duplicate", score=round(best, 4), duplicate_of=match
                     )
                 )
                 continue
             self._index.add(vector.reshape(1, -1))
             self._ids.append(dialogue.id)
-            outcomes.append(Outcome(dialogue, self.keep(score=round(best, 4))))
+            outcomes.append(self.keep(dialogue, score=round(best, 4)))
         return outcomes
-
-    def apply(self, dialogue: Dialogue) -> Outcome:
-        return self.apply_batch([dialogue])[0]

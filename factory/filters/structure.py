@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from factory.filters.base import Filter, FilterSettings
-from factory.filters.text import words
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+from factory.text import words
 
 
 class StructureSettings(FilterSettings):
@@ -27,33 +27,32 @@ class StructureSettings(FilterSettings):
     )
 
 
-class StructureFilter(Filter):
+class StructureFilter(Filter[StructureSettings]):
     name = "structure"
     Settings = StructureSettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         s = self.settings
-        assert isinstance(s, StructureSettings)
         if dialogue.end_reason.startswith("error:"):
-            return self.drop("generation_error", end_reason=dialogue.end_reason)
+            return self.drop(dialogue, "generation_error", end_reason=dialogue.end_reason)
         if s.drop_stalled and dialogue.end_reason == "stalled":
-            return self.drop("generation_stalled")
+            return self.drop(dialogue, "generation_stalled")
         turns = dialogue.turns
         if len(turns) < s.min_turns:
-            return self.drop("too_few_turns", score=len(turns))
+            return self.drop(dialogue, "too_few_turns", score=len(turns))
         if len(turns) > s.max_turns:
-            return self.drop("too_many_turns", score=len(turns))
+            return self.drop(dialogue, "too_many_turns", score=len(turns))
         if s.first_speaker and turns[0].role != s.first_speaker:
-            return self.drop("wrong_first_speaker")
+            return self.drop(dialogue, "wrong_first_speaker")
         for before, after in itertools.pairwise(turns):
             if before.role == after.role:
-                return self.drop("broken_alternation")
+                return self.drop(dialogue, "broken_alternation")
         counts = [len(words(t.text)) for t in turns]
         if min(counts) == 0:
-            return self.drop("empty_turn")
+            return self.drop(dialogue, "empty_turn")
         if max(counts) > s.max_turn_words:
-            return self.drop("overlong_turn", score=max(counts))
+            return self.drop(dialogue, "overlong_turn", score=max(counts))
         mean = sum(counts) / len(counts)
         if mean < s.min_mean_words:
-            return self.drop("turns_too_short", score=round(mean, 2))
-        return self.keep(score=round(mean, 2))
+            return self.drop(dialogue, "turns_too_short", score=round(mean, 2))
+        return self.keep(dialogue, score=round(mean, 2))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from factory.filters.base import Filter, FilterSettings
-from factory.models import Dialogue, Verdict
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
 
 _DANGLING = re.compile(
     r"(?:[,;\-\u2013]|\.\.\.|\u2026|\b(?:and|but|or|the|a|an|of|with|because))\s*$", re.I
@@ -16,17 +16,17 @@ _EMOTICON = re.compile(r"(?:[:;=]-?[()\[\]dpo/\\|]|<3|\^\^|xd)\s*$", re.I)
 _LAST_SENTENCE = re.compile(r"[^.!?]*$")
 
 
-class TruncationFilter(Filter):
+class TruncationFilter(Filter[FilterSettings]):
     name = "truncation"
     Settings = FilterSettings
 
-    def check(self, dialogue: Dialogue) -> Verdict:
+    def check(self, dialogue: Dialogue) -> Outcome:
         if not dialogue.turns:
-            return self.drop("empty_dialogue")
+            return self.drop(dialogue, "empty_dialogue")
         last = dialogue.turns[-1].text.strip()
         if _EMOTICON.search(last):
-            return self.keep()
+            return self.keep(dialogue)
         open_quote = _LAST_SENTENCE.search(last.rstrip(".!?")).group().count('"') % 2  # type: ignore[union-attr]
         if _DANGLING.search(last) or open_quote:
-            return self.drop("truncated_ending", last_words=last[-40:])
-        return self.keep()
+            return self.drop(dialogue, "truncated_ending", last_words=last[-40:])
+        return self.keep(dialogue)

@@ -20,7 +20,7 @@ from factory.roleplay.seeker import SeekerAgent
 from factory.roleplay.supporter import SupporterAgent
 from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
 from factory.roleplay.views import CounselorView, SeekerView, SupporterView, public_turns
-from factory.text import normalise_words
+from factory.text import words
 
 ERROR_REASONS: dict[str, EndReason] = {
     "parse": "error:parse",
@@ -156,7 +156,7 @@ class RolePlay:
 
     def _stalled(self, turns: list[Turn], role: Role) -> bool:
         """The newest `role` turn repeats one of its earlier turns (word-set Jaccard)."""
-        mine = [set(normalise_words(t.text)) for t in turns if t.role == role]
+        mine = [set(words(t.text)) for t in turns if t.role == role]
         if len(mine) < 2:
             return False
         newest = mine[-1]

@@ -19,7 +19,7 @@ from factory.prompts import ChatMessage, PromptTemplate
 from factory.resources import json_records
 from factory.scenarios.persona_bank import PersonaBank
 from factory.scenarios.sampler import PersonaDraw
-from factory.text import clean_utterance, normalise_words, shares_span, word_overlap
+from factory.text import clean_utterance, shares_span, word_overlap, words
 
 SITUATION_MAX_CHARS = 300
 # A paraphrase that shares this many consecutive words with its seed, or most of its words,
@@ -128,11 +128,11 @@ class LLMSituationWriter:
     @staticmethod
     def _refusal(text: str, messages: list[ChatMessage], seed: Seed | None) -> str | None:
         """Why an output cannot be a situation, or None if it can."""
-        tokens = normalise_words(text)
+        tokens = words(text)
         if len(tokens) < 5:
             return "too_short"
         if seed is not None:
-            seed_words = normalise_words(seed.text)
+            seed_words = words(seed.text)
             span = max(3, min(COPY_SPAN_WORDS, len(seed_words)))  # short seeds: copied whole
             if shares_span(text, seed.text, span) or word_overlap(text, seed.text) >= COPY_OVERLAP:
                 return "copies_seed"  # real data must never reach the output

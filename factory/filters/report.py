@@ -1,0 +1,112 @@
+"""report.json of a filter run, as typed models: what was read, the funnel (each filter's
+input, drops and keeps by reason, time) and the corpus-level summaries some filters give.
+Written and read back with these models, never by string keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ConfigDict, Field, ValidationError
+
+from factory.errors import DataFileError, first_error_line
+from factory.models import Record, Usage
+
+
+class RecipeInfo(Record):
+    """Which recipe ran: its name, file and content hash."""
+
+    name: str
+    path: str
+    sha256: str
+
+
+class ReportCounts(Record):
+    """Totals over the whole input; `rejected` counts malformed lines and every drop."""
+
+    input_lines: int
+    dialogues: int
+    malformed: int
+    kept: int
+    rejected: int
+    kept_share: float
+
+
+class FunnelStep(Record):
+    """One filter's line in the funnel; reasons are most frequent first. `entered` is
+    written as `in`."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    filter: str
+    entered: int = Field(validation_alias="in", serialization_alias="in")
+    kept: int
+    dropped: int
+    drop_reasons: dict[str, int]
+    keep_reasons: dict[str, int]
+    seconds: float
+
+
+class SetStats(Record):
+    """Spread of a set of dialogues (diversity selection reports it before and after)."""
+
+    dialogues: int
+    distinct_1: float | None
+    distinct_2: float | None
+    mean_pairwise_distance: float
+    strategy_shares: dict[str, float]
+
+
+class DiversitySummary(Record):
+    before: SetStats
+    after: SetStats
+
+
+class JudgeSummary(Record):
+    usage: Usage
+    prompt_hash: str
+
+
+FilterSummary = DiversitySummary | JudgeSummary
+
+
+class FilterReport(Record):
+    """The content of report.json."""
+
+    input: str
+    recipe: RecipeInfo
+    counts: ReportCounts
+    funnel: list[FunnelStep]
+    summaries: dict[str, FilterSummary]
+    seconds: float
+
+    @property
+    def read(self) -> int:
+        """Dialogues read (malformed lines not counted)."""
+        return self.counts.dialogues
+
+    @property
+    def malformed(self) -> int:
+        return self.counts.malformed
+
+    @property
+    def kept(self) -> int:
+        return self.counts.kept
+
+    @property
+    def rejected(self) -> int:
+        return self.counts.rejected
+
+    def write(self, path: Path) -> None:
+        """report.json: indented, keys in model order, as `json.dumps` writes it."""
+        path.write_text(json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n")
+
+
+def read_report(path: Path) -> FilterReport:
+    """A report.json written by `factory filter`."""
+    try:
+        return FilterReport.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path} ({exc.strerror})") from None
+    except ValidationError as exc:
+        raise DataFileError(f"{path}: not a filter report ({first_error_line(exc)})") from None
