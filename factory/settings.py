@@ -5,7 +5,7 @@ allowed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -70,8 +70,12 @@ def validation_line(exc: ValidationError, model: type[BaseModel]) -> str:
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for key in loc:
+        if isinstance(key, int):
+            continue  # an item of a list: its model was taken with the list
         field = model.model_fields.get(str(key))
         annotation = field.annotation if field else None
+        if get_origin(annotation) is list:
+            (annotation,) = get_args(annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation

@@ -56,13 +56,13 @@ def data_copy(tmp_path: Path) -> Path:
             "attributes.yaml",
             "genders: [woman, man, non-binary]",
             "genders: [woman, man, non-binary]\nhair: [red]",
-            "attributes.yaml: hair: unknown field",
+            "attributes.yaml: unknown key 'hair' (allowed here: age_bands, genders,",
         ),
         (
             "attributes.yaml",
             "genders: [woman, man, non-binary]",
             "genders: []",
-            "attributes.yaml: genders: must not be empty",
+            "attributes.yaml: genders: List should have at least 1 item",
         ),
         (
             "constraints.yaml",
@@ -92,7 +92,7 @@ def data_copy(tmp_path: Path) -> Path:
             "emotions.yaml",
             "family: anxiety, esconv_weight: 354",
             "family: anxiety, weight: 354",
-            "emotions.yaml: emotions.0.weight: unknown field",
+            "emotions.yaml: unknown key 'emotions.0.weight' (allowed here: name, family,",
         ),
     ],
 )
