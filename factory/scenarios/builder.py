@@ -63,7 +63,7 @@ class ScenarioConfig(BaseModel):
     data_dir: str | None = Field(
         default=None, description="a personas folder; default: the shipped one"
     )
-    mix: Mix = "uniform"
+    mix: Mix = Mix.uniform
     intensity_weights: tuple[float, float, float, float, float] = DEFAULT_INTENSITY_WEIGHTS
     situations: SituationMode = SituationMode.template
     seeds: list[str] = Field(
@@ -248,6 +248,17 @@ def _embed(deduper: EmbeddingDeduper | None, scenarios: list[Scenario]) -> list[
     if deduper is None or not scenarios:
         return [None] * len(scenarios)
     return list(deduper.encode([dedup_text(s) for s in scenarios]))
+
+
+def write_sampled_bank(
+    config: ScenarioConfig, out: Path, *, progress: Progress | None = None
+) -> SampleReport:
+    """Samples config.n scenarios into the bank `out` (checked writable before any work),
+    with the drafts turned away as near-duplicates beside it."""
+    check_writable(out)
+    scenarios, report = asyncio.run(sample_scenarios(config, progress=progress))
+    write_bank(scenarios, out, report.rejected)
+    return report
 
 
 def check_writable(path: Path) -> None:
