@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from factory.evaluation.evaluate import evaluate
 from factory.evaluation.realism import realism_auc
-from factory.evaluation.report import evaluate
 from factory.importers.esconv import import_esconv
 
 PUBLISHED = {
@@ -54,16 +54,18 @@ def main() -> None:
         source = tmp / "esconv.jsonl"
         source.write_text("".join(d.model_dump_json() + "\n" for d in esconv))
         report = evaluate(source, tmp / "esconv-report", realism=False)
-        m = report.data["measures"]
+        m = report.measures
         print("\n## ESConv (1,300 dialogues, imported): factory eval vs published")
         print(f"{'measure':<40}{'eval':>10}{'published':>11}")
         for key, published in PUBLISHED.items():
-            value = m[key] * (100 if key.startswith("duplicate") else 1)
+            value = getattr(m, key) * (100 if key.startswith("duplicate") else 1)
             print(f"{key:<40}{value:>10.2f}{published:>11.1f}")
         for name, published in PUBLISHED_STRATEGY.items():
-            print(f"{'strategy: ' + name:<40}{100 * m['strategy'][name]:>10.2f}{published:>11.1f}")
+            print(
+                f"{'strategy: ' + name:<40}{100 * (m.strategy or {})[name]:>10.2f}{published:>11.1f}"
+            )
         print(
-            f"intensity: {json.dumps({k: v for k, v in m['intensity'].items() if k != 'by_seeker_turn'})}"
+            f"intensity: {json.dumps(m.intensity.model_dump(exclude={'by_seeker_turn'})) if m.intensity else '-'}"
         )
 
         copies = []
@@ -83,14 +85,14 @@ def main() -> None:
     began = time.perf_counter()
     same = realism_auc(splits["train"], splits["test"])
     print(
-        f"ESConv train vs ESConv test (same source): AUC {same['auc_mean']} ± {same['auc_std']}"
-        f" ({same['per_side']} per side, {time.perf_counter() - began:.1f}s)"
+        f"ESConv train vs ESConv test (same source): AUC {same.auc_mean} ± {same.auc_std}"
+        f" ({same.per_side} per side, {time.perf_counter() - began:.1f}s)"
     )
     failed, _ = import_esconv([args.shared / "esconv" / "FailedESConv.json"])
     other = realism_auc(failed, esconv)
     print(
-        f"FailedESConv vs ESConv (same crowd, rejected dialogues): AUC {other['auc_mean']} ±"
-        f" {other['auc_std']} ({other['per_side']} per side)"
+        f"FailedESConv vs ESConv (same crowd, rejected dialogues): AUC {other.auc_mean} ±"
+        f" {other.auc_std} ({other.per_side} per side)"
     )
 
 

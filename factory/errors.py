@@ -44,9 +44,11 @@ class BudgetSpent(FactoryError):
 
 
 class MissingExtra(FactoryError):
-    """An optional package is not installed."""
+    """An optional package is not installed; `package` names it, `extra` the pip extra."""
 
     def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
         super().__init__(
             f"{package} is not installed: run `pip install 'esc-factory[{extra}]'`"
             f" (or `pip install -e '.[{extra}]'` in a checkout)"
@@ -63,6 +65,10 @@ class EmptyResult(FactoryError):
     def __init__(self, message: str, funnel: str) -> None:
         super().__init__(message)
         self.funnel = funnel
+
+
+class TooFewDialogues(FactoryError):
+    """A measure needs more dialogues than the set holds."""
 
 
 class BackendError(Exception):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from factory.evaluation.measures import distinct, jensen_shannon, measure
+from factory.counting import distinct_n
+from factory.evaluation.measures import jensen_shannon, measure
 from factory.models import Dialogue
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -30,8 +31,8 @@ def test_divergence_and_distinct_n():
     assert jensen_shannon({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5}) == 0
     assert jensen_shannon({"a": 1.0}, {"b": 1.0}) == 1
     assert 0 < jensen_shannon({"a": 0.7, "b": 0.3}, {"a": 0.3, "b": 0.7}) < 1
-    assert distinct(["a b a b"], 1) == 0.5 and distinct(["a b a b"], 2) == round(2 / 3, 4)
-    assert distinct([""], 2) is None
+    assert distinct_n(["a b a b"], 1) == 0.5 and distinct_n(["a b a b"], 2) == round(2 / 3, 4)
+    assert distinct_n([""], 2) is None
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
@@ -122,7 +123,7 @@ def test_eval_reads_a_dataset_version(cli, run, tmp_path):
     data = json.loads((tmp_path / "r" / "report.json").read_text())
     assert data["input"]["kind"] == "dataset version" and data["measures"]["dialogues"] == 30
     direct = measure(read(run / "dialogues.jsonl"), sample_size=10)
-    assert data["measures"]["utterances_per_dialogue"] == direct.values["utterances_per_dialogue"]
+    assert data["measures"]["utterances_per_dialogue"] == direct.measures.utterances_per_dialogue
 
 
 def test_eval_errors_are_one_line(cli, run, tmp_path):
@@ -197,3 +198,19 @@ def test_realism_is_skipped_not_fatal_without_the_embed_extra(cli, run, tmp_path
     assert result.code == 0, result.err
     skipped = json.loads((tmp_path / "r" / "report.json").read_text())["skipped"]
     assert "needs the `embed` extra" in skipped["realism"]
+
+
+def test_report_json_reads_back_through_the_model_unchanged(cli, run, tmp_path):
+    from factory.evaluation.report import EvalReport
+
+    out = tmp_path / "r"
+    result = cli(
+        "eval", str(run), "-r", str(run), "-o", str(out), "--sample-size", "10", "--no-realism"
+    )
+    assert result.code == 0, result.err
+    text = (out / "report.json").read_text()
+    report = EvalReport.model_validate_json(text)
+    assert report.to_json() == text
+    assert report.measures.sampled is not None and report.measures.sampled.size == 10
+    assert report.comparison.strategy_jsd == 0 and report.comparison.realism is None
+    assert f"distinct-2 {report.measures.distinct_2}" in result.out

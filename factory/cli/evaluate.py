@@ -37,7 +37,7 @@ def eval_command(
 ) -> None:
     """Statistics, strategy divergence, realism AUC and plots for a set of dialogues."""
     from factory.errors import ConfigError
-    from factory.evaluation.report import evaluate
+    from factory.evaluation.evaluate import evaluate
 
     if sample_size < 10:
         raise ConfigError(f"--sample-size {sample_size} is too small: use 10 or more")
@@ -50,19 +50,17 @@ def eval_command(
         seed=seed,
         warn=lambda message: print(f"warning: {message}", file=sys.stderr),
     )
-    for name, why in sorted(report.data["skipped"].items()):
+    for name, why in sorted(report.skipped.items()):
         print(f"skipped {name}: {why}", file=sys.stderr)
-    m = report.data["measures"]
+    m = report.measures
     typer.echo(
-        f"{m['dialogues']} dialogues, {m['utterances_per_dialogue']} utterances each,"
-        f" distinct-2 {m['distinct_2']}"
+        f"{m.dialogues} dialogues, {m.utterances_per_dialogue} utterances each,"
+        f" distinct-2 {m.distinct_2}"
     )
-    comparison = report.data["comparison"]
-    if "strategy_jsd" in comparison:
-        typer.echo(f"strategy JSD vs reference: {comparison['strategy_jsd']}")
-    if "realism" in comparison:
-        r = comparison["realism"]
-        typer.echo(f"realism AUC: {r['auc_mean']} ± {r['auc_std']}")
+    if report.comparison.strategy_jsd is not None:
+        typer.echo(f"strategy JSD vs reference: {report.comparison.strategy_jsd}")
+    if (r := report.comparison.realism) is not None:
+        typer.echo(f"realism AUC: {r.auc_mean} ± {r.auc_std}")
     typer.echo(
-        f"wrote {out / 'report.md'}, {out / 'report.json'} and {len(report.plots)} plots in {report.data['seconds']}s"
+        f"wrote {out / 'report.md'}, {out / 'report.json'} and {len(report.plots)} plots in {report.seconds}s"
     )

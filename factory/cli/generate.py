@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,6 @@ from typing import Annotated
 import typer
 
 from factory.backends.config import BackendKind, dry_run_options, flag_overrides
-from factory.errors import BudgetSpent, RunIncomplete
 from factory.progress import Progress
 from factory.runs.config import load_config
 
@@ -79,7 +77,8 @@ def generate_command(
     ] = None,
 ) -> None:
     """Generate persona-grounded ESC dialogues; rerun the same command to resume."""
-    from factory.runs.generate import RunReport, generate
+    from factory.runs.launch import run_generation
+    from factory.runs.ray_tasks import RayOptions
 
     cfg = load_config(
         config,
@@ -96,53 +95,26 @@ def generate_command(
     )
     if dry_run:
         cfg = cfg.model_copy(update={"backend": dry_run_options(cfg.backend)})
-    from factory.runs.remote import RemoteRun, is_url
-
-    target = out or str(Path("outputs") / "runs" / f"{cfg.backend.kind.value}-seed{cfg.seed}")
-    remote = RemoteRun(target) if is_url(target) else None
-    out_dir = remote.pull() if remote else Path(target)
-    shown = target.rstrip("/") if remote else str(out_dir)
-    from factory.runs.ray_tasks import RayOptions, shutdown
-
-    options = RayOptions(address=address, chunk_size=ray_chunk) if ray or address else None
-
-    async def run() -> RunReport:
-        sync = asyncio.create_task(remote.sync_forever(30.0)) if remote else None
-        try:
-            return await generate(
-                cfg, out_dir, progress=Progress.for_stream(sys.stderr), ray=options
-            )
-        finally:
-            if sync is not None:
-                sync.cancel()
-            if remote is not None:
-                await asyncio.to_thread(remote.push)
-
-    try:
-        report = asyncio.run(run())
-    finally:
-        if options is not None:
-            shutdown()
-    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.end_reasons.items()))
-    usage = report.usage
+    report = run_generation(
+        cfg,
+        out,
+        ray=RayOptions(address=address, chunk_size=ray_chunk) if ray or address else None,
+        progress=Progress.for_stream(sys.stderr),
+    )
     typer.echo(
         f"wrote {report.written} dialogues ({report.already_done} already there) to"
-        f" {shown}/dialogues.jsonl in {report.seconds:.1f}s"
+        f" {report.location}/dialogues.jsonl in {report.seconds:.1f}s"
     )
-    if reasons:
+    if report.end_reasons:
+        reasons = ", ".join(
+            f"{reason} {count}" for reason, count in sorted(report.end_reasons.items())
+        )
         typer.echo(f"end reasons: {reasons}")
+    usage = report.usage
     typer.echo(
         f"usage: {usage.calls} calls ({usage.failed_calls} failed),"
         f" {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
     )
-    if report.budget_stop and report.total < report.requested:
-        raise BudgetSpent(
-            f"stopped at the {report.budget_stop}: {report.total} of {report.requested}"
-            " dialogues done; raise the budget and rerun the same command to go on"
-        )
-    if report.backend_failures:
-        # Not every dialogue was made: say so and exit 1, so scripts do not take it as done.
-        raise RunIncomplete(
-            f"{report.backend_failures} dialogues failed on the backend (kept in"
-            f" {shown}/failures.jsonl): rerun the same command to retry them"
-        )
+    # Not every dialogue was made: say so and exit 1, so scripts do not take it as done.
+    if (error := report.unfinished()) is not None:
+        raise error

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from factory.backends.config import BackendKind, flag_overrides
-
-
-class MixChoice(StrEnum):
-    uniform = "uniform"
-    esconv = "esconv"
-
-
-class SituationChoice(StrEnum):
-    template = "template"
-    llm = "llm"
-    seeded = "seeded"
-
+from factory.scenarios.builder import SituationMode
+from factory.scenarios.sampler import Mix
 
 app = typer.Typer(
     help="Sample seekers (persona x problem x emotion x situation) and check coverage."
@@ -33,10 +21,10 @@ NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of scenarios
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed (default 7).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Scenario bank to write (.jsonl).")]
 MixOpt = Annotated[
-    MixChoice | None, typer.Option("--mix", help="Target weights over the grid (default uniform).")
+    Mix | None, typer.Option("--mix", help="Target weights over the grid (default uniform).")
 ]
 SituationsOpt = Annotated[
-    SituationChoice | None,
+    SituationMode | None,
     typer.Option("--situations", help="Where situations come from (default template)."),
 ]
 SeedsOpt = Annotated[
@@ -78,12 +66,7 @@ def sample_command(
 ) -> None:
     """Write N scenarios, one per line; same seed and config give a byte-identical file."""
     from factory.progress import Progress
-    from factory.scenarios.builder import (
-        ScenarioConfig,
-        check_writable,
-        sample_scenarios,
-        write_bank,
-    )
+    from factory.scenarios.builder import ScenarioConfig, write_sampled_bank
     from factory.settings import load_settings
 
     cfg = load_settings(
@@ -92,19 +75,17 @@ def sample_command(
         {
             "n": n,
             "seed": seed,
-            "mix": mix.value if mix else None,
-            "situations": situations.value if situations else None,
+            "mix": mix,
+            "situations": situations,
             "seeds": [str(p) for p in seeds] if seeds else None,
             **flag_overrides(backend, base_url, model),
             "dedup.enabled": False if no_dedup else None,
             "data_dir": str(data_dir) if data_dir else None,
         },
     )
-    check_writable(out)
-    scenarios, report = asyncio.run(
-        sample_scenarios(cfg, progress=Progress.for_stream(sys.stderr, unit="scenarios"))
+    report = write_sampled_bank(
+        cfg, out, progress=Progress.for_stream(sys.stderr, unit="scenarios")
     )
-    write_bank(scenarios, out, report.rejected)
     typer.echo(f"wrote {report.scenarios} scenarios to {out} in {report.seconds:.1f}s")
     if cfg.dedup.enabled:
         typer.echo(

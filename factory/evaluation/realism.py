@@ -5,13 +5,28 @@ AUC's mean and spread over the folds. 0.5 means indistinguishable, 1.0 fully sep
 from __future__ import annotations
 
 import random
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from factory.embeddings import Encoder, minilm_encoder
+from factory.errors import TooFewDialogues
 from factory.models import Dialogue
 
 
-def dialogue_text(dialogue: Dialogue, max_words: int) -> str:
+class Realism(BaseModel):
+    """The real-vs-synthetic classifier's ROC AUC over the folds, and how it was trained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auc_mean: float
+    auc_std: float
+    folds: int
+    per_side: int
+    max_words: int
+
+
+def opening_words(dialogue: Dialogue, max_words: int) -> str:
+    """The dialogue's first `max_words` words, both roles, in order: what is embedded."""
     words = " ".join(t.text for t in dialogue.turns).split()
     return " ".join(words[:max_words])
 
@@ -24,7 +39,9 @@ def realism_auc(
     folds: int = 5,
     max_words: int = 128,
     seed: int = 0,
-) -> dict[str, Any]:
+) -> Realism:
+    """Cross-validated AUC on up to `max_per_side` dialogues from each set; fewer than two
+    per fold on a side is TooFewDialogues."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -32,22 +49,22 @@ def realism_auc(
 
     n = min(len(dialogues), len(reference), max_per_side)
     if n < folds * 2:
-        raise ValueError(f"needs at least {folds * 2} dialogues on each side (has {n})")
+        raise TooFewDialogues(f"needs at least {folds * 2} dialogues on each side (has {n})")
     rng = random.Random(seed)
     ours = rng.sample(dialogues, n)
     theirs = rng.sample(reference, n)
     encode = encoder or minilm_encoder()
-    x = np.asarray(encode([dialogue_text(d, max_words) for d in [*ours, *theirs]]))
+    x = np.asarray(encode([opening_words(d, max_words) for d in [*ours, *theirs]]))
     y = np.array([1] * n + [0] * n)
     aucs = []
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
         model = LogisticRegression(max_iter=2000, C=1.0)
         model.fit(x[train], y[train])
         aucs.append(float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
-    return {
-        "auc_mean": round(float(np.mean(aucs)), 4),
-        "auc_std": round(float(np.std(aucs)), 4),
-        "folds": folds,
-        "per_side": n,
-        "max_words": max_words,
-    }
+    return Realism(
+        auc_mean=round(float(np.mean(aucs)), 4),
+        auc_std=round(float(np.std(aucs)), 4),
+        folds=folds,
+        per_side=n,
+        max_words=max_words,
+    )

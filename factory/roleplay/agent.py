@@ -4,12 +4,12 @@ bounded number of times on unparsable output, and raise AgentFailure with the ra
 from __future__ import annotations
 
 import re
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from factory.backends.base import Backend, ChatRequest
 from factory.errors import BackendError
 from factory.models import Usage
-from factory.prompts import PromptTemplate, SpeakerLabels
+from factory.prompts import ChatMessage, PromptTemplate, SpeakerLabels
 from factory.roleplay.config import RoleplayConfig, SamplingConfig
 from factory.roleplay.parsing import ParseError
 from factory.text import shares_span, word_overlap
@@ -50,6 +50,27 @@ class Agent(Generic[ViewT, ResultT]):
 
     def request(self, view: ViewT) -> ChatRequest:
         raise NotImplementedError
+
+    def chat_request(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        *,
+        stop: tuple[str, ...] = (),
+        json_schema: dict[str, Any] | None = None,
+        schema_name: str = "output",
+    ) -> ChatRequest:
+        """A request with the run's sampling settings, marked as this agent's."""
+        return ChatRequest(
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=self.sampling.temperature,
+            top_p=self.sampling.top_p,
+            stop=stop,
+            json_schema=json_schema,
+            schema_name=schema_name,
+            agent=self.name,
+        )
 
     def parse(self, text: str, view: ViewT, request: ChatRequest) -> ResultT:
         """The result, or ParseError (the call is retried)."""

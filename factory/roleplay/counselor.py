@@ -44,14 +44,11 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
             turns=view.turns,
             banned=view.banned,
         )
-        return ChatRequest(
-            messages=messages,
-            max_tokens=self.sampling.counselor_max_tokens,
-            temperature=self.sampling.temperature,
-            top_p=self.sampling.top_p,
+        return self.chat_request(
+            messages,
+            self.sampling.counselor_max_tokens,
             json_schema=self.schema(view.allowed),
             schema_name="strategy_choice",
-            agent=self.name,
         )
 
     def parse(self, text: str, view: CounselorView, request: ChatRequest) -> StrategyChoice:

@@ -53,14 +53,11 @@ class SeekerAgent(Agent[SeekerView, SeekerMove]):
             may_close=view.may_close,
             max_words=self.max_words,
         )
-        return ChatRequest(
-            messages=messages,
-            max_tokens=self.sampling.seeker_max_tokens,
-            temperature=self.sampling.temperature,
-            top_p=self.sampling.top_p,
+        return self.chat_request(
+            messages,
+            self.sampling.seeker_max_tokens,
             json_schema=self.schema(),
             schema_name="seeker_turn",
-            agent=self.name,
         )
 
     def parse(self, text: str, view: SeekerView, request: ChatRequest) -> SeekerMove:

@@ -25,13 +25,8 @@ class SupporterAgent(Agent[SupporterView, str]):
         messages = self.template.render(
             labels=self.labels, turns=view.turns, strategy=view.strategy, max_words=self.max_words
         )
-        return ChatRequest(
-            messages=messages,
-            max_tokens=self.sampling.supporter_max_tokens,
-            temperature=self.sampling.temperature,
-            top_p=self.sampling.top_p,
-            stop=self.stop_sequences(),
-            agent=self.name,
+        return self.chat_request(
+            messages, self.sampling.supporter_max_tokens, stop=self.stop_sequences()
         )
 
     def stop_sequences(self) -> tuple[str, ...]:

@@ -20,15 +20,16 @@ from factory.backends.config import BackendKind
 from factory.errors import (
     BackendFailing,
     BudgetSpent,
-    ConfigError,
     DataFileError,
     FactoryError,
     RunDirError,
+    RunIncomplete,
 )
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay.loop import RolePlay, dialogue_id
-from factory.runs.config import BudgetConfig, GenerationConfig
+from factory.runs.budget import Budget
+from factory.runs.config import GenerationConfig
 from factory.runs.ray_tasks import RayOptions
 from factory.runs.run_dir import RunCounts, RunDir, RunManifest, SessionRecord
 from factory.scenarios.bank import ScenarioSource, scenario_source
@@ -37,6 +38,9 @@ from factory.secrets import scrub
 
 @dataclass
 class RunReport:
+    """What one session made, used and why it stopped. `location` is where the run is as
+    the user named it: `out_dir`, or the URL whose staging folder `out_dir` is."""
+
     out_dir: Path
     requested: int
     already_done: int
@@ -48,6 +52,10 @@ class RunReport:
     failure_streak: int = 0
     abort_after: int = 10
     budget_stop: str | None = None  # why the run stopped at its budget, if it did
+    location: str = ""
+
+    def __post_init__(self) -> None:
+        self.location = self.location or str(self.out_dir)
 
     @property
     def error_dialogues(self) -> int:
@@ -58,52 +66,20 @@ class RunReport:
     def total(self) -> int:
         return self.already_done + self.written
 
-
-@dataclass
-class Budget:
-    """The run's spending limits against what it has used, earlier sessions included."""
-
-    config: BudgetConfig
-    model: str
-    spent_before: Usage
-
-    def __post_init__(self) -> None:
-        if self.config.max_cost is not None and self.model not in self.config.prices:
-            raise ConfigError(
-                f"budget.max_cost needs the price of model '{self.model}': add"
-                f" budget.prices['{self.model}'] with prompt and completion per million tokens"
+    def unfinished(self) -> FactoryError | None:
+        """Why the run is not done, as the error to exit with: the budget stopped it, or
+        dialogues failed on the backend (kept for the next rerun); None when it is done."""
+        if self.budget_stop and self.total < self.requested:
+            return BudgetSpent(
+                f"stopped at the {self.budget_stop}: {self.total} of {self.requested}"
+                " dialogues done; raise the budget and rerun the same command to go on"
             )
-
-    def exceeded(self, session: Usage) -> str | None:
-        """Which limit is reached, in words, or None."""
-        prompt = self.spent_before.prompt_tokens + session.prompt_tokens
-        completion = self.spent_before.completion_tokens + session.completion_tokens
-        limit = self.config.max_tokens
-        if limit is not None and prompt + completion >= limit:
-            return f"token budget ({prompt + completion:,} of {limit:,} tokens used)"
-        cost = self.config.cost(self.model, prompt, completion)
-        if self.config.max_cost is not None and cost is not None and cost >= self.config.max_cost:
-            return f"cost budget ({cost:.4f} of {self.config.max_cost:g} spent)"
+        if self.backend_failures:
+            return RunIncomplete(
+                f"{self.backend_failures} dialogues failed on the backend (kept in"
+                f" {self.location}/failures.jsonl): rerun the same command to retry them"
+            )
         return None
-
-    def affordable(self, session: Usage, done: int) -> float | None:
-        """How many more dialogues the budget allows at the mean spend of the `done` ones
-        this session: infinite without a limit, None before anything is known."""
-        if self.config.max_tokens is None and self.config.max_cost is None:
-            return float("inf")
-        if done == 0:
-            return None
-        prompt = self.spent_before.prompt_tokens + session.prompt_tokens
-        completion = self.spent_before.completion_tokens + session.completion_tokens
-        room = float("inf")
-        if self.config.max_tokens is not None:
-            per = (session.prompt_tokens + session.completion_tokens) / done
-            room = min(room, (self.config.max_tokens - prompt - completion) / max(per, 1e-9))
-        if self.config.max_cost is not None:
-            spent = self.config.cost(self.model, prompt, completion) or 0.0
-            mean = self.config.cost(self.model, session.prompt_tokens, session.completion_tokens)
-            room = min(room, (self.config.max_cost - spent) / max((mean or 0.0) / done, 1e-12))
-        return max(room, 0.0)
 
 
 def _now() -> str:
@@ -123,6 +99,20 @@ def _versions(backend: Backend) -> dict[str, str]:
     return found
 
 
+@dataclass
+class _Session:
+    """A session's checked inputs: what to make, what is already made, and with what."""
+
+    roleplay: RolePlay
+    backend: Backend
+    run_dir: RunDir
+    previous: RunManifest | None
+    fingerprint: str
+    wanted: list[tuple[str, Scenario]]
+    pending: list[Scenario]
+    budget: Budget
+
+
 async def generate(
     config: GenerationConfig,
     out_dir: Path,
@@ -136,12 +126,50 @@ async def generate(
 
     Everything that can fail on bad input (prompts, taxonomy, scenarios, model file) is
     checked before the directory is touched."""
+    session = await _open(config, out_dir, backend, source, ray)
+    report = RunReport(out_dir, config.n, len(session.wanted) - len(session.pending), 0)
+    # Stop a run whose server is gone instead of failing every remaining dialogue.
+    report.abort_after = max(10, 2 * config.concurrency)
+    manifest = _start_manifest(config, session)
+    session.run_dir.write_manifest(manifest)
+    progress = progress or Progress.null()
+    progress.start(total=len(session.wanted), already=report.already_done)
+    started = time.perf_counter()
+    try:
+        await _produce(config, session, report, progress, ray)
+    except BaseException:
+        manifest.status = "interrupted"
+        raise
+    else:
+        if report.total >= len(session.wanted):
+            manifest.status = "complete"
+        else:
+            manifest.status = "budget_reached" if report.budget_stop else "incomplete"
+    finally:
+        session.run_dir.close()
+        await session.backend.close()
+        progress.stop()
+        report.seconds = time.perf_counter() - started
+        _finish_manifest(manifest, session.run_dir, report, session.backend, len(session.wanted))
+        session.run_dir.write_manifest(manifest)
+        session.run_dir.release()
+    return report
+
+
+async def _open(
+    config: GenerationConfig,
+    out_dir: Path,
+    backend: Backend | None,
+    source: ScenarioSource | None,
+    ray: RayOptions | None,
+) -> _Session:
+    """Checks the inputs, then takes the run directory: same config as the run already
+    there, budget not yet spent, backend started (by each Ray worker with `ray`)."""
     roleplay = RolePlay.from_config(config)
     fingerprint = config.fingerprint(roleplay.content_hashes)
     scenarios = (source or scenario_source(config.scenarios)).scenarios(config.n, config.seed)
     wanted = _plan(scenarios, config.seed)
     backend = backend or build_backend(config.backend, config.concurrency)
-
     if ray is not None:
         from factory.runs.ray_tasks import connect
 
@@ -177,63 +205,56 @@ async def generate(
     except FactoryError:
         run_dir.discard_if_unused()
         raise
+    return _Session(roleplay, backend, run_dir, previous, fingerprint, wanted, pending, budget)
 
-    report = RunReport(out_dir, config.n, len(wanted) - len(pending), 0)
-    # Stop a run whose server is gone instead of failing every remaining dialogue.
-    report.abort_after = max(10, 2 * config.concurrency)
-    manifest = RunManifest(
+
+def _start_manifest(config: GenerationConfig, session: _Session) -> RunManifest:
+    previous = session.previous
+    return RunManifest(
         tool_version=__version__,
         created_at=previous.created_at if previous else _now(),
         updated_at=_now(),
         status="running",
-        fingerprint=fingerprint,
+        fingerprint=session.fingerprint,
         config=scrub(config.model_dump(mode="json")),
-        taxonomy=roleplay.taxonomy.name,
-        prompt_hashes=roleplay.prompt_hashes,
+        taxonomy=session.roleplay.taxonomy.name,
+        prompt_hashes=session.roleplay.prompt_hashes,
         sessions=previous.sessions if previous else [],
     )
-    run_dir.write_manifest(manifest)
-    progress = progress or Progress.null()
-    progress.start(total=len(wanted), already=report.already_done)
-    started = time.perf_counter()
-    try:
-        if pending and ray is not None:
-            from factory.runs.ray_tasks import run_on_ray
 
-            def room() -> float | None:
-                """Dialogues that may still be sent out (0: at the budget)."""
-                report.budget_stop = budget.exceeded(report.usage)
-                if report.budget_stop is not None:
-                    return 0.0
-                return budget.affordable(report.usage, report.written + report.backend_failures)
 
-            await run_on_ray(
-                ray,
-                config,
-                pending,
-                lambda dialogue: _record(dialogue, run_dir, report, progress),
-                room,
-            )
-        elif pending:
-            in_flight = min(config.concurrency, backend.max_parallel or config.concurrency)
-            await _run_all(roleplay, backend, pending, run_dir, report, progress, in_flight, budget)
-    except BaseException:
-        manifest.status = "interrupted"
-        raise
-    else:
-        if report.total >= len(wanted):
-            manifest.status = "complete"
-        else:
-            manifest.status = "budget_reached" if report.budget_stop else "incomplete"
-    finally:
-        run_dir.close()
-        await backend.close()
-        progress.stop()
-        report.seconds = time.perf_counter() - started
-        _finish_manifest(manifest, run_dir, report, backend, len(wanted))
-        run_dir.write_manifest(manifest)
-        run_dir.release()
-    return report
+async def _produce(
+    config: GenerationConfig,
+    session: _Session,
+    report: RunReport,
+    progress: Progress,
+    ray: RayOptions | None,
+) -> None:
+    """Makes the pending dialogues, in this process or as Ray tasks, until done or at the
+    budget."""
+    if not session.pending:
+        return
+    budget, run_dir = session.budget, session.run_dir
+    if ray is None:
+        in_flight = min(config.concurrency, session.backend.max_parallel or config.concurrency)
+        await _run_all(session, report, progress, in_flight)
+        return
+    from factory.runs.ray_tasks import run_on_ray
+
+    def room() -> float | None:
+        """Dialogues that may still be sent out (0: at the budget)."""
+        report.budget_stop = budget.exceeded(report.usage)
+        if report.budget_stop is not None:
+            return 0.0
+        return budget.affordable(report.usage, report.written + report.backend_failures)
+
+    await run_on_ray(
+        ray,
+        config,
+        session.pending,
+        lambda dialogue: _record(dialogue, run_dir, report, progress),
+        room,
+    )
 
 
 def _plan(scenarios: list[Scenario], seed: int) -> list[tuple[str, Scenario]]:
@@ -250,15 +271,17 @@ def _plan(scenarios: list[Scenario], seed: int) -> list[tuple[str, Scenario]]:
 
 
 async def _run_all(
-    roleplay: RolePlay,
-    backend: Backend,
-    pending: list[Scenario],
-    run_dir: RunDir,
-    report: RunReport,
-    progress: Progress,
-    concurrency: int,
-    budget: Budget | None = None,
+    session: _Session, report: RunReport, progress: Progress, concurrency: int
 ) -> None:
+    """`concurrency` workers take scenarios from one queue until it is empty or the budget
+    is reached."""
+    roleplay, backend, budget, run_dir = (
+        session.roleplay,
+        session.backend,
+        session.budget,
+        session.run_dir,
+    )
+    pending = session.pending
     queue: asyncio.Queue[Scenario] = asyncio.Queue()
     for scenario in pending:
         queue.put_nowait(scenario)
@@ -268,7 +291,7 @@ async def _run_all(
             if queue.empty():
                 return
             # At the budget no new dialogue starts; those in flight finish and are kept.
-            if budget is not None and (why := budget.exceeded(report.usage)):
+            if why := budget.exceeded(report.usage):
                 report.budget_stop = why
                 return
             try:

@@ -23,17 +23,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from factory.errors import ConfigError, RunDirError
+from factory.errors import ConfigError, RunDirError, first_error_line
 from factory.runs.run_dir import DIALOGUES_FILE, FAILURES_FILE, MANIFEST_FILE, TORN_FILE
 
 SYNCED = (DIALOGUES_FILE, FAILURES_FILE, MANIFEST_FILE, TORN_FILE)
 
 
 def is_url(out: str | Path) -> bool:
+    """Whether --out names an fsspec URL rather than a local folder."""
     return "://" in str(out)
 
 
 class RemoteRun:
+    """A run directory at an fsspec URL, worked on in a local staging folder."""
+
     def __init__(self, url: str, staging_root: Path | None = None) -> None:
         import fsspec  # a dependency of huggingface-hub
 
@@ -42,7 +45,7 @@ class RemoteRun:
             self.fs, self.root = fsspec.core.url_to_fs(self.url)
         except (ValueError, ImportError) as exc:
             raise ConfigError(
-                f"--out {url}: no filesystem for it ({str(exc).splitlines()[0][:160]}); install"
+                f"--out {url}: no filesystem for it ({first_error_line(exc)[:160]}); install"
                 " the fsspec backend for that scheme (s3fs, gcsfs, ...)"
             ) from None
         root = staging_root or Path(

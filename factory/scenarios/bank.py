@@ -15,7 +15,7 @@ from factory.errors import DataFileError, first_error_line
 from factory.models import Scenario
 from factory.resources import read_text
 from factory.scenarios.persona_bank import PersonaBank
-from factory.scenarios.sampler import PersonaSampler, scenario_from
+from factory.scenarios.sampler import PersonaDraw, PersonaSampler, scenario_from
 from factory.scenarios.situations import TemplateWriter
 
 
@@ -28,6 +28,24 @@ def draft_rng(seed: int, index: int, attempt: int = 0) -> random.Random:
     return random.Random(f"scenario:{seed}:{index}:{attempt}")
 
 
+class ScenarioDraws:
+    """The persona draws of a seed's first n scenarios: scenario `index` takes the index-th
+    cell of the seed's cell sequence and, for dedup attempt `attempt`, its persona from
+    draft_rng(seed, index, attempt). The one draw behind both the on-the-fly sampler and
+    `factory personas sample`, so both give the same scenarios for the same seed."""
+
+    def __init__(self, sampler: PersonaSampler, seed: int, n: int) -> None:
+        self.sampler = sampler
+        self.seed = seed
+        cells = sampler.cell_sequence(seed)
+        self.cells = [next(cells) for _ in range(n)]
+
+    def draw(self, index: int, attempt: int = 0) -> tuple[PersonaDraw, random.Random]:
+        """The persona of scenario `index`, and the random stream its situation goes on with."""
+        rng = draft_rng(self.seed, index, attempt)
+        return self.sampler.draw(rng, self.cells[index]), rng
+
+
 class SampledScenarios:
     """The stratified sampler with template situations: what `factory personas sample
     --no-dedup` writes for the same seed, without the file."""
@@ -38,13 +56,11 @@ class SampledScenarios:
         self.writer = TemplateWriter(self.bank)
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
-        cells = self.sampler.cell_sequence(seed)
+        draws = ScenarioDraws(self.sampler, seed, n)
         found = []
         for index in range(n):
-            rng = draft_rng(seed, index)
-            draw = self.sampler.draw(rng, next(cells))
-            text, source = self.writer.write(draw, rng)
-            found.append(scenario_from(draw, text, source))
+            draw, rng = draws.draw(index)
+            found.append(scenario_from(draw, *self.writer.write(draw, rng)))
         return found
 
 

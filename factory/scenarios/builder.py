@@ -5,7 +5,6 @@ larger n only appends."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 import tempfile
@@ -20,10 +19,11 @@ from factory.backends import Backend, build_backend
 from factory.backends.config import BackendConfig, LocalOptions
 from factory.embeddings import Encoder, minilm_encoder
 from factory.errors import ConfigError, RunDirError
+from factory.jsonl import write_jsonl
 from factory.models import Scenario, SituationSource, Usage
 from factory.progress import Progress
 from factory.prompts import PromptLibrary
-from factory.scenarios.bank import draft_rng
+from factory.scenarios.bank import ScenarioDraws
 from factory.scenarios.dedup import EmbeddingDeduper, dedup_text
 from factory.scenarios.persona_bank import PersonaBank
 from factory.scenarios.sampler import (
@@ -63,7 +63,7 @@ class ScenarioConfig(BaseModel):
     data_dir: str | None = Field(
         default=None, description="a personas folder; default: the shipped one"
     )
-    mix: Mix = "uniform"
+    mix: Mix = Mix.uniform
     intensity_weights: tuple[float, float, float, float, float] = DEFAULT_INTENSITY_WEIGHTS
     situations: SituationMode = SituationMode.template
     seeds: list[str] = Field(
@@ -117,75 +117,18 @@ async def sample_scenarios(
         raise ConfigError(
             "the constraints exclude every problem x emotion cell: relax personas/constraints.yaml"
         )
-    templates = TemplateWriter(bank)
-    writer: LLMSituationWriter | None = None
-    if config.situations is not SituationMode.template:
-        if config.situations is SituationMode.seeded and not config.seeds:
-            raise ConfigError(
-                "situations: seeded needs seed files: pass --seeds PATH (ESConv .jsonl or ESC-Eval .json)"
-            )
-        seeds = (
-            load_seeds([Path(p) for p in config.seeds])
-            if config.situations is SituationMode.seeded
-            else None
-        )
-        library = PromptLibrary()
-        backend = backend or build_backend(config.backend, config.concurrency)
-        writer = LLMSituationWriter(
-            backend, library.get("situation"), library.get("paraphrase"), seeds, config.temperature
-        )
-        await backend.start()
+    writer = await _situation_writer(config, bank, backend)
     deduper = None
     if config.dedup.enabled:
         deduper = EmbeddingDeduper(config.dedup.threshold, encoder or minilm_encoder())
-
     report = SampleReport(infeasible_cells=sampler.infeasible)
     progress = progress or Progress.null()
     progress.start(total=config.n, already=0)
-    cells = sampler.cell_sequence(config.seed)
-    cell_of = [next(cells) for _ in range(config.n)]
-    attempt = [0] * config.n
-    drafts: dict[tuple[int, int], tuple[Scenario, object]] = {}
-    accepted: list[Scenario] = []
-    limit = asyncio.Semaphore(config.concurrency)
-
-    async def make(index: int, k: int) -> None:
-        rng = draft_rng(config.seed, index, k)
-        draw = sampler.draw(rng, cell_of[index])
-        text, source = await _situation(draw, rng, templates, writer, limit)
-        drafts[(index, k)] = (scenario_from(draw, text, source), None)
-
+    builder = _BankBuilder(config, sampler, TemplateWriter(bank), writer, deduper, report)
     try:
-        while len(accepted) < config.n:
-            missing = [
-                (i, attempt[i])
-                for i in range(len(accepted), config.n)
-                if (i, attempt[i]) not in drafts
-            ]
-            await asyncio.gather(*(make(i, k) for i, k in missing))
-            vectors = _embed(deduper, [drafts[key][0] for key in missing])
-            for key, vector in zip(missing, vectors, strict=True):
-                drafts[key] = (drafts[key][0], vector)
-            while len(accepted) < config.n:
-                index = len(accepted)
-                scenario, vector = drafts[(index, attempt[index])]
-                if deduper is not None and vector is not None:
-                    admitted, similarity = deduper.admit(vector)
-                    if not admitted and attempt[index] + 1 < config.dedup.max_attempts:
-                        attempt[index] += 1
-                        report.duplicates_rejected += 1
-                        report.rejected.append(
-                            {
-                                "reason": "near_duplicate",
-                                "similarity": round(similarity, 4),
-                                **scenario.model_dump(mode="json", exclude_none=True),
-                            }
-                        )
-                        break  # write a new draft for this index, then go on
-                    if not admitted:
-                        report.kept_after_max_attempts += 1
-                accepted.append(scenario)
-                progress.advance(report.usage, errors=0)
+        while not builder.done:
+            await builder.draft_missing()
+            builder.accept_ready(progress)
     finally:
         progress.stop()
         if writer is not None:
@@ -193,9 +136,99 @@ async def sample_scenarios(
             report.usage = writer.usage
             report.llm_fallbacks = writer.fallbacks
             report.refused_outputs = dict(writer.refused.most_common())
-    report.scenarios = len(accepted)
+    report.scenarios = len(builder.accepted)
     report.seconds = time.perf_counter() - started
-    return accepted, report
+    return builder.accepted, report
+
+
+async def _situation_writer(
+    config: ScenarioConfig, bank: PersonaBank, backend: Backend | None
+) -> LLMSituationWriter | None:
+    """The started LLM writer for `llm` and `seeded` situations; None for templates."""
+    if config.situations is SituationMode.template:
+        return None
+    seeds = (
+        load_seeds([Path(p) for p in config.seeds])
+        if config.situations is SituationMode.seeded
+        else None
+    )
+    library = PromptLibrary()
+    backend = backend or build_backend(config.backend, config.concurrency)
+    writer = LLMSituationWriter(
+        backend, library.get("situation"), library.get("paraphrase"), seeds, config.temperature
+    )
+    await backend.start()
+    return writer
+
+
+class _BankBuilder:
+    """Drafts scenarios concurrently but accepts them strictly in index order: a draft the
+    deduper turns away is redrawn with the next attempt's random stream."""
+
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        sampler: PersonaSampler,
+        templates: TemplateWriter,
+        writer: LLMSituationWriter | None,
+        deduper: EmbeddingDeduper | None,
+        report: SampleReport,
+    ) -> None:
+        self.config = config
+        self.draws = ScenarioDraws(sampler, config.seed, config.n)
+        self.templates = templates
+        self.writer = writer
+        self.deduper = deduper
+        self.report = report
+        self.attempt = [0] * config.n
+        self.drafts: dict[tuple[int, int], tuple[Scenario, object]] = {}
+        self.accepted: list[Scenario] = []
+        self.limit = asyncio.Semaphore(config.concurrency)
+
+    @property
+    def done(self) -> bool:
+        return len(self.accepted) >= self.config.n
+
+    async def draft_missing(self) -> None:
+        """Drafts (and embeds) every scenario not yet accepted that has no current draft."""
+        missing = [
+            (i, self.attempt[i])
+            for i in range(len(self.accepted), self.config.n)
+            if (i, self.attempt[i]) not in self.drafts
+        ]
+        await asyncio.gather(*(self._draft(i, k) for i, k in missing))
+        vectors = _embed(self.deduper, [self.drafts[key][0] for key in missing])
+        for key, vector in zip(missing, vectors, strict=True):
+            self.drafts[key] = (self.drafts[key][0], vector)
+
+    async def _draft(self, index: int, attempt: int) -> None:
+        draw, rng = self.draws.draw(index, attempt)
+        text, source = await _situation(draw, rng, self.templates, self.writer, self.limit)
+        self.drafts[(index, attempt)] = (scenario_from(draw, text, source), None)
+
+    def accept_ready(self, progress: Progress) -> None:
+        """Accepts drafts in order until one is turned away as a near-duplicate (it needs a
+        new draft) or all are accepted. After max_attempts the last draft is kept."""
+        while not self.done:
+            index = len(self.accepted)
+            scenario, vector = self.drafts[(index, self.attempt[index])]
+            if self.deduper is not None and vector is not None:
+                admitted, similarity = self.deduper.admit(vector)
+                if not admitted and self.attempt[index] + 1 < self.config.dedup.max_attempts:
+                    self.attempt[index] += 1
+                    self.report.duplicates_rejected += 1
+                    self.report.rejected.append(
+                        {
+                            "reason": "near_duplicate",
+                            "similarity": round(similarity, 4),
+                            **scenario.model_dump(mode="json", exclude_none=True),
+                        }
+                    )
+                    return
+                if not admitted:
+                    self.report.kept_after_max_attempts += 1
+            self.accepted.append(scenario)
+            progress.advance(self.report.usage, errors=0)
 
 
 async def _situation(
@@ -217,6 +250,17 @@ def _embed(deduper: EmbeddingDeduper | None, scenarios: list[Scenario]) -> list[
     return list(deduper.encode([dedup_text(s) for s in scenarios]))
 
 
+def write_sampled_bank(
+    config: ScenarioConfig, out: Path, *, progress: Progress | None = None
+) -> SampleReport:
+    """Samples config.n scenarios into the bank `out` (checked writable before any work),
+    with the drafts turned away as near-duplicates beside it."""
+    check_writable(out)
+    scenarios, report = asyncio.run(sample_scenarios(config, progress=progress))
+    write_bank(scenarios, out, report.rejected)
+    return report
+
+
 def check_writable(path: Path) -> None:
     """Fail before any work if the bank cannot be written where asked."""
     if path.is_dir():
@@ -236,20 +280,8 @@ def check_writable(path: Path) -> None:
 def write_bank(
     scenarios: list[Scenario], path: Path, rejected: list[dict[str, object]] | None = None
 ) -> None:
-    """One scenario per line, written to a temporary file and renamed: never half a bank.
-    Drafts turned away as near-duplicates go to PATH.rejected.jsonl, with the reason."""
-    outputs = [(path, [s.model_dump(mode="json", exclude_none=True) for s in scenarios])]
+    """One scenario per line, written atomically: never half a bank. Drafts turned away as
+    near-duplicates go to PATH.rejected.jsonl, with the reason."""
+    write_jsonl(path, (s.model_dump(mode="json", exclude_none=True) for s in scenarios))
     if rejected:
-        outputs.append((path.with_name(path.stem + ".rejected.jsonl"), list(rejected)))
-    for target, rows in outputs:
-        tmp = target.with_name(target.name + ".tmp")
-        try:
-            with tmp.open("w", encoding="utf-8") as handle:
-                for row in rows:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            tmp.replace(target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise RunDirError(
-                f"cannot write {target} ({exc.strerror}): pass a writable --out"
-            ) from None
+        write_jsonl(path.with_name(path.stem + ".rejected.jsonl"), rejected)

@@ -11,8 +11,9 @@ from typing import Annotated, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from factory.errors import DataFileError
+from factory.errors import DataFileError, first_error_line
 from factory.resources import data_dir, read_text
+from factory.settings import validation_line
 
 
 class Strict(BaseModel):
@@ -180,6 +181,11 @@ class PersonaBank:
         return next(e for e in self.emotions if e.name == name)
 
     def _cross_check(self) -> None:
+        self._check_problems_and_emotions()
+        self._check_constraints()
+        self._check_situations()
+
+    def _check_problems_and_emotions(self) -> None:
         path = self.directory / "problems.yaml"
         for collection, file, key in (
             (self.problems, "problems.yaml", "problems"),
@@ -204,6 +210,8 @@ class PersonaBank:
                         f"{path}: problems.{i}.emotions: unknown emotion '{emotion}'"
                         " (not in emotions.yaml)"
                     )
+
+    def _check_constraints(self) -> None:
         path = self.directory / "constraints.yaml"
         for i, rule in enumerate(self.constraints):
             for part in ("when", "exclude", "require"):
@@ -214,6 +222,8 @@ class PersonaBank:
                             raise DataFileError(
                                 f"{path}: rules.{i}.{part}.{field}: unknown value '{value}'"
                             )
+
+    def _check_situations(self) -> None:
         path = self.directory / "situations.yaml"
         problem_names = set(self.values("problem"))
         slots = {"occupation", "a_occupation", *self.situations.fillers}
@@ -249,12 +259,6 @@ def _load(path: Path, model: type[M]) -> M:
         data = yaml.safe_load(read_text(path))
         return model.model_validate(data)
     except yaml.YAMLError as exc:
-        raise DataFileError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise DataFileError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            raise DataFileError(f"{path}: {loc}: unknown field") from None
-        if err["type"] == "too_short":
-            raise DataFileError(f"{path}: {loc}: must not be empty") from None
-        raise DataFileError(f"{path}: {loc}: {err['msg']}") from None
+        raise DataFileError(f"{path}: {validation_line(exc, model)}") from None

@@ -13,14 +13,21 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
 
 from factory.errors import DataFileError
 from factory.models import BigFive, Persona, Scenario, SituationSource
 from factory.scenarios.persona_bank import BIG_FIVE, PersonaBank
 
 Cell = tuple[str, str]  # (problem, emotion)
-Mix = Literal["uniform", "esconv"]
+
+
+class Mix(StrEnum):
+    """Target weights over the problem x emotion grid: equal, or ESConv's shares."""
+
+    uniform = "uniform"
+    esconv = "esconv"
+
 
 DEFAULT_INTENSITY_WEIGHTS = (0.0, 1.0, 3.0, 4.0, 3.0)  # for 1..5: most seekers arrive at 3-5
 _FEASIBILITY_TRIES = 200
@@ -47,7 +54,7 @@ class PersonaSampler:
     def __init__(
         self,
         bank: PersonaBank,
-        mix: Mix = "uniform",
+        mix: Mix = Mix.uniform,
         intensity_weights: tuple[float, ...] = DEFAULT_INTENSITY_WEIGHTS,
     ) -> None:
         self.bank = bank
@@ -60,7 +67,7 @@ class PersonaSampler:
 
     # -- the grid ----------------------------------------------------------------------
     def _weight(self, cell: Cell) -> float:
-        if self.mix == "uniform":
+        if self.mix == Mix.uniform:
             return 1.0
         problem = next(p for p in self.bank.problems if p.name == cell[0])
         feasible = [e for e in problem.emotions if (problem.name, e) not in self.infeasible]
