@@ -91,6 +91,8 @@ def _locate(
     keys = iter(loc)
     for key in keys:
         shown.append(str(key))
+        if isinstance(key, int):
+            continue  # an item of a list: its model was taken with the list
         field = node.model_fields.get(str(key)) if node else None
         members = _models_in(field.annotation) if field else []
         node = members[0] if len(members) == 1 else None
@@ -102,7 +104,10 @@ def _locate(
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The settings models a field holds: itself, or the members of a union of models."""
+    """The settings models a field holds: itself, its items' model (a list), or the members
+    of a union of models."""
+    if get_origin(annotation) is list:
+        (annotation,) = get_args(annotation)
     candidates = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
     return [
         t for t in (candidates or (annotation,)) if isinstance(t, type) and issubclass(t, BaseModel)

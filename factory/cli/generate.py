@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from factory.backends.config import BackendKind, dry_run_options, flag_overrides
+from factory.cli.options import BaseUrlOpt, ModelOpt
 from factory.progress import Progress
 from factory.runs.config import load_config
 
@@ -24,15 +25,6 @@ OutOpt = Annotated[
 ]
 BackendOpt = Annotated[
     BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")
-]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="OpenAI-compatible server URL; several, comma-separated, are balanced."
-    ),
-]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")
 ]
 ConcurrencyOpt = Annotated[
     int | None, typer.Option("--concurrency", help="Dialogues in flight (default 8).")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from factory.backends.config import BackendKind, flag_overrides
+from factory.cli.options import BaseUrlOpt, ModelOpt
 from factory.scenarios.builder import SituationMode
 from factory.scenarios.sampler import Mix
 
@@ -33,15 +34,6 @@ SeedsOpt = Annotated[
 ]
 BackendOpt = Annotated[
     BackendKind | None, typer.Option("--backend", "-b", help="Backend for llm/seeded situations.")
-]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="OpenAI-compatible server URL; several, comma-separated, are balanced."
-    ),
-]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="Served model name, or GGUF path for local.")
 ]
 NoDedupOpt = Annotated[bool, typer.Option("--no-dedup", help="Keep near-duplicate situations.")]
 DataDirOpt = Annotated[
