@@ -58,13 +58,95 @@ _RUN_ON = re.compile(
 _STAGE = re.compile(
     r"\*[^*\n]{1,80}\*|\((?:sighs?|smiles?|laughs?|pauses?|nods?)[^)]{0,40}\)", re.I
 )
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
-_CLAUSE = re.compile(r"[^,;]+(?:[,;]|$)")
+# A sentence ends at terminal punctuation (and any closing quotes or brackets) followed by
+# white space or the end; "3.5", "www.example.org" and "me@example.org" have none inside.
+_SENTENCE_END = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?=\s|$)")
+_CLAUSE_END = re.compile(r"[,;](?=\s)")
+_WORD_BEFORE = re.compile(r"[A-Za-z]+(?:\.[A-Za-z]+)*$")
+# Words whose full stop does not end a sentence ("e.g. on", "Dr. Lee", "3 p.m. today").
+ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs mr mrs ms dr prof st jr sr a.m p.m approx no u.s u.k cf fig mt dept".split()
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, its trailing white space included, covering the text
+    end to end. Decimals, URLs, e-mail addresses, abbreviations, initials and an ellipsis
+    that runs on in lower case do not end a sentence."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.group() == "." and _abbreviation_before(text, match.start()):
+            continue
+        end = match.end()
+        while end < len(text) and text[end].isspace():
+            end += 1
+        ellipsis = match.group().startswith(("...", "\u2026"))
+        if ellipsis and end < len(text) and text[end].islower():
+            continue
+        if end > start:
+            spans.append((start, end))
+            start = end
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _abbreviation_before(text: str, dot: int) -> bool:
+    word = _WORD_BEFORE.search(text, 0, dot)
+    if word is None:
+        return False
+    token = word.group()
+    return token.lower() in ABBREVIATIONS or (len(token) == 1 and token.isupper())
+
+
+def _clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The comma or semicolon clauses of one sentence span, white space included."""
+    spans: list[tuple[int, int]] = []
+    for match in _CLAUSE_END.finditer(text, start, end):
+        stop = match.end()
+        while stop < end and text[stop].isspace():
+            stop += 1
+        spans.append((start, stop))
+        start = stop
+    if start < end:
+        spans.append((start, end))
+    return spans
+
+
+def drop_repeated_sentences(text: str) -> str:
+    """The text minus every sentence, and every clause but a sentence's last, that repeats an
+    earlier one word for word (case and punctuation ignored). What is kept is kept byte for
+    byte: nothing is split, joined or re-spaced."""
+    seen: set[str] = set()
+    pieces: list[str] = []
+    for start, end in sentence_spans(text):
+        key = normalised(text[start:end])
+        if key and key in seen:
+            continue
+        clauses = _clause_spans(text, start, end)
+        for index, (c_start, c_end) in enumerate(clauses):
+            clause_key = normalised(text[c_start:c_end])
+            last = index == len(clauses) - 1
+            if clause_key and clause_key in seen and not last:
+                continue
+            seen.add(clause_key)
+            pieces.append(text[c_start:c_end])
+        seen.add(key)
+    return "".join(pieces).rstrip()
+
+
+def _unquote(text: str) -> str:
+    """A turn wrapped whole in double quotes loses them; a quote inside stays."""
+    if len(text) >= 2 and text[0] == text[-1] == '"' and '"' not in text[1:-1]:
+        return text[1:-1].strip()
+    return text
 
 
 def clean_utterance(text: str, max_chars: int) -> str:
     """One tidy utterance: labels, run-ons, stage directions and repeated sentences removed,
-    capped at `max_chars` on a sentence (else word) boundary. Returns '' if nothing is left."""
+    white space runs made single spaces, capped at `max_chars` on a sentence (else word)
+    boundary. Every other character is kept as written. Returns '' if nothing is left."""
     text = text.strip()
     for _ in range(3):  # "Supporter: [Question] ..." has two layers
         text = _LEADING_TAG.sub("", _LEADING_LABEL.sub("", text))
@@ -77,39 +159,17 @@ def clean_utterance(text: str, max_chars: int) -> str:
     cut = _RUN_ON.search(text, 1)
     if cut:
         text = text[: cut.start()]
-    text = _STAGE.sub(" ", text)
-    text = " ".join(text.split()).strip().strip('"').strip()
-    text = _drop_repeated_sentences(text)
-    return _cap(text, max_chars)
-
-
-def _drop_repeated_sentences(text: str) -> str:
-    """Drops a sentence or comma clause that repeats an earlier one word for word."""
-    seen: set[str] = set()
-    kept: list[str] = []
-    for sentence in _SENTENCE.findall(text):
-        clauses = []
-        for clause in _CLAUSE.findall(sentence):
-            key = normalised(clause)
-            if key and key in seen:
-                continue
-            seen.add(key)
-            clauses.append(clause.strip())
-        joined = " ".join(c for c in clauses if c).rstrip(",;")
-        if joined and joined[-1] not in ".!?" and sentence.rstrip()[-1:] in (".", "!", "?"):
-            joined += sentence.rstrip()[-1]
-        if joined:
-            kept.append(joined)
-    return " ".join(kept)
+    text = _unquote(" ".join(_STAGE.sub(" ", text).split()))
+    return _cap(drop_repeated_sentences(text), max_chars)
 
 
 def _cap(text: str, max_chars: int) -> str:
     if len(text) <= max_chars:
         return text
+    ends = [end for _, end in sentence_spans(text) if end <= max_chars + 1]
+    if ends and ends[-1] >= max_chars // 3:
+        return text[: ends[-1]].rstrip()
     head = text[:max_chars]
-    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
-    if end >= max_chars // 3:
-        return head[: end + 1]
     space = head.rfind(" ")
     return head[:space] if space > 0 else head
 
