@@ -29,7 +29,7 @@ from factory.filters.emotion_consistency import (
     load_lexicon,
 )
 from factory.importers.esconv import import_esconv
-from factory.models import Dialogue
+from factory.models import Dialogue, Turn
 
 TARGETS = (0.05, 0.075, 0.10, 0.15)
 
@@ -160,9 +160,9 @@ def main() -> None:
             f" {base[:, 0].mean():.3f}±{base[:, 0].std():.3f} caught {base[:, 1].mean():.3f}±{base[:, 1].std():.3f}"
         )
 
-    print("\n## off-situation check: seeker opening vs situation cosine (valid+test)")
-    dialogues = splits["valid"][0] + splits["test"][0]
-    similarity = np.concatenate([splits["valid"][3], splits["test"][3]])
+    print("\n## off-situation check (all 1,300): the opening only vs the best of the opening")
+    print("## and the words from each of the seeker's turns 2-4 on (situation_turns 3)")
+    dialogues = splits["train"][0] + splits["valid"][0] + splits["test"][0]
     problems = [d.scenario.problem_type for d in dialogues]
     other = [
         next(j for j in rng.permutation(len(dialogues)) if problems[j] != problems[i])
@@ -172,14 +172,31 @@ def main() -> None:
         d.model_copy(update={"scenario": dialogues[j].scenario})
         for d, j in zip(dialogues, other, strict=True)
     ]
-    swapped_similarity = np.array(
-        [s if s is not None else 1.0 for s in evidence(moved).situation_similarity]
-    )
-    for threshold in (0.10, 0.15, 0.20):
-        print(
-            f"min_situation_similarity {threshold:.2f}: real flagged {(similarity < threshold).mean():.3f},"
-            f" swapped situations caught {(swapped_similarity < threshold).mean():.3f}"
+    # The same dialogues with a greeting exchange in front: what a greeting opening costs.
+    greeted = [
+        d.model_copy(
+            update={
+                "turns": [
+                    Turn(role="seeker", text="Hi there, thanks for talking with me."),
+                    Turn(role="supporter", text="Hello! How are you feeling today?"),
+                    *d.turns,
+                ]
+            }
         )
+        for d in dialogues
+    ]
+    shipped = EmotionConsistencySettings()
+    for turns, thresholds in ((0, (0.15,)), (shipped.situation_turns, (0.15, 0.17, 0.19, 0.21))):
+        scorer = FamilyEvidence(lexicon, evidence._encoder, situation_turns=turns)
+        scorer._centroids = evidence._centroids
+        real, swap, greet = (_similarities(scorer, rows) for rows in (dialogues, moved, greeted))
+        for at in thresholds:
+            mark = " (shipped)" if turns and at == shipped.min_situation_similarity else ""
+            print(
+                f"situation_turns {turns}, min_situation_similarity {at:.2f}{mark}: real flagged"
+                f" {(real < at).mean():.3f}, swapped situations caught {(swap < at).mean():.3f},"
+                f" real with a greeting first flagged {(greet < at).mean():.3f}"
+            )
 
     print("\n## the shipped filter on ESConv test (its defaults) and its speed")
     test = splits["test"][0]
@@ -211,6 +228,11 @@ def main() -> None:
         f"planted family swaps dropped: {len(caught)}/{len(planted)} ({100 * len(caught) / len(planted):.1f}%)"
     )
     print(f"speed: {len(test) / elapsed:.0f} dialogues/s ({len(test)} in {elapsed:.1f}s)")
+
+
+def _similarities(scorer: FamilyEvidence, dialogues: list[Dialogue]) -> np.ndarray:
+    found = scorer(dialogues).situation_similarity
+    return np.array([v if v is not None else 1.0 for v in found])
 
 
 if __name__ == "__main__":

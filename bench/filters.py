@@ -103,6 +103,14 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
         turns = [t.model_copy(update={"text": line}) if t.role == "supporter" else t for t in turns]
         return edit(d, turns, "-loop")
 
+    def damage(d: Dialogue) -> Dialogue:
+        # What splitting on every full stop and rejoining with spaces did to real text.
+        turns = list(d.turns)
+        i = next(i for i, t in enumerate(turns) if t.role == "supporter")
+        damaged = turns[i].text + " It costs about 3. 5 dollars, e. g. at www. example. org."
+        turns[i] = turns[i].model_copy(update={"text": damaged})
+        return edit(d, turns, "-damaged")
+
     families = emotion_families()
 
     def swap_emotion(d: Dialogue) -> Dialogue:
@@ -118,6 +126,7 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
         "role leakage": [leak(d) for d in clean],
         "truncated ending": [truncate(d) for d in clean],
         "utterance loop": [loop(d) for d in clean],
+        "split and rejoined text": [damage(d) for d in clean],
         "emotion from another family": [swap_emotion(d) for d in clean],
     }
     # A swapped emotion leaves the text as it was: run those without their originals, or
@@ -180,7 +189,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         esconv = real_data(args.shared, Path(tmp))
     planted(esconv, args.planted, args.seed)
-    dedup_speed(esconv, args.dedup_n, args.seed)
+    if args.dedup_n:
+        dedup_speed(esconv, args.dedup_n, args.seed)
 
 
 if __name__ == "__main__":

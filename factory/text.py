@@ -65,7 +65,30 @@ _CLAUSE_END = re.compile(r"[,;](?=\s)")
 _WORD_BEFORE = re.compile(r"[A-Za-z]+(?:\.[A-Za-z]+)*$")
 # Words whose full stop does not end a sentence ("e.g. on", "Dr. Lee", "3 p.m. today").
 ABBREVIATIONS = frozenset(
-    "e.g i.e etc vs mr mrs ms dr prof st jr sr a.m p.m approx no u.s u.k cf fig mt dept".split()
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "a.m",
+        "p.m",
+        "approx",
+        "no",
+        "u.s",
+        "u.k",
+        "cf",
+        "fig",
+        "mt",
+        "dept",
+    ]
 )
 
 

@@ -220,6 +220,8 @@ def test_repetition_of_turns_and_loops():
         ("Thank you,", False),
         ("Thank you, bye.", True),
         ("I hope so...", False),
+        ('Tell them, "I am trying." It might help.', True),
+        ('Tell them, "I am trying, and', False),
     ],
 )
 def test_truncation(ending, keep):
@@ -268,6 +270,13 @@ def test_exact_and_near_duplicates():
         ((5, 5, 1, 1, 1), "implausible_jump"),
         ((4, 2, 1, 1, 1), "cured_too_fast"),
         ((4,), "no_intensity"),
+        # A rise while the seeker tells something worse, then relief: judged from the peak.
+        ((2, 3, 3, 2, 2), "ok"),
+        ((2, 4, 4, 4, 4), "no_improvement"),
+        ((3, 2, 2, 3, 3), "no_improvement"),
+        # Only a first and a last rating (ESConv's survey): ESConv's own rule.
+        ((3, None, None, None, 3), "no_improvement"),
+        ((2, None, None, None, 4), "no_improvement"),
     ],
 )
 def test_intensity_trajectory(intensities, reason):
@@ -430,6 +439,71 @@ def test_filter_cli(cli, tmp_path):
     assert bad.code == 1 and "recipe 'nope' not found: use one of default" in bad.err
 
 
+@pytest.mark.parametrize(
+    "damaged, reason",
+    [
+        ("It costs 3. 5 dollars a day.", "split_number"),
+        ("Try something small, e. g. a walk.", "split_abbreviation"),
+        ("Look at www. example. org for ideas.", "split_address"),
+        ("Mail help@example. org about it.", "split_address"),
+        ('She asked "can we talk? " It hurt.', "detached_quote"),
+    ],
+)
+def test_damaged_text_drops_the_marks_of_split_and_rejoined_text(damaged, reason):
+    supporter = [*SUPPORTER[:2], damaged, *SUPPORTER[3:]]
+    outcome = verdict("damaged_text", dialogue(supporter=supporter))
+    assert (outcome.keep, outcome.reason, outcome.details["turn"]) == (False, reason, 5)
+
+
+@pytest.mark.parametrize(
+    "intact",
+    [
+        "It costs 3.5 dollars, e.g. on www.example.org today.",
+        'She asked "can we talk?" It hurt.',
+        "I am sad . I do not know , really",  # people's own loose spacing is not damage
+        "I was born in 1990. In 2019 I moved.",
+    ],
+)
+def test_damaged_text_keeps_intact_and_loosely_typed_text(intact):
+    supporter = [*SUPPORTER[:2], intact, *SUPPORTER[3:]]
+    assert verdict("damaged_text", dialogue(supporter=supporter)).keep
+
+
+GREETING_FIRST = [
+    "Hi, thank you for being here tonight. It has been a long and strange week and honestly I"
+    " am not even sure where to begin, so I might ramble a bit, sorry about that. The weather"
+    " has been grey all week, I have barely left my room, and my cat keeps knocking things off"
+    " the shelf. I made soup yesterday, which was nice. Anyway, hello, and thanks again for"
+    " listening to me at this late hour, it means a lot.",
+    "I failed my statistics course, so I have to retake it next semester... my older sister is"
+    " helping pay for uni and she has no idea yet.",
+    "I keep dreading the moment I have to tell her.",
+    "Maybe I could tell her this weekend, before she hears it from someone else.",
+    "Thank you, that helps. I will call her on Saturday.",
+]
+
+
+def test_a_seeker_who_greets_first_and_tells_the_situation_next_is_on_situation():
+    needs_embed()
+    situation = (
+        "I failed statistics, so I have to retake it next semester, and my older sister who"
+        " helps pay for my university does not know yet."
+    )
+    d = dialogue(seeker=GREETING_FIRST, intensities=(3, 4, 4, 3, 2))
+    d = d.model_copy(
+        update={
+            "scenario": d.scenario.model_copy(
+                update={"situation": situation, "emotion_type": "anxiety"}
+            )
+        }
+    )
+    # Judged on the opening words alone (the check as it was), the greeting hides the story.
+    opening_only = verdict("emotion_consistency", d, situation_turns=0)
+    assert (opening_only.keep, opening_only.reason) == (False, "off_situation")
+    kept = verdict("emotion_consistency", d)
+    assert kept.keep and kept.details["situation_similarity"] > 0.5
+
+
 # -- ESConv import ----------------------------------------------------------------------------
 
 
@@ -492,6 +566,10 @@ def test_real_esconv_keeps_more_than_failed_esconv(tmp_path, cli):
     real_share, failed_share = real.kept / real.read, rejected.kept / rejected.read
     assert real_share > 0.85  # 90.5% when measured (BENCHMARKS.md)
     assert failed_share < 0.5
+    # People's text carries none of the marks of split-and-rejoined text.
+    for report in (real, rejected):
+        (step,) = [s for s in report.funnel if s.filter == "damaged_text"]
+        assert step.dropped == 0
 
 
 def test_boilerplate_lines_are_capped():

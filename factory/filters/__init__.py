@@ -6,6 +6,7 @@ from typing import Any
 
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.boilerplate import BoilerplateFilter
+from factory.filters.damaged_text import DamagedTextFilter
 from factory.filters.diversity import DiversityFilter
 from factory.filters.emotion_consistency import EmotionConsistencyFilter
 from factory.filters.english import EnglishFilter
@@ -30,6 +31,7 @@ FILTERS: dict[str, type[Filter[Any]]] = {
         EnglishFilter,
         RepetitionFilter,
         TruncationFilter,
+        DamagedTextFilter,
         ExactDedupFilter,
         MinHashDedupFilter,
         SemanticDedupFilter,

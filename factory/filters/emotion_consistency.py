@@ -15,9 +15,10 @@ weights and the threshold were fitted and calibrated on ESConv (train, then vali
 the catch rate on planted swaps. One signal alone (the prototypes) misreads ESConv's
 families a third of the time, so the threshold is a calibrated probability, never an argmax.
 
-Separately, a seeker whose opening is less similar to the situation than
-`min_situation_similarity` (cosine) is dropped as `off_situation`: the seeker drifted to
-another story. Intensity trajectories have their own filter (intensity_trajectory) and the
+Separately, a seeker that has not told its situation by its first turns is dropped as
+`off_situation` (it drifted to another story): the best cosine with the situation of its
+opening words or of any one of its first `situation_turns` turns is under
+`min_situation_similarity`, so a greeting first and the story second is on-situation. Intensity trajectories have their own filter (intensity_trajectory) and the
 supporter's tone is the judge's `empathy` criterion."""
 
 from __future__ import annotations
@@ -70,9 +71,18 @@ class EmotionConsistencySettings(FilterSettings):
         description="calibrated on ESConv valid to flag 7.5% of real dialogues",
     )
     min_situation_similarity: float = Field(
-        default=0.15, ge=-1, le=1, description="flags about 2% of ESConv"
+        default=0.19,
+        ge=-1,
+        le=1,
+        description="flags 1.9% of ESConv (1.8% at 0.15 when only the opening was read)",
     )
     seeker_words: int = Field(default=80, ge=10, description="opening words of the seeker read")
+    situation_turns: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="later seeker turns whose words on are also compared (0: the opening only)",
+    )
     weights: EvidenceWeights = Field(default_factory=EvidenceWeights)
     lexicon: str | None = Field(
         default=None, description="family evidence file; default filters/lexicons/..."
@@ -136,7 +146,12 @@ class FamilyEvidence:
     """Turns dialogues into Evidence; the filter and the benchmark share it."""
 
     def __init__(
-        self, lexicon: dict[str, _Family], encoder: Encoder | None = None, seeker_words: int = 80
+        self,
+        lexicon: dict[str, _Family],
+        encoder: Encoder | None = None,
+        seeker_words: int = 80,
+        situation_turns: int = 3,
+        turns_below: float = 1.0,
     ) -> None:
         self.families = list(lexicon)
         self._patterns = [
@@ -147,6 +162,10 @@ class FamilyEvidence:
         self._encoder = encoder
         self._centroids: Any = None
         self.seeker_words = seeker_words
+        self.situation_turns = situation_turns
+        # Turns are embedded only for openings under this similarity: the verdict is the same
+        # (the best of the two), and most dialogues are spared the extra embeddings.
+        self.turns_below = turns_below
 
     def _encode(self, texts: list[str]) -> Any:
         import numpy as np
@@ -169,17 +188,46 @@ class FamilyEvidence:
     def _counts(self, text: str) -> list[float]:
         return [math.log1p(len(p.findall(text))) for p in self._patterns]
 
+    def opening_turns(self, dialogue: Dialogue) -> list[str]:
+        """What the seeker says from its 2nd, 3rd, ... turn on (up to `situation_turns` such
+        starts), `seeker_words` words each: the opening without a greeting or preamble."""
+        spoken = [t.text for t in dialogue.turns if t.role == "seeker" and t.text.strip()]
+        windows = []
+        for start in range(1, min(len(spoken), self.situation_turns + 1)):
+            words = " ".join(spoken[start:]).split()
+            windows.append(" ".join(words[: self.seeker_words]))
+        return windows
+
+    @staticmethod
+    def _disclosure(opening: Any, turns: Any, situation: Any) -> float:
+        """How closely the seeker has told the situation by its first turns: the best cosine
+        with the situation of its opening words, or of its words from a later one of its
+        first turns on. A greeting first and the story second is as on-situation as the
+        story first."""
+        best = float(opening @ situation)
+        if len(turns):
+            best = max(best, float((turns @ situation).max()))
+        return best
+
     def seeker_text(self, dialogue: Dialogue) -> str:
         spoken = " ".join(t.text for t in dialogue.turns if t.role == "seeker").split()
         return " ".join(spoken[: self.seeker_words])
 
     def __call__(self, dialogues: list[Dialogue]) -> Evidence:
-
         centroids = self.centroids()
         seeker = [self.seeker_text(d) for d in dialogues]
         situation = [d.scenario.situation.strip() for d in dialogues]
         vectors = self._encode([*seeker, *[s or "-" for s in situation]])
         seeker_vectors, situation_vectors = vectors[: len(seeker)], vectors[len(seeker) :]
+        opening = (seeker_vectors * situation_vectors).sum(axis=1)
+        turns = [
+            self.opening_turns(d) if opening[i] < self.turns_below else []
+            for i, d in enumerate(dialogues)
+        ]
+        flat = [text for texts in turns for text in texts]
+        # Encoded apart, so the family evidence does not depend on how many turns came along.
+        turn_vectors = self._encode(flat) if flat else vectors[:0]
+        first_turn = 0
         seeker_sim = seeker_vectors @ centroids.T
         situation_sim = situation_vectors @ centroids.T
         signals, similarity = [], []
@@ -204,8 +252,10 @@ class FamilyEvidence:
                     for f in range(len(self.families))
                 ]
             )
+            own_turns = turn_vectors[first_turn : first_turn + len(turns[i])]
+            first_turn += len(turns[i])
             similarity.append(
-                float(seeker_vectors[i] @ situation_vectors[i])
+                self._disclosure(seeker_vectors[i], own_turns, situation_vectors[i])
                 if has_situation and seeker[i]
                 else None
             )
@@ -238,7 +288,9 @@ class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
                 f"emotion family '{missing[0]}' (personas emotions.yaml) has no entry in the"
                 " emotion lexicon: add prototypes and words for it"
             )
-        self._evidence = FamilyEvidence(lexicon, encoder, s.seeker_words)
+        self._evidence = FamilyEvidence(
+            lexicon, encoder, s.seeker_words, s.situation_turns, s.min_situation_similarity
+        )
 
     def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         # Position in the batch -> row in the evidence, for the dialogues that can be judged.

@@ -1,7 +1,10 @@
-"""The seeker's self-rated intensity should move plausibly: it falls over the dialogue (the
-rule ESConv's authors used to reject dialogues), never drops three or more points in one
-turn, and does not reach 1 within two seeker turns of a first rating of 4 or 5. Dialogues without
-two ratings are kept with reason `no_intensity`."""
+"""The seeker's self-rated intensity should move plausibly: it ends below its peak (ESConv's
+authors rejected dialogues whose intensity did not fall), never drops three or more points
+in one turn, and does not reach 1 within two seeker turns of a first rating of 4 or 5.
+Ratings may rise first: a seeker who tells something worse feels worse for a while, so the
+end is judged against the highest rating, not the first. With only a first and a last rating
+(ESConv's survey) that is ESConv's own rule. Dialogues without two ratings are kept with
+reason `no_intensity`."""
 
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ class IntensityTrajectoryFilter(Filter[IntensitySettings]):
         early = [value for i, value in rated if i <= s.fast_cure_turns]
         if first >= 4 and len(early) > 1 and min(early) <= 1:
             return self.drop(dialogue, "cured_too_fast", ratings=ratings)
-        if s.require_improvement and last >= first:
+        peak = max(ratings)
+        if s.require_improvement and last >= peak:
             return self.drop(dialogue, "no_improvement", score=last - first, ratings=ratings)
-        return self.keep(dialogue, score=last - first)
+        return self.keep(dialogue, score=last - first, fall_from_peak=peak - last)

@@ -8,12 +8,12 @@ import re
 
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue
+from factory.text import sentence_spans
 
 _DANGLING = re.compile(
     r"(?:[,;\-\u2013]|\.\.\.|\u2026|\b(?:and|but|or|the|a|an|of|with|because))\s*$", re.I
 )
 _EMOTICON = re.compile(r"(?:[:;=]-?[()\[\]dpo/\\|]|<3|\^\^|xd)\s*$", re.I)
-_LAST_SENTENCE = re.compile(r"[^.!?]*$")
 
 
 class TruncationFilter(Filter[FilterSettings]):
@@ -26,7 +26,10 @@ class TruncationFilter(Filter[FilterSettings]):
         last = dialogue.turns[-1].text.strip()
         if _EMOTICON.search(last):
             return self.keep(dialogue)
-        open_quote = _LAST_SENTENCE.search(last.rstrip(".!?")).group().count('"') % 2  # type: ignore[union-attr]
+        # A quote closed after a full stop ('... is going." It might') belongs to the
+        # sentence before it, so count quotes in whole sentences, not after the last stop.
+        start, _ = sentence_spans(last)[-1]
+        open_quote = last[start:].count('"') % 2
         if _DANGLING.search(last) or open_quote:
             return self.drop(dialogue, "truncated_ending", last_words=last[-40:])
         return self.keep(dialogue)
