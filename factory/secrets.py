@@ -1,6 +1,7 @@
-"""Keeps secrets out of what the factory writes (manifests, cards): a field whose name says
-it holds a secret is replaced, and passwords or keys inside URLs are cut out, before a record
-is saved."""
+"""Keeps secrets out of what the factory writes (manifests, cards, failure records, error
+lines): a field whose name says it holds a secret is replaced, and so is any value that looks
+like a credential whatever its field (URL userinfo of any shape, `Bearer ...`, `sk-...`,
+`hf_...`, long random tokens), before a record is saved or a line printed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ REDACTED = "[redacted]"
 # Normalised names (lowercase, no '-' or '_') that mark a secret wherever they appear in a
 # key: api_key, apiKey, X-Api-Key, access_token, auth_token, client_secret, password, ...
 _SECRET_PARTS = ("apikey", "secret", "password", "passwd", "authorization", "credential")
-_URL_USERINFO = re.compile(r"(?<=://)([^/@:\s]+):([^/@\s]+)@")
+# Anything between "scheme://" and "@" is a login: "user:password@", or a bare token
+# ("http://sk-TOKEN@host/v1").
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _URL_QUERY_SECRET = re.compile(
     r"([?&](?:api[-_]?key|key|token|access[-_]?token|sig|signature|password)=)[^&#\s]+",
     re.IGNORECASE,
@@ -26,14 +29,34 @@ def secret_key(key: str) -> bool:
         return False
     if any(part in name for part in _SECRET_PARTS):
         return True
-    if name.endswith("key") and name not in ("key",):
+    if name.endswith("key"):
         return True
     return name.endswith("token") or "bearer" in name
 
 
+# Values that are credentials by their look: an Authorization header's value, the key formats
+# of OpenAI-style providers and the Hugging Face Hub, and long random tokens. A long token
+# needs upper and lower case letters and digits, so hex hashes and ids are left alone.
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+_KEY_FORMATS = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}|\bhf_[A-Za-z0-9]{8,}")
+_LONG_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
+
+
+def _random_looking(token: str) -> bool:
+    return (
+        any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+        and any(c.isdigit() for c in token)
+    )
+
+
 def scrub_text(text: str) -> str:
-    text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
-    return _URL_QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    """The text with every credential-looking part replaced by [redacted]."""
+    text = _URL_USERINFO.sub(f"{REDACTED}@", text)
+    text = _URL_QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _KEY_FORMATS.sub(REDACTED, text)
+    return _LONG_TOKEN.sub(lambda m: REDACTED if _random_looking(m.group()) else m.group(), text)
 
 
 def scrub(value: Any) -> Any:

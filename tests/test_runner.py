@@ -68,6 +68,24 @@ async def test_same_config_gives_identical_files(config, tmp_path):
     assert lines(tmp_path / "a") == lines(tmp_path / "b")
 
 
+async def test_a_last_line_that_lost_only_its_newline_is_ended_not_joined(config, out_dir):
+    # A crash or a full disk exactly before the newline: the record is whole, the newline is
+    # gone. The next run used to append to that line ('}{"id"'), breaking every later run.
+    await generate(config.model_copy(update={"n": 2}), out_dir)
+    path = out_dir / "dialogues.jsonl"
+    path.write_bytes(path.read_bytes()[:-1])
+    report = await generate(config, out_dir)  # n = 4: two more
+    assert report.written == 2
+    raw = path.read_text()
+    assert raw.endswith("\n") and "}{" not in raw
+    ids = ids_in(path)
+    assert len(ids) == len(set(ids)) == 4
+    again = await generate(config, out_dir)
+    assert again.written == 0 and again.already_done == 4
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+
+
 async def test_torn_last_line_is_dropped_and_redone(config, out_dir, caplog):
     await generate(config, out_dir)
     path = out_dir / "dialogues.jsonl"

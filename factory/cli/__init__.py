@@ -21,6 +21,7 @@ from factory.cli.generate import generate_command
 from factory.cli.importers import import_app
 from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError
+from factory.secrets import scrub_text
 
 INTERRUPTED = 130
 
@@ -48,11 +49,19 @@ def _root() -> None:
     """Synthetic emotional-support dialogues: three-role LLM role-play, curation, datasets."""
 
 
+def _scrub_record(record: logging.LogRecord) -> bool:
+    """Warnings name endpoints and quote servers: credentials in them never reach stderr."""
+    record.msg, record.args = scrub_text(record.getMessage()), None
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_scrub_record)
     try:
         code = app(args=argv, standalone_mode=False)
         if code == INTERRUPTED:  # typer turns Ctrl-C into this exit code
@@ -60,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except FactoryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {scrub_text(str(exc))}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         args = sys.argv[1:] if argv is None else argv
@@ -78,5 +87,5 @@ def main(argv: list[str] | None = None) -> None:
         # Usage errors (unknown option, bad choice, missing value): one line, exit 1.
         if not exc.format_message():  # bare `factory`: help was shown
             sys.exit(0)
-        print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
+        print(f"error: {scrub_text(exc.format_message())} (see --help)", file=sys.stderr)
         sys.exit(1)

@@ -20,6 +20,7 @@ from factory.roleplay.seeker import SeekerAgent
 from factory.roleplay.supporter import SupporterAgent
 from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
 from factory.roleplay.views import CounselorView, SeekerView, SupporterView, public_turns
+from factory.secrets import scrub_text
 from factory.text import words
 
 ERROR_REASONS: dict[str, EndReason] = {
@@ -126,7 +127,12 @@ class RolePlay:
                     break
         except AgentFailure as exc:
             end_reason = ERROR_REASONS[exc.kind]
-            failure = Failure(agent=exc.agent, message=str(exc), raw_outputs=exc.raw_outputs)
+            # A refused request's message can quote the server's URL, credentials included.
+            failure = Failure(
+                agent=exc.agent,
+                message=scrub_text(str(exc)),
+                raw_outputs=[scrub_text(raw) for raw in exc.raw_outputs],
+            )
         return Dialogue(
             id=dlg_id,
             persona=scenario.persona,

@@ -184,9 +184,23 @@ class RunDir:
                             f"{path}:{number} is not a valid dialogue: fix or remove that line, then rerun"
                         ) from None
                     self._cut_torn_tail(path, offset, line)
-                    break
+                    return dialogues
             offset += len(line)
+        if repair and raw and not raw.endswith(b"\n"):
+            # A whole record whose newline was lost (a crash or a full disk right before it):
+            # end the line, or the next dialogue would be appended to it.
+            self._end_last_line(path)
         return dialogues
+
+    def _end_last_line(self, path: Path) -> None:
+        try:
+            with path.open("ab") as handle:
+                handle.write(b"\n")
+        except OSError as exc:
+            raise RunDirError(
+                f"cannot write {path} ({exc.strerror}): free space or fix permissions"
+            ) from None
+        log.warning("%s: the last line had lost its newline; added it", path)
 
     def _cut_torn_tail(self, path: Path, offset: int, tail: bytes) -> None:
         with (self.path / TORN_FILE).open("ab") as keep:

@@ -1,0 +1,78 @@
+"""Secrets never reach a written file or stderr: by field name, and by the look of the value
+wherever it stands (URL logins of any shape, Bearer values, provider key formats, long random
+tokens)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from factory.secrets import REDACTED, scrub, scrub_text
+from factory.testing.fake_openai import FakeReply
+
+PASSWORD = "hunter2Secret"
+TOKEN = "sk-live0TOKEN0abc123"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"http://admin:{PASSWORD}@127.0.0.1:8000/v1",
+        f"http://{TOKEN}@gpu-box:8000/v1",
+        f"Authorization: Bearer {TOKEN}",
+        "hf_AbCdEfGhIjKlMnOpQrStUv",
+        "export KEY=aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z",
+    ],
+)
+def test_credentials_are_cut_out_of_any_text(text):
+    cleaned = scrub_text(text)
+    assert REDACTED in cleaned
+    for secret in (PASSWORD, TOKEN, "AbCdEfGhIjKl", "aB3dE5fG7hJ9"):
+        assert secret not in cleaned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3c445effcfee417de261af5c3a378a5761fc782385168d153c20dd5f59c8f9d0",  # a sha256
+        "dlg-3ca841818feb2945",
+        "I keep thinking about her and it still hurts.",
+        "http://127.0.0.1:8000/v1",
+    ],
+)
+def test_hashes_ids_prose_and_plain_urls_are_left_alone(text):
+    assert scrub_text(text) == text
+
+
+def test_values_under_plain_names_are_caught_by_their_look():
+    config = {
+        "llm_args": {"auth": f"Bearer {TOKEN}", "hf": "hf_AbCdEfGhIjKlMnOp", "key": "plain"},
+        "engine_args": {"tensor_parallel_size": 2},
+        "base_urls": [f"http://u:{PASSWORD}@a/v1", f"http://{TOKEN}@b/v1"],
+        "max_tokens": 128,
+    }
+    text = json.dumps(scrub(config))
+    for secret in (TOKEN, "hf_AbCdEfGhIjKlMnOp", "plain", PASSWORD):
+        assert secret not in text
+    assert '"tensor_parallel_size": 2' in text and '"max_tokens": 128' in text
+
+
+def test_a_refused_request_keeps_the_url_login_out_of_the_run_and_stderr(
+    cli, tmp_path, fake_server, monkeypatch
+):
+    # The server refuses every request (HTTP 400): the failure record quotes the request's
+    # URL, which carries a login.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake_server.enqueue(*[FakeReply(status=400, body='{"error": {"message": "bad request"}}')] * 20)
+    url = fake_server.url.replace("http://", f"http://admin:{PASSWORD}@")
+    out = tmp_path / "run"
+    result = cli(
+        "generate", "-b", "openai", "--base-url", url, "-m", "m", "-n", "2", "-o", str(out)
+    )
+    assert PASSWORD not in result.err and PASSWORD not in result.out
+    written = {p.name: p.read_text() for p in Path(out).iterdir() if p.is_file()}
+    assert "dialogues.jsonl" in written
+    for name, text in written.items():
+        assert PASSWORD not in text, name
