@@ -755,3 +755,12 @@ def test_card_renders_exactly_from_a_small_manifest():
     from factory.dataset.card import render_card
 
     assert render_card(_small_manifest()) == SMALL_CARD
+
+
+@pytest.mark.parametrize("text", ["nan,0.5,0.5", "inf,0,0", "0.5,nan,0.5"])
+def test_split_shares_must_be_finite(text):
+    from factory.dataset.splits import parse_fractions
+    from factory.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="three shares that add up to 1"):
+        parse_fractions(text)

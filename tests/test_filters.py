@@ -547,6 +547,36 @@ def test_import_merges_turns_maps_strategies_and_intensity(tmp_path):
     assert d.scenario.problem_type == "job crisis" and d.end_reason == "imported"
 
 
+def test_import_skips_records_with_a_message_without_text_or_a_label_that_is_not_text(tmp_path):
+    from factory.importers.esconv import import_esconv
+
+    def record(**changes):
+        base = {
+            "emotion_type": "anxiety",
+            "problem_type": "job crisis",
+            "situation": "worried",
+            "dialog": [
+                {"speaker": "usr", "text": "I lost my job."},
+                {"speaker": "sys", "text": "I am sorry.", "strategy": "Others"},
+            ],
+        }
+        return {**base, **changes}
+
+    rows = [
+        record(),
+        record(dialog=[{"speaker": "usr", "text": None}, {"speaker": "sys", "text": "Hi."}]),
+        record(emotion_type=5),
+    ]
+    path = tmp_path / "esc.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    dialogues, problems = import_esconv([path])
+    assert len(dialogues) == 1 and "None" not in dialogues[0].turns[0].text
+    assert len(problems) == 2
+    assert (
+        "a message without text" in problems[0] and "`emotion_type` is not a label" in problems[1]
+    )
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
 def test_real_esconv_keeps_more_than_failed_esconv(tmp_path, cli):
     needs_embed()

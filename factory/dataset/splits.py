@@ -5,6 +5,7 @@ never lands in two splits and a seeker keeps its split in every later version.""
 from __future__ import annotations
 
 import hashlib
+import math
 
 from factory.dataset.table import SPLITS
 from factory.errors import ConfigError
@@ -16,7 +17,8 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
         parts = tuple(float(p) for p in text.split(","))
     except ValueError:
         parts = ()
-    if len(parts) != 3 or any(p < 0 for p in parts) or abs(sum(parts) - 1) > 1e-6:
+    finite = all(math.isfinite(p) for p in parts)
+    if len(parts) != 3 or not finite or any(p < 0 for p in parts) or abs(sum(parts) - 1) > 1e-6:
         raise ConfigError(
             f"--split '{text}' is not three shares that add up to 1 (train,validation,test),"
             " e.g. 0.8,0.1,0.1"

@@ -43,6 +43,15 @@ def _intensity(value: Any) -> int | None:
     return number if 1 <= number <= 5 else None
 
 
+def _label(record: dict[str, Any], field: str, where: str) -> str:
+    """A problem or emotion label as ESConv writes it (lower case); a missing one is
+    'unknown', one that is not text (a number, say) makes the record unusable."""
+    value = record.get(field, "unknown")
+    if not isinstance(value, str) or not value.strip():
+        raise DataFileError(f"{where}: `{field}` is not a label ({value!r})")
+    return value.strip().lower()
+
+
 def convert(record: dict[str, Any], source: str, index: int) -> Dialogue:
     """One ESConv record as a Dialogue; raises DataFileError naming the record if it is unusable."""
     where = f"{source} record {index}"
@@ -52,7 +61,10 @@ def convert(record: dict[str, Any], source: str, index: int) -> Dialogue:
     turns: list[Turn] = []
     for utterance in utterances:
         speaker = str(utterance.get("speaker", "")).lower()
-        text = str(utterance.get("text", utterance.get("content", ""))).strip()
+        raw_text = utterance.get("text", utterance.get("content"))
+        if not isinstance(raw_text, str):
+            raise DataFileError(f"{where}: a message without text ({raw_text!r})")
+        text = raw_text.strip()
         strategy = utterance.get("strategy") or (utterance.get("annotation") or {}).get("strategy")
         role: Role
         if speaker in SEEKER:
@@ -103,8 +115,8 @@ def convert(record: dict[str, Any], source: str, index: int) -> Dialogue:
         ),
         scenario=ScenarioCore(
             id=f"esconv-{source}-{index}",
-            problem_type=str(record.get("problem_type", "unknown")).strip().lower(),
-            emotion_type=str(record.get("emotion_type", "unknown")).strip().lower(),
+            problem_type=_label(record, "problem_type", where),
+            emotion_type=_label(record, "emotion_type", where),
             initial_intensity=initial or 3,
             situation=str(record.get("situation", "")).strip(),
         ),
