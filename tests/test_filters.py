@@ -1027,3 +1027,69 @@ def test_emotion_lexicon_errors_are_one_line(tmp_path):
     path.write_text("filters:\n  - use: emotion_consistency\n    weights: {seeker_wrds: 2}\n")
     with pytest.raises(ConfigError, match="emotion_consistency"):
         load_recipe(str(path))
+
+
+def _structure_recipe(tmp_path: Path) -> Path:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: structure\n")
+    return recipe
+
+
+def test_filter_outputs_replace_the_folder_as_one_set(cli, tmp_path):
+    out = tmp_path / "out"
+    first = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a"), dialogue(id="b")])
+    second = write_jsonl(tmp_path / "b.jsonl", [dialogue(id="c")])
+    recipe = str(_structure_recipe(tmp_path))
+    assert cli("filter", str(first), "--out", str(out), "--recipe", recipe).code == 0
+    assert cli("filter", str(second), "--out", str(out), "--recipe", recipe).code == 0
+    # The second set replaced the first whole: kept and report agree, nothing else is left.
+    assert sorted(p.name for p in out.iterdir()) == ["kept.jsonl", "rejected.jsonl", "report.json"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["counts"]["kept"] == len((out / "kept.jsonl").read_text().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_interrupted_filter_leaves_the_previous_set(cli, tmp_path, monkeypatch):
+    from factory.filters import pipeline
+
+    out = tmp_path / "out"
+    source = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a")])
+    recipe = str(_structure_recipe(tmp_path))
+    assert cli("filter", str(source), "--out", str(out), "--recipe", recipe).code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_reject_malformed", crash)
+    broken = write_jsonl(tmp_path / "b.jsonl", [dialogue(id="z"), "not json"])
+    assert cli("filter", str(broken), "--out", str(out), "--recipe", recipe).code == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_filter_refuses_a_folder_of_other_files_a_busy_out_and_a_run_being_written(cli, tmp_path):
+    import fcntl
+
+    source = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a")])
+    recipe = str(_structure_recipe(tmp_path))
+    busy = tmp_path / "busy"
+    (busy / "notes.txt").parent.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    result = cli("filter", str(source), "--out", str(busy), "--recipe", recipe)
+    assert result.code == 1 and "holds other files (notes.txt)" in result.err
+    assert (busy / "notes.txt").read_text() == "mine"
+
+    out = tmp_path / "out"
+    with (tmp_path / ".out.filter-lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = cli("filter", str(source), "--out", str(out), "--recipe", recipe)
+    assert result.code == 1 and "another factory filter is writing to" in result.err
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "dialogues.jsonl").write_text(dialogue(id="r").model_dump_json() + "\n")
+    with (run / ".lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = cli("filter", str(run), "--out", str(out), "--recipe", recipe)
+    assert result.code == 1 and "still being written by factory generate" in result.err

@@ -76,3 +76,17 @@ def test_a_refused_request_keeps_the_url_login_out_of_the_run_and_stderr(
     assert "dialogues.jsonl" in written
     for name, text in written.items():
         assert PASSWORD not in text, name
+
+
+def test_a_url_login_together_with_an_api_key_is_one_line(cli, tmp_path, fake_server, monkeypatch):
+    # aiohttp refuses to send both; that used to be a traceback and a run folder with a lock.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-live0KEY0abc123456")
+    url = fake_server.url.replace("http://", f"http://admin:{PASSWORD}@")
+    out = tmp_path / "run"
+    result = cli(
+        "generate", "-b", "openai", "--base-url", url, "-m", "m", "-n", "1", "-o", str(out)
+    )
+    assert result.code == 1
+    assert result.err.startswith("error: backend.base_url carries a login and OPENAI_API_KEY")
+    assert "Traceback" not in result.err and PASSWORD not in result.err
+    assert not out.exists() or not (out / "dialogues.jsonl").exists()

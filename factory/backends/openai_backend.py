@@ -19,11 +19,18 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from factory.backends.base import BackendKind, ChatRequest, Completion
-from factory.errors import BackendError, BackendNotStarted, BackendUnavailable, first_error_line
+from factory.errors import (
+    BackendError,
+    BackendNotStarted,
+    BackendUnavailable,
+    ConfigError,
+    first_error_line,
+)
 from factory.models import Usage
 from factory.settings import Strict
 
@@ -113,6 +120,13 @@ class OpenAIBackend:
     async def start(self) -> None:
         import aiohttp
 
+        if self._api_key and urlsplit(self.base_url).username:
+            # aiohttp cannot send both, and a traceback would be all the user saw.
+            raise ConfigError(
+                f"backend.base_url carries a login and {self.config.api_key_env} is set:"
+                f" use one of the two (remove the login from the URL or unset"
+                f" {self.config.api_key_env})"
+            )
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         connector = aiohttp.TCPConnector(limit=self._max_in_flight, ttl_dns_cache=300)
         headers = {"Content-Type": "application/json"}

@@ -2,8 +2,8 @@
 is written to rejected.jsonl with every verdict it collected, a kept one to kept.jsonl with its
 verdicts; report.json counts every filter's drops by reason (the funnel) and times it.
 A malformed input line is reported by number and written to rejected.jsonl as
-`malformed_input`; the run goes on. Files are written under temporary names and renamed at the
-end, so an interrupted run never leaves outputs that look complete."""
+`malformed_input`; the run goes on. The three files are written as one set (filters/outputs.py):
+an interrupted run leaves the previous set, never a mix or a half file."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from factory.errors import DataFileError, first_error_line
+from factory.errors import DataFileError, RunDirError, first_error_line
 from factory.filters.base import Filter
+from factory.filters.outputs import staged_outputs
 from factory.filters.recipe import Recipe
 from factory.filters.report import (
     FilterReport,
@@ -27,9 +28,9 @@ from factory.filters.report import (
     RecipeInfo,
     ReportCounts,
 )
-from factory.jsonl import atomic_file, json_line
+from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
-from factory.runs.run_dir import DIALOGUES_FILE
+from factory.runs.run_dir import DIALOGUES_FILE, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,13 @@ class _Tally:
 
 
 def input_file(path: Path) -> Path:
-    """A dialogues .jsonl, or a run directory holding one."""
+    """A dialogues .jsonl, or a run directory holding one (refused while `factory generate`
+    is still writing it: the dialogues in flight would be missing)."""
     if path.is_dir():
+        if RunDir(path).in_use():
+            raise RunDirError(
+                f"{path} is still being written by factory generate: wait for it to finish"
+            )
         path = path / DIALOGUES_FILE
     if not path.is_file():
         raise DataFileError(f"{path} not found: pass a dialogues .jsonl or a run directory")
@@ -138,8 +144,9 @@ def run_recipe(
     hold = split < len(filters)
     held: list[Dialogue] = []
     with (
-        atomic_file(out_dir / KEPT_FILE) as kept,
-        atomic_file(out_dir / REJECTED_FILE) as rejected,
+        staged_outputs(out_dir) as stage,
+        (stage / KEPT_FILE).open("w", encoding="utf-8") as kept,
+        (stage / REJECTED_FILE).open("w", encoding="utf-8") as rejected,
     ):
         batch: list[Dialogue] = []
         for path, number, dialogue, problem in (
@@ -158,10 +165,12 @@ def run_recipe(
         if hold:
             _run_batch(held, filters[split:], tally, split, kept, rejected, False)
         summaries = {f.name: summary for f in filters if (summary := f.summary()) is not None}
-    report = tally.report(
-        ", ".join(map(str, paths)), recipe, summaries, time.perf_counter() - started
-    )
-    report.write(out_dir / REPORT_FILE)
+        report = tally.report(
+            ", ".join(map(str, paths)), recipe, summaries, time.perf_counter() - started
+        )
+        kept.close()
+        rejected.close()
+        report.write(stage / REPORT_FILE)
     return report
 
 
