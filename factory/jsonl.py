@@ -16,7 +16,15 @@ from factory.errors import RunDirError
 @contextmanager
 def atomic_file(path: Path) -> Iterator[IO[str]]:
     """A text handle whose content replaces `path` when the block ends without an error.
-    An unwritable place is a RunDirError that says to pass a writable --out."""
+    A symlink is written through (its target is replaced, the link stays); a device or a
+    pipe is written to directly. An unwritable place is a RunDirError that says to pass a
+    writable --out."""
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with _direct(path) as handle:
+            yield handle
+        return
     partial = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,3 +52,12 @@ def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
             handle.write(json_line(row))
             count += 1
     return count
+
+
+@contextmanager
+def _direct(path: Path) -> Iterator[IO[str]]:
+    try:
+        with path.open("w", encoding="utf-8") as handle:
+            yield handle
+    except OSError as exc:
+        raise RunDirError(f"cannot write {path} ({exc.strerror}): pass a writable --out") from None

@@ -764,3 +764,16 @@ def test_split_shares_must_be_finite(text):
 
     with pytest.raises(ConfigError, match="three shares that add up to 1"):
         parse_fractions(text)
+
+
+def test_export_writes_through_a_symlink_instead_of_replacing_it(cli, run, recipe, tmp_path):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    target = tmp_path / "real.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    result = cli("export", "esc", "v0.1.0", "--root", str(root), "--out", str(link))
+    assert result.code == 0, result.err
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text() != "old\n" and '"messages"' in target.read_text()
