@@ -63,6 +63,31 @@ def test_scenario_bank(cli, tmp_path, scenario):
     assert row["scenario"]["id"] == "s1" and row["persona"]["name"] == "Ana"
 
 
+def test_a_bank_is_one_bank_by_any_path_and_an_edited_bank_is_refused(
+    cli, tmp_path, scenario, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    bank = tmp_path / "bank.jsonl"
+    others = [scenario.model_copy(update={"id": f"s{i}"}) for i in range(2, 7)]
+    bank.write_text("".join(s.model_dump_json() + "\n" for s in [scenario, *others]))
+    out = tmp_path / "run"
+
+    def run(n: str, path: str):
+        return cli("generate", "--dry-run", "-n", n, "--scenarios", path, "-o", str(out))
+
+    assert run("3", "./bank.jsonl").code == 0
+    # The same bank by its absolute path extends the run: it used to be "another config".
+    result = run("4", str(bank))
+    assert result.code == 0, result.err
+    assert "wrote 1 dialogues (3 already there)" in result.out
+    # Edited in place: the planned dialogues differ, so the run is refused, not mixed.
+    edited = [s.model_copy(update={"situation": "Something else happened."}) for s in others]
+    bank.write_text("".join(s.model_dump_json() + "\n" for s in [scenario, *edited]))
+    refused = run("6", str(bank))
+    one_line_error(refused, "was made from other scenarios", "was the scenario bank edited?")
+    assert len((out / "dialogues.jsonl").read_text().splitlines()) == 4
+
+
 def one_line_error(result, *fragments: str) -> None:
     assert result.code == 1
     lines = result.err.strip().splitlines()

@@ -52,9 +52,12 @@ class GenerationConfig(Strict):
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
-    def fingerprint(self, content_hashes: dict[str, str]) -> str:
+    def fingerprint(self, content_hashes: dict[str, str], *, legacy: bool = False) -> str:
         """Hash of what decides a dialogue's content. `n`, concurrency, timeouts and the
-        server address are left out, so a run can be extended or moved to another replica."""
+        server address are left out, so a run can be extended or moved to another replica.
+        A scenario bank counts by its content (the run's plan record), not its path, so
+        `./bank.jsonl` and its absolute path are one bank; `legacy` gives the hash runs made
+        before recorded, with the path in it."""
         # Only the openai backend chooses how structured calls are asked for; the others
         # count as json_schema, the value every run was fingerprinted with before.
         structured = (
@@ -64,7 +67,7 @@ class GenerationConfig(Strict):
         )
         content = {
             "seed": self.seed,
-            "scenarios": self.scenarios,
+            "scenarios": self.scenarios if legacy else ("bank" if self.scenarios else None),
             "backend": {"kind": self.backend.kind, "model": self.backend.model},
             "structured": structured,
             "sampling": self.sampling.model_dump(mode="json"),

@@ -30,6 +30,7 @@ from factory.progress import Progress
 from factory.roleplay.loop import RolePlay, dialogue_id
 from factory.runs.budget import Budget
 from factory.runs.config import GenerationConfig
+from factory.runs.plan import check_plan, longer_plan, plan_record
 from factory.runs.ray_tasks import RayOptions
 from factory.runs.run_dir import RunCounts, RunDir, RunManifest, SessionRecord
 from factory.scenarios.bank import ScenarioSource, scenario_source
@@ -183,11 +184,13 @@ async def _open(
     run_dir.prepare()
     try:
         previous = run_dir.read_manifest()
-        if previous and previous.fingerprint != fingerprint:
+        legacy = config.fingerprint(roleplay.content_hashes, legacy=True)
+        if previous and previous.fingerprint not in (fingerprint, legacy):
             raise RunDirError(
                 f"{out_dir} holds a run made with another config (seed, model, sampling, roleplay,"
                 " prompts or taxonomy differ): pass a new --out, or rerun with that run's config"
             )
+        check_plan(previous, wanted, out_dir)
         finished = run_dir.recover()
         done = {d.id for d in finished}
         pending = [sc for dlg_id, sc in wanted if dlg_id not in done]
@@ -220,6 +223,7 @@ def _start_manifest(config: GenerationConfig, session: _Session) -> RunManifest:
         taxonomy=session.roleplay.taxonomy.name,
         prompt_hashes=session.roleplay.prompt_hashes,
         sessions=previous.sessions if previous else [],
+        plan=longer_plan(previous, plan_record(session.wanted)),
     )
 
 

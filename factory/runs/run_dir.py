@@ -52,6 +52,14 @@ class RunCounts(Record):
     backend_failures_logged: int
 
 
+class PlanRecord(Record):
+    """The dialogues a run was asked for, in order: how many, and a hash of their ids. A later
+    session must plan the same ones first, so an edited scenario bank is never mixed in."""
+
+    n: int
+    sha256: str
+
+
 class RunManifest(Record):
     """What a run directory holds and how it was made. Usage totals include the calls of
     dialogues kept aside in failures.jsonl: failed work is paid for too."""
@@ -70,6 +78,7 @@ class RunManifest(Record):
     counts: RunCounts | None = None
     usage: Usage = Field(default_factory=Usage)
     sessions: list[SessionRecord] = Field(default_factory=list)
+    plan: PlanRecord | None = None
 
 
 class RunDir:
