@@ -17,6 +17,25 @@ from factory.resources import read_text
 M = TypeVar("M", bound=BaseModel)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (the
+    plain loader keeps the last value without a word)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key '{repeated[0]}' is given twice", node.start_mark
+            )
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """A YAML document; a repeated key raises yaml.YAMLError like any other mistake."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
@@ -32,7 +51,7 @@ def load_settings(model: type[M], path: Path | None, overrides: dict[str, Any] |
                 f"config file {path} not found: pass an existing YAML file to --config"
             )
         try:
-            loaded = yaml.safe_load(read_text(path, ConfigError))
+            loaded = load_yaml(read_text(path, ConfigError))
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
         if loaded is not None and not isinstance(loaded, dict):

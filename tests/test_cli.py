@@ -278,3 +278,10 @@ def _no_retries(tmp_path: Path) -> Path:
     config = tmp_path / "no-retries.yaml"
     config.write_text("backend:\n  max_retries: 0\n")
     return config
+
+
+def test_a_key_given_twice_in_a_config_is_one_line(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("n: 3\nseed: 4\nn: 5\n")  # YAML keeps the last value without a word
+    result = cli("generate", "--dry-run", "--config", str(config), "-o", str(tmp_path / "r"))
+    one_line_error(result, "not valid YAML", "key 'n' is given twice")

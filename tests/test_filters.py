@@ -1093,3 +1093,12 @@ def test_filter_refuses_a_folder_of_other_files_a_busy_out_and_a_run_being_writt
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = cli("filter", str(run), "--out", str(out), "--recipe", recipe)
     assert result.code == 1 and "still being written by factory generate" in result.err
+
+
+def test_a_recipe_with_min_turns_above_max_turns_is_one_line(tmp_path):
+    from factory.errors import ConfigError
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: structure\n    min_turns: 90\n")
+    with pytest.raises(ConfigError, match=r"min_turns \(90\) must not exceed max_turns \(80\)"):
+        load_recipe(str(recipe))

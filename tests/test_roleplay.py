@@ -189,3 +189,15 @@ async def test_seeker_may_retell_its_own_situation(scenario):
     dialogue = await rp.run(backend, scenario)
     assert dialogue.end_reason == "max_turns"
     assert dialogue.turns[0].text == retold
+
+
+async def test_a_runaway_unparsable_reply_is_kept_capped(scenario):
+    from factory.roleplay.loop import RAW_OUTPUT_CHARS
+
+    rp, backend = make(min_exchanges=1, max_exchanges=3, parse_retries=0), ScriptedBackend()
+    exchange(backend, 0)
+    backend.enqueue(seeker(SEEKER_LINES[1]), "no idea " * 100_000)  # an 800 KB reply
+    dialogue = await rp.run(backend, scenario)
+    assert dialogue.end_reason == "error:parse" and dialogue.failure is not None
+    (raw,) = dialogue.failure.raw_outputs
+    assert len(raw) == RAW_OUTPUT_CHARS and raw.startswith("no idea no idea")

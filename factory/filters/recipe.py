@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from factory.errors import ConfigError, first_error_line
 from factory.filters import FILTERS, Filter
 from factory.resources import data_dir, read_text
-from factory.settings import validation_line
+from factory.settings import load_yaml, validation_line
 
 
 @dataclass
@@ -56,7 +56,7 @@ def load_recipe(name_or_path: str) -> Recipe:
         )
     text = read_text(path, ConfigError)
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("filters"), list):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue
@@ -25,6 +25,14 @@ class StructureSettings(FilterSettings):
     drop_stalled: bool = Field(
         default=True, description="drop dialogues the generator stopped on a loop"
     )
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> StructureSettings:
+        if self.min_turns > self.max_turns:
+            raise ValueError(
+                f"min_turns ({self.min_turns}) must not exceed max_turns ({self.max_turns})"
+            )
+        return self
 
 
 class StructureFilter(Filter[StructureSettings]):

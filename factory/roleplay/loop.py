@@ -29,6 +29,9 @@ ERROR_REASONS: dict[str, EndReason] = {
     "backend": "error:backend",
 }
 
+# A failed step keeps what the model said, for audit, but not a runaway reply whole.
+RAW_OUTPUT_CHARS = 4000
+
 # Offsets that give each agent call of a dialogue its own backend seed.
 _SEED_STRIDE = 1000
 
@@ -131,7 +134,7 @@ class RolePlay:
             failure = Failure(
                 agent=exc.agent,
                 message=scrub_text(str(exc)),
-                raw_outputs=[scrub_text(raw) for raw in exc.raw_outputs],
+                raw_outputs=[scrub_text(raw[:RAW_OUTPUT_CHARS]) for raw in exc.raw_outputs],
             )
         return Dialogue(
             id=dlg_id,
