@@ -293,19 +293,44 @@ async def test_two_runs_cannot_share_a_directory(config, out_dir):
     assert (await generate(config, out_dir)).written == 4
 
 
-async def test_rejected_requests_are_final_and_a_streak_stops_the_run(out_dir):
+async def test_refused_before_a_word_is_retried_and_a_streak_stops_the_run(out_dir):
     from factory.backends.scripted import ScriptedBackend
     from factory.errors import BackendError, BackendFailing
 
     def reject(request):
-        raise BackendError("HTTP 400 from server: context too long", rejected=True)
+        raise BackendError("HTTP 404 from server: model 'gpt5' not found", rejected=True)
 
     cfg = load_config(None, {"backend.kind": "scripted", "n": 30, "concurrency": 1})
     with pytest.raises(BackendFailing, match="10 dialogues in a row"):
         await generate(cfg, out_dir, backend=ScriptedBackend(reject))
-    rows = [json.loads(line) for line in (out_dir / "dialogues.jsonl").read_text().splitlines()]
-    assert len(rows) == 10
-    assert {r["end_reason"] for r in rows} == {"error:rejected"}
+    # Refused before anyone spoke: nothing to keep, so they wait in failures.jsonl and are not
+    # done (they used to be empty error:rejected records that no rerun would make again).
+    dialogues = out_dir / "dialogues.jsonl"
+    assert not dialogues.exists() or dialogues.read_text() == ""
+    failed = [json.loads(line) for line in (out_dir / "failures.jsonl").read_text().splitlines()]
+    assert len(failed) == 10 and {r["end_reason"] for r in failed} == {"error:rejected"}
+    # The config is fixed (a working backend): the rerun makes all 30.
+    report = await generate(cfg, out_dir)
+    assert report.written == 30
+    assert len(dialogues.read_text().splitlines()) == 30
+
+
+async def test_a_refusal_mid_dialogue_is_final(out_dir):
+    from factory.backends.scripted import ScriptedBackend, canned_response
+    from factory.errors import BackendError
+
+    calls = {"n": 0}
+
+    def reject_later(request):
+        calls["n"] += 1
+        if calls["n"] > 3:  # the first exchange goes through, then the context is too long
+            raise BackendError("HTTP 400 from server: context too long", rejected=True)
+        return canned_response(request)
+
+    cfg = load_config(None, {"backend.kind": "scripted", "n": 1, "concurrency": 1})
+    await generate(cfg, out_dir, backend=ScriptedBackend(reject_later))
+    (row,) = [json.loads(line) for line in (out_dir / "dialogues.jsonl").read_text().splitlines()]
+    assert row["end_reason"] == "error:rejected" and row["turns"]
     assert not (out_dir / "failures.jsonl").exists()
 
 

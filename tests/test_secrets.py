@@ -73,7 +73,7 @@ def test_a_refused_request_keeps_the_url_login_out_of_the_run_and_stderr(
     )
     assert PASSWORD not in result.err and PASSWORD not in result.out
     written = {p.name: p.read_text() for p in Path(out).iterdir() if p.is_file()}
-    assert "dialogues.jsonl" in written
+    assert "failures.jsonl" in written  # refused before a word: kept for the next rerun
     for name, text in written.items():
         assert PASSWORD not in text, name
 

@@ -77,8 +77,9 @@ class RunReport:
             )
         if self.backend_failures:
             return RunIncomplete(
-                f"{self.backend_failures} dialogues failed on the backend (kept in"
-                f" {self.location}/failures.jsonl): rerun the same command to retry them"
+                f"{self.backend_failures} dialogues failed on the backend or were refused before"
+                f" a word was said (kept in {self.location}/failures.jsonl): fix the server or"
+                " config if needed, then rerun the same command to retry them"
             )
         return None
 
@@ -315,11 +316,13 @@ async def _run_all(
 
 
 def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Progress) -> None:
-    """A dialogue that failed on the backend (server down, timeouts) goes to failures.jsonl and
-    is retried by the next rerun; everything else, parse failures included, is final. Many
+    """A dialogue that failed on the backend (server down, timeouts), or was refused before
+    anyone spoke (a wrong model name, say), goes to failures.jsonl and is retried by the next
+    rerun; everything else, parse failures and refusals mid-dialogue included, is final. Many
     server failures or rejections in a row stop the run."""
     report.usage.add(dialogue.generation.usage)
-    if dialogue.end_reason == "error:backend":
+    refused_empty = dialogue.end_reason == "error:rejected" and not dialogue.turns
+    if dialogue.end_reason == "error:backend" or refused_empty:
         run_dir.append_failure(dialogue)
         report.backend_failures += 1
     else:
