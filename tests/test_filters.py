@@ -1047,6 +1047,15 @@ def test_filter_outputs_replace_the_folder_as_one_set(cli, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["counts"]["kept"] == len((out / "kept.jsonl").read_text().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert out.stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_an_interrupted_filter_leaves_the_previous_set(cli, tmp_path, monkeypatch):

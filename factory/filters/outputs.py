@@ -7,6 +7,7 @@ by a killed run are removed by the next one."""
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
     try:
         _remove_stale(out_dir)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+        staging.chmod(_folder_mode())  # mkdtemp's 0700 would hide the outputs from others
         try:
             yield staging
             _publish(staging, out_dir)
@@ -45,6 +47,13 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
         # run that opened it just before may then run too: a window of microseconds).
         Path(lock.name).unlink(missing_ok=True)
         lock.close()  # closing the file releases the flock
+
+
+def _folder_mode() -> int:
+    """What a plain mkdir would give: 0777 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
 
 
 def _check_target(out_dir: Path) -> None:
