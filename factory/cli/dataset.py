@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from factory.cli.filter import RecipeOpt
-from factory.dataset.export import ExportFormat
-from factory.dataset.layout import Bump
+from factory.dataset.layout import Bump, ExportFormat
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
 DEFAULT_ROOT = Path("outputs/datasets")

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from factory import __version__
 from factory.dataset.card import render_card
-from factory.dataset.export import ExportFormat, write_export
+from factory.dataset.export import write_export
 from factory.dataset.layout import (
     VERSION,
     Bump,
+    ExportFormat,
     check_name,
     next_version,
     parse_version,

@@ -5,22 +5,15 @@ written for ESConv reads synthetic dialogues unchanged."""
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from factory.chat import chat_messages
+from factory.dataset.layout import ExportFormat
 from factory.dataset.table import SPLITS, read_split, split_path
 from factory.errors import ConfigError, DataFileError
 from factory.jsonl import atomic_file, json_line
 from factory.models import Dialogue
-
-
-class ExportFormat(StrEnum):
-    """messages: chat messages, one object per line (.jsonl); esconv: ESConv.json's list."""
-
-    messages = "messages"
-    esconv = "esconv"
 
 
 def esconv_record(dialogue: Dialogue) -> dict[str, Any]:

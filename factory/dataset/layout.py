@@ -9,6 +9,13 @@ from pathlib import Path
 from factory.errors import ConfigError, DataFileError
 
 
+class ExportFormat(StrEnum):
+    """messages: chat messages, one object per line (.jsonl); esconv: ESConv.json's list."""
+
+    messages = "messages"
+    esconv = "esconv"
+
+
 class Bump(StrEnum):
     """Which part of the version a new one raises."""
 
