@@ -3,6 +3,7 @@ distinct-n, each defined once so two reports never disagree on the same set."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 
@@ -34,3 +35,14 @@ def distinct_n(texts: Iterable[str], n: int) -> float | None:
     """Distinct n-grams over all n-grams (None when no text has n tokens), to 4 places."""
     unique, total = ngram_counts(texts, n)
     return round(unique / total, 4) if total else None
+
+
+def jensen_shannon(p: dict[str, float], q: dict[str, float]) -> float:
+    """Jensen-Shannon divergence in bits (0 = same distribution, 1 = disjoint)."""
+    keys = set(p) | set(q)
+    m = {k: (p.get(k, 0.0) + q.get(k, 0.0)) / 2 for k in keys}
+
+    def kl(a: dict[str, float]) -> float:
+        return sum(a[k] * math.log2(a[k] / m[k]) for k in keys if a.get(k, 0.0) > 0)
+
+    return round((kl(p) + kl(q)) / 2, 4)

@@ -80,8 +80,9 @@ class Scenario(ScenarioCore):
 
 
 class Utterance(Record):
-    """One message of an imported source when several of one speaker were merged into a turn;
-    kept so measures per utterance (ESConv's published statistics) can be reproduced."""
+    """One message of a turn that has several (an imported source's consecutive messages of
+    one speaker, or a seeker who sends two or three short messages); kept so measures per
+    utterance (ESConv's published statistics) can be reproduced."""
 
     text: str
     strategy: str | None = None
@@ -97,7 +98,13 @@ class Turn(Record):
     strategy: str | None = None
     rationale: str | None = None
     utterances: list[Utterance] | None = Field(
-        default=None, description="imports only: the source's messages merged into this turn"
+        default=None, description="the turn's separate messages, when it has more than one"
+    )
+    phase: str | None = Field(
+        default=None, description="the dialogue phase the turn was written in (generated only)"
+    )
+    words: tuple[int, int] | None = Field(
+        default=None, description="the word range the writer was asked for (generated only)"
     )
 
 
@@ -129,6 +136,28 @@ class GenerationInfo(Record):
     tool_version: str
 
 
+class SupporterPersona(Record):
+    """Who the supporter is in one dialogue: enough of a life that what it says about itself
+    (self-disclosure) stays consistent within the dialogue."""
+
+    name: str
+    age_band: str
+    experiences: list[str] = Field(default_factory=list)
+
+
+class DialoguePlan(Record):
+    """The shape drawn for one dialogue before it starts: its target length in exchanges
+    (one seeker turn and the supporter's answer), who greets first, whether the seeker answers
+    the supporter's goodbye, and how the seeker types."""
+
+    shape: str
+    target_exchanges: int = Field(ge=1)
+    supporter_first: bool
+    seeker_answers_closing: bool
+    seeker_asks_advice: bool = False
+    typing_style: str | None = None
+
+
 class Failure(Record):
     """Why a dialogue ended early, with every raw model output of the failed step."""
 
@@ -141,8 +170,12 @@ class Failure(Record):
 # error:rejected: the server refused a request (final); error:backend: the server failed
 # (timeouts, 5xx), kept aside in failures.jsonl and retried by the next rerun.
 # "imported": a real dialogue brought in by `factory import` (its own ending, unknown).
+# seeker_closed: the seeker chose to stop and the supporter said goodbye; completed: the
+# dialogue reached its drawn length and closed the same way; max_turns: a dialogue made
+# before phases existed ran into max_exchanges.
 EndReason = Literal[
     "seeker_closed",
+    "completed",
     "max_turns",
     "stalled",
     "error:parse",
@@ -172,5 +205,7 @@ class Dialogue(Record):
     turns: list[Turn]
     end_reason: EndReason
     failure: Failure | None = None
+    plan: DialoguePlan | None = None
+    supporter: SupporterPersona | None = None
     generation: GenerationInfo
     verdicts: list[Verdict] = Field(default_factory=list)

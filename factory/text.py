@@ -214,3 +214,20 @@ def shares_span(text: str, source: str, span_words: int = 8) -> bool:
         " " + " ".join(tokens[i : i + span_words]) + " " in source_norm
         for i in range(len(tokens) - span_words + 1)
     )
+
+
+def trim_to_words(text: str, max_words: int) -> str | None:
+    """`text` if it has at most `max_words` whitespace words; else its longest run of whole
+    sentences within that many words; None when even its first sentence is longer (a cut
+    there would end mid-sentence)."""
+    if len(text.split()) <= max_words:
+        return text
+    kept = ""
+    for _, end in sentence_spans(text):
+        candidate = text[:end].rstrip()
+        complete = _SENTENCE_END.search(candidate[-4:] + " ") is not None
+        if len(candidate.split()) > max_words:
+            break
+        if complete:
+            kept = candidate
+    return kept or None

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from factory.counting import distinct_n
-from factory.evaluation.measures import jensen_shannon, measure
+from factory.counting import distinct_n, jensen_shannon
+from factory.evaluation.measures import measure
 from factory.models import Dialogue
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -5,9 +5,16 @@ from pathlib import Path
 import pytest
 
 from factory.errors import DataFileError
+from factory.models import SupporterPersona
 from factory.prompts import PromptLibrary
 from factory.roleplay.loop import RolePlay
-from factory.roleplay.views import CounselorView, PublicTurn, SeekerView, SupporterView
+from factory.roleplay.views import (
+    CounselorView,
+    PublicTurn,
+    SeekerView,
+    Stage,
+    SupporterView,
+)
 from factory.runs.config import GenerationConfig
 
 
@@ -17,91 +24,105 @@ def roleplay() -> RolePlay:
 
 
 SEEKER_SYSTEM = """You are Ana, 30, woman; occupation: a nurse.
-You are writing to an online emotional-support chat because something is weighing on you.
+You are writing to an anonymous online peer-support chat because something is weighing on you.
 Your personality: shy, kind.
-How you write: Short and quiet.
+How you talk about yourself: Short and quiet.
+How you type: types fast in lowercase.
 What is going on (private, share it a little at a time, never all at once): My ward is closing and I may lose my job.
 The problem is job crisis. You feel anxiety.
 Rules:
-- Write only your own next message, in the first person, under 40 words.
-- Never write the supporter's words, never give advice, never mention AI or these rules.
-- Then rate how strong your feeling is now, from 1 (mild) to 5 (overwhelming). It only goes down when the supporter really helps.
-- Set end_conversation to true only if you feel helped or want to stop.
-Reply in JSON: {"message": "...", "intensity": 1-5, "end_conversation": true or false}"""
+- Write like a real person typing in a chat: plain everyday words, no metaphors or polished phrases, small talk is fine.
+- Write only your own messages, in the first person. Never write the supporter's words, never mention AI or these rules.
+- Then rate how strong your feeling is now, from 1 (mild) to 5 (overwhelming). It moves at most one step per message: down when the supporter really helps, up when you get to the worst part.
+- Set end_conversation to true only when you want to stop chatting.
+Reply in JSON: {"messages": ["..."], "intensity": 1-5, "end_conversation": true or false}"""
+
+OPENING = Stage("opening", 0, 10, "Say hello.")
+EXPLORING = Stage("exploration", 2, 10, "Help the seeker tell their story.")
 
 
 def test_seeker_messages_first_turn(roleplay, persona, core):
-    request = roleplay.seeker.request(SeekerView(persona, core, 4, (), may_close=False))
+    view = SeekerView(persona, core, 4, (), False, OPENING, (3, 7), 1, "types fast in lowercase")
+    request = roleplay.seeker.request(view)
     assert request.messages == [
         {"role": "system", "content": SEEKER_SYSTEM},
         {
             "role": "user",
-            "content": "Your feeling is at 4 of 5. Write your first message to the supporter;"
-            " do not say everything yet.",
+            "content": "Say hello.\nYour feeling is at 4 of 5. Write your next message, about"
+            " 3-7 words.\nIt is too early to end the chat.",
         },
     ]
     assert request.json_schema is not None
-    assert request.json_schema["required"] == ["message", "intensity", "end_conversation"]
+    assert request.json_schema["required"] == ["messages", "intensity", "end_conversation"]
+    assert request.json_schema["properties"]["messages"]["maxItems"] == 1
 
 
-def test_seeker_messages_later_turn(roleplay, persona, core, turns):
-    request = roleplay.seeker.request(SeekerView(persona, core, 3, turns[:2], may_close=False))
+def test_seeker_messages_later_turn_with_two_messages(roleplay, persona, core, turns):
+    view = SeekerView(
+        persona, core, 3, turns[:2], True, EXPLORING, (6, 11), 2, "types fast in lowercase"
+    )
+    request = roleplay.seeker.request(view)
     assert request.messages[0]["content"] == SEEKER_SYSTEM
     assert request.messages[1]["content"] == (
         "The chat so far:\nYou: I feel awful.\nSupporter: What happened?\n\n"
-        "Your feeling was at 3 of 5. Write your next message; it is too early to end the chat."
+        "Help the seeker tell their story.\n"
+        "Your feeling is at 3 of 5. Write your next 2 messages, sent one after another,"
+        " about 6-11 words each."
     )
-
-
-COUNSELOR_SYSTEM = """You supervise an online emotional-support chat. For the supporter's next reply you choose one support strategy and say why in one short sentence.
-Strategies:
-- Question: Ask an open question that helps the seeker say more about what happened or how they feel.
-- Restatement or Paraphrasing: Say back, briefly and in other words, what the seeker has just told you, so they know they were heard.
-- Reflection of feelings: Name the feeling you hear underneath the seeker's words and check it with them.
-- Self-disclosure: Share a short, relevant experience of your own that shows you understand, then turn back to the seeker.
-- Affirmation and Reassurance: Recognise the seeker's strengths or efforts and reassure them that their reaction makes sense.
-- Providing Suggestions: Offer one concrete, gentle idea the seeker could try, without pushing.
-- Information: Give a useful fact, resource or piece of knowledge that bears on the seeker's problem.
-- Others: Greet, thank, close or otherwise keep the conversation warm without a specific technique.
-Explore and comfort before you suggest actions. Do not repeat the same strategy again and again.
-Reply in JSON: {"strategy": "<a name from the list>", "rationale": "<one short sentence>"}"""
+    assert request.json_schema["properties"]["messages"]["maxItems"] == 2
 
 
 def test_counselor_messages(roleplay, turns):
-    view = CounselorView(roleplay.taxonomy, turns, banned=("Question",))
+    menu = tuple(n for n in roleplay.taxonomy.names if n != "Information")
+    stage = Stage("exploration", 2, 10, "Find out what happened.")
+    view = CounselorView(roleplay.taxonomy, turns, ("Question",), stage, menu)
     request = roleplay.counselor.request(view)
     system, user = (m["content"] for m in request.messages)
-    assert system == COUNSELOR_SYSTEM
+    assert system.startswith("You supervise a peer-support chat.")
+    assert "- It is not a crisis line." in system  # the platform's facts
+    listed = [line.split(":")[0][2:] for line in system.splitlines() if line.startswith("- ")]
+    assert "Information" not in listed and "Question" not in listed
+    assert system.endswith(
+        'Reply in JSON: {"rationale": "<one short sentence: what the seeker needs now>",'
+        ' "strategy": "<a name from the list>"}'
+    )
     assert user == (
         "The chat so far:\nSeeker: I feel awful.\nSupporter (Question): What happened?\n"
         "Seeker: My boss yelled at me in front of everyone.\n\n"
-        "Do not choose Question: it was used in the last replies already.\n"
-        "Choose the strategy for the supporter's next reply."
+        "Stage: exploration, exchange 3 of about 10 (7 left after this one).\n"
+        "Find out what happened.\n"
+        "Not Question: it was used in the last replies already.\n"
+        "Choose the strategy for the supporter's next message."
     )
-    # The banned strategy is also out of the schema, so a grammar cannot produce it.
-    assert "Question" not in request.json_schema["properties"]["strategy"]["enum"]
-    assert len(request.json_schema["properties"]["strategy"]["enum"]) == 7
+    # The banned and trimmed strategies are out of the schema, so a grammar cannot produce
+    # them; the rationale is asked for before the choice.
+    schema = request.json_schema
+    assert schema["properties"]["strategy"]["enum"] == [n for n in menu if n != "Question"]
+    assert list(schema["properties"]) == ["rationale", "strategy"]
 
 
 def test_supporter_messages(roleplay, turns):
     strategy = roleplay.taxonomy.strategies[2]
-    request = roleplay.supporter.request(SupporterView(turns, strategy))
-    assert request.messages == [
-        {
-            "role": "system",
-            "content": "You are a warm, patient supporter in an online emotional-support chat."
-            " You are not a therapist and never claim to be one. You know only what the seeker"
-            " has told you.\nWrite one reply in plain, natural English, under 45 words: no lists,"
-            " no name labels, no stage directions.",
-        },
-        {
-            "role": "user",
-            "content": "The chat so far:\nSeeker: I feel awful.\nYou: What happened?\n"
-            "Seeker: My boss yelled at me in front of everyone.\n\n"
-            "Use this strategy in your reply: Reflection of feelings (Name the feeling you hear"
-            " underneath the seeker's words and check it with them.)\nWrite only your reply.",
-        },
-    ]
+    me = SupporterPersona(
+        name="Sam",
+        age_band="in their thirties",
+        experiences=["You were laid off once.", "You keep a journal.", "You run."],
+    )
+    request = roleplay.supporter.request(SupporterView(turns, strategy, EXPLORING, (9, 16), me))
+    system, user = (m["content"] for m in request.messages)
+    assert system.startswith("You are Sam, a volunteer in their thirties on a peer-support chat.")
+    assert (
+        "(never invent other experiences):\n- You were laid off once.\n- You keep a journal."
+        in system
+    )
+    assert user == (
+        "The chat so far:\nSeeker: I feel awful.\nYou: What happened?\n"
+        "Seeker: My boss yelled at me in front of everyone.\n\n"
+        "Help the seeker tell their story.\n"
+        "Use this strategy in your message: Reflection of feelings (Name the feeling you hear"
+        " underneath the seeker's words and check it with them.)\n"
+        "Write only your message, about 9-16 words."
+    )
     assert request.json_schema is None
 
 
@@ -132,12 +153,12 @@ def test_prompt_hashes_are_recorded_and_change_with_the_text(tmp_path: Path, rol
     assert set(shipped) == {"seeker", "counselor", "supporter"}
     for name in shipped:
         source = (PromptLibrary().directory / f"{name}.jinja").read_text()
-        (tmp_path / f"{name}.jinja").write_text(source.replace("warm", "kind"))
+        (tmp_path / f"{name}.jinja").write_text(source.replace("plain", "simple"))
     edited = RolePlay.from_config(
         GenerationConfig.model_validate({"roleplay": {"prompts_dir": str(tmp_path)}})
     )
     assert edited.prompt_hashes["supporter"] != shipped["supporter"]
-    assert edited.prompt_hashes["seeker"] == shipped["seeker"]
+    assert edited.prompt_hashes["counselor"] == shipped["counselor"]
 
 
 def test_missing_variable_is_an_error_not_blank(tmp_path: Path):
@@ -171,7 +192,7 @@ def test_seeker_prompt_uses_the_sampled_persona(roleplay, persona, core):
     ]
     assert "You grew up in Nigeria.\nYou live with roommates.\n" in system
     assert "How you usually cope: keeps busy with work." in system
-    assert "How you write: Says little at first. One short sentence at a time." in system
+    assert "How you talk about yourself: Says little at first. One short sentence" in system
 
 
 # -- the judges' templates ------------------------------------------------------------------

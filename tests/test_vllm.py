@@ -51,13 +51,23 @@ class FakeLLM:
 
 
 async def test_each_step_of_all_active_dialogues_is_one_batch(tmp_path):
+    # One length and one opening for all, so the dialogues can move in step.
+    fixed = {"target_exchanges": 6, "supporter_first_share": 0.0, "closing_reply_share": 0.0}
     config = load_config(
-        None, {"backend.kind": "vllm", "backend.model": "tiny", "n": 8, "concurrency": 8}
+        None,
+        {
+            "backend.kind": "vllm",
+            "backend.model": "tiny",
+            "n": 8,
+            "concurrency": 8,
+            **{f"roleplay.{k}": v for k, v in fixed.items()},
+        },
     )
     engine = FakeLLM()
     backend = VLLMBackend(config.backend, engine_factory=lambda c: engine, params=lambda r: r)
     report = await generate(config, tmp_path / "run", backend=backend)
-    assert report.written == 8 and report.end_reasons["seeker_closed"] == 8
+    finished = report.end_reasons["seeker_closed"] + report.end_reasons["completed"]
+    assert report.written == 8 and finished == 8
     # The first batch holds every dialogue's first call; then the dialogues move in step.
     assert engine.batches[0] == 8
     assert sum(engine.batches) == report.usage.calls

@@ -25,10 +25,15 @@ from factory.prompts import PromptLibrary
 from factory.roleplay.agent import AgentFailure
 from factory.roleplay.config import RoleplayConfig, SamplingConfig
 from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object
+from factory.roleplay.shape import load_platform, platform_constants
 from factory.roleplay.supporter import SupporterAgent
 from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
 from factory.roleplay.views import SupporterView, public_turns
 from factory.settings import Strict
+
+# The word range asked of an alternative reply when the original turn has none recorded
+# (dialogues made before word budgets, or imported ones): ESConv's middle supporter range.
+DEFAULT_WORDS = (10, 22)
 
 
 class PreferenceConfig(Strict):
@@ -124,8 +129,13 @@ class PreferenceBuilder:
             Path(config.roleplay.prompts_dir) if config.roleplay.prompts_dir else None
         )
         self.labels = library.labels()
+        prompts_dir = Path(config.roleplay.prompts_dir) if config.roleplay.prompts_dir else None
         self.supporter = SupporterAgent(
-            library.get("supporter"), self.labels, config.roleplay, config.sampling
+            library.get("supporter"),
+            self.labels,
+            config.roleplay,
+            config.sampling,
+            platform_constants(load_platform(prompts_dir)),
         )
         self.judge = library.get("reply_judge")
         self._taxonomies: dict[str, StrategyTaxonomy] = {}
@@ -233,7 +243,12 @@ class PreferenceBuilder:
                 try:
                     text = await self.supporter.act(
                         backend,
-                        SupporterView(context, strategy),
+                        SupporterView(
+                            context,
+                            strategy,
+                            words=turn.words or DEFAULT_WORDS,
+                            supporter=dialogue.supporter,
+                        ),
                         seed=rng.randrange(1 << 30) + number,
                         usage=result.usage,
                     )

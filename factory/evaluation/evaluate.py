@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from factory.counting import jensen_shannon
 from factory.errors import DataFileError, MissingExtra, RunDirError, TooFewDialogues
 from factory.evaluation.markdown import render_markdown
-from factory.evaluation.measures import Measurement, jensen_shannon, measure
+from factory.evaluation.measures import Measurement, measure
 from factory.evaluation.plots import PLOTS, plot_all
 from factory.evaluation.report import Comparison, EvalReport, MeasuredSet, Subject
 from factory.models import Dialogue

@@ -7,7 +7,6 @@ left out and named in `skipped` with the reason."""
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import statistics
@@ -145,17 +144,6 @@ def utterances(dialogue: Dialogue) -> list[Utterance]:
 
 def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 3) if values else None
-
-
-def jensen_shannon(p: dict[str, float], q: dict[str, float]) -> float:
-    """Jensen-Shannon divergence in bits (0 = same distribution, 1 = disjoint)."""
-    keys = set(p) | set(q)
-    m = {k: (p.get(k, 0.0) + q.get(k, 0.0)) / 2 for k in keys}
-
-    def kl(a: dict[str, float]) -> float:
-        return sum(a[k] * math.log2(a[k] / m[k]) for k in keys if a.get(k, 0.0) > 0)
-
-    return round((kl(p) + kl(q)) / 2, 4)
 
 
 # The measures that may come out empty, and why they do.

@@ -12,7 +12,7 @@ from factory.models import Usage
 from factory.prompts import ChatMessage, PromptTemplate, SpeakerLabels
 from factory.roleplay.config import RoleplayConfig, SamplingConfig
 from factory.roleplay.parsing import ParseError
-from factory.text import shares_span, word_overlap
+from factory.text import shares_span, trim_to_words, word_overlap
 
 ViewT = TypeVar("ViewT")
 ResultT = TypeVar("ResultT")
@@ -41,12 +41,18 @@ class Agent(Generic[ViewT, ResultT]):
         labels: SpeakerLabels,
         roleplay: RoleplayConfig,
         sampling: SamplingConfig,
+        constants: dict[str, Any] | None = None,
     ) -> None:
         self.template = template
         self.labels = labels
         self.roleplay = roleplay
         self.sampling = sampling
         self.parse_retries = roleplay.parse_retries
+        # Template values that are the same for every request (the platform's facts).
+        self.constants = constants or {}
+
+    def render(self, **context: Any) -> list[ChatMessage]:
+        return self.template.render(labels=self.labels, **self.constants, **context)
 
     def request(self, view: ViewT) -> ChatRequest:
         raise NotImplementedError
@@ -72,8 +78,9 @@ class Agent(Generic[ViewT, ResultT]):
             agent=self.name,
         )
 
-    def parse(self, text: str, view: ViewT, request: ChatRequest) -> ResultT:
-        """The result, or ParseError (the call is retried)."""
+    def parse(self, text: str, view: ViewT, request: ChatRequest, final: bool) -> ResultT:
+        """The result, or ParseError (the call is retried). `final`: this is the last try, so
+        a soft limit (a word budget) gives way rather than fail the dialogue."""
         raise NotImplementedError
 
     async def act(self, backend: Backend, view: ViewT, seed: int, usage: Usage) -> ResultT:
@@ -90,7 +97,8 @@ class Agent(Generic[ViewT, ResultT]):
             usage.add(completion.usage)
             raws.append(completion.text)
             try:
-                return self.parse(completion.text, view, request)
+                final = attempt == self.parse_retries
+                return self.parse(completion.text, view, request, final)
             except ParseError as exc:
                 problem = str(exc)
         raise AgentFailure(
@@ -133,3 +141,16 @@ def check_not_echo(
         raise ParseError("text echoes the prompt's instructions")
     if other_turn and word_overlap(text, other_turn) >= ECHO_OVERLAP:
         raise ParseError("text repeats the other speaker's last turn")
+
+
+def fit_to_budget(text: str, words: tuple[int, int], factor: float, final: bool) -> str:
+    """`text` within `factor` times the top of its word range: cut at a sentence end when it
+    runs over, never mid-sentence. When no sentence end leaves enough, ParseError (the call
+    is retried); on the last try the text is kept as written."""
+    limit = max(words[1] + 2, round(words[1] * factor))
+    trimmed = trim_to_words(text, limit)
+    if trimmed is None:
+        if final:
+            return text
+        raise ParseError(f"message: over {limit} words with no sentence end to cut at")
+    return trimmed

@@ -12,7 +12,7 @@ from factory.settings import Strict
 class SamplingConfig(Strict):
     temperature: float = Field(default=0.7, ge=0, le=2)
     top_p: float = Field(default=0.95, gt=0, le=1)
-    seeker_max_tokens: int = Field(default=128, ge=16, le=4096)
+    seeker_max_tokens: int = Field(default=160, ge=16, le=4096)
     counselor_max_tokens: int = Field(default=128, ge=96, le=4096)
     supporter_max_tokens: int = Field(default=96, ge=16, le=4096)
 
@@ -22,10 +22,31 @@ class RoleplayConfig(Strict):
         default="esconv", description="esconv, extes, or a path to a taxonomy YAML"
     )
     min_exchanges: int = Field(default=3, ge=1, le=100)
-    max_exchanges: int = Field(default=8, ge=1, le=100)
+    max_exchanges: int = Field(default=30, ge=1, le=100)
     max_same_strategy_run: int = Field(default=2, ge=1, le=10)
-    seeker_max_words: int = Field(default=40, ge=5, le=400)
-    supporter_max_words: int = Field(default=45, ge=5, le=400)
+    shape: str = Field(
+        default="esconv", description="dialogue shape: a profile in prompts/shapes/ or a YAML path"
+    )
+    target_exchanges: int | None = Field(
+        default=None, ge=1, le=100, description="a fixed length instead of the shape's draw"
+    )
+    supporter_first_share: float | None = Field(
+        default=None, ge=0, le=1, description="share of dialogues the supporter opens"
+    )
+    closing_reply_share: float | None = Field(
+        default=None, ge=0, le=1, description="share where the seeker answers the goodbye"
+    )
+    strategy_mix: str = Field(
+        default="taxonomy", description="target mix: taxonomy, uniform, esconv or a YAML file"
+    )
+    mix_control: bool = Field(
+        default=True, description="trim over-used strategies from the counselor's menu"
+    )
+    seeker_max_words: int = Field(default=80, ge=5, le=400)
+    supporter_max_words: int = Field(default=80, ge=5, le=400)
+    overlong_factor: float = Field(
+        default=1.5, ge=1, le=5, description="a message longer than this times its budget is cut"
+    )
     stall_similarity: float = Field(default=0.85, gt=0, le=1)
     parse_retries: int = Field(default=2, ge=0, le=10)
     prompts_dir: str | None = None

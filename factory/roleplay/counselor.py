@@ -1,6 +1,8 @@
-"""The strategy counselor: reads the public dialogue and picks the supporter's next strategy
-with a short rationale. A strategy used `max_same_strategy_run` times in a row is removed
-from the allowed set (prompt and schema), so the rule holds even for a weak model."""
+"""The strategy counselor: reads the public dialogue and where it stands (phase, exchange,
+exchanges left), writes a short rationale, then picks the supporter's next strategy from the
+allowed set. The set is the taxonomy narrowed by the phase's rules, the run's mix control and
+the no-long-runs rule (a strategy used `max_same_strategy_run` times in a row); it is in the
+prompt and the schema, so it holds even for a weak model."""
 
 from __future__ import annotations
 
@@ -29,20 +31,22 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
     def schema(allowed: list[str]) -> dict[str, Any]:
         return {
             "type": "object",
+            # The rationale comes first, so the reason is thought before the choice is made.
             "properties": {
-                "strategy": {"type": "string", "enum": allowed},
                 "rationale": {"type": "string", "minLength": 1, "maxLength": RATIONALE_MAX_CHARS},
+                "strategy": {"type": "string", "enum": allowed},
             },
-            "required": ["strategy", "rationale"],
+            "required": ["rationale", "strategy"],
             "additionalProperties": False,
         }
 
     def request(self, view: CounselorView) -> ChatRequest:
-        messages = self.template.render(
-            labels=self.labels,
-            strategies=view.taxonomy.strategies,
+        allowed = view.allowed
+        messages = self.render(
+            strategies=[s for s in view.taxonomy.strategies if s.name in allowed],
             turns=view.turns,
             banned=view.banned,
+            stage=view.stage,
         )
         return self.chat_request(
             messages,
@@ -51,11 +55,15 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
             schema_name="strategy_choice",
         )
 
-    def parse(self, text: str, view: CounselorView, request: ChatRequest) -> StrategyChoice:
+    def parse(
+        self, text: str, view: CounselorView, request: ChatRequest, final: bool = False
+    ) -> StrategyChoice:
         data = extract_json_object(text)
         strategy = match_choice(data.get("strategy"), view.taxonomy.names, "strategy")
         if strategy in view.banned:
             raise ParseError(f"strategy: {strategy} was used too many times in a row")
+        if strategy not in view.allowed:
+            raise ParseError(f"strategy: {strategy} is not among those allowed now")
         rationale = data.get("rationale")
         rationale = (
             clean_utterance(rationale, RATIONALE_MAX_CHARS) if isinstance(rationale, str) else ""

@@ -18,13 +18,20 @@ class Strategy(BaseModel):
     description: str = Field(min_length=1)
 
 
+PHASES = ("opening", "exploration", "comforting", "action", "closing")
+
+
 class StrategyTaxonomy(BaseModel):
-    """A named list of support strategies the counselor chooses from."""
+    """A named list of support strategies the counselor chooses from, with an optional
+    reference mix (each strategy's share in the data the taxonomy comes from) and optional
+    phase rules (the strategies allowed in a phase)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     strategies: list[Strategy] = Field(min_length=2)
+    mix: dict[str, float] | None = None
+    phase_rules: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -53,4 +60,22 @@ def load_taxonomy(name_or_path: str) -> StrategyTaxonomy:
         raise DataFileError(f"{path}: not a valid taxonomy ({first_error_line(exc)})") from None
     if len(set(taxonomy.names)) != len(taxonomy.names):
         raise DataFileError(f"{path}: strategy names must be unique")
+    if problem := taxonomy_problem(taxonomy):
+        raise DataFileError(f"{path}: {problem}")
     return taxonomy
+
+
+def taxonomy_problem(taxonomy: StrategyTaxonomy) -> str | None:
+    """What is wrong with a taxonomy's mix or phase rules, if anything."""
+    known = set(taxonomy.names)
+    if taxonomy.mix is not None:
+        if unknown := sorted(set(taxonomy.mix) - known):
+            return f"mix names unknown strategies: {', '.join(unknown)}"
+        if any(v < 0 for v in taxonomy.mix.values()) or sum(taxonomy.mix.values()) <= 0:
+            return "mix shares must be non-negative and not all zero"
+    for phase, allowed in taxonomy.phase_rules.items():
+        if phase not in PHASES:
+            return f"phase_rules: unknown phase '{phase}' (phases: {', '.join(PHASES)})"
+        if not allowed or (unknown := sorted(set(allowed) - known)):
+            return f"phase_rules.{phase}: must list known strategies"
+    return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from factory.models import Persona, Role, ScenarioCore, Turn
+from factory.models import Persona, Role, ScenarioCore, SupporterPersona, Turn
 from factory.roleplay.taxonomy import Strategy, StrategyTaxonomy
 
 
@@ -25,12 +25,31 @@ def public_turns(turns: list[Turn]) -> tuple[PublicTurn, ...]:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """Where the dialogue is: the phase, the exchange (0-based), the drawn target length,
+    and what this role is told about the phase."""
+
+    phase: str
+    exchange: int
+    target: int
+    guidance: str = ""
+
+    @property
+    def exchanges_left(self) -> int:
+        return max(0, self.target - self.exchange - 1)
+
+
+@dataclass(frozen=True)
 class SeekerView:
     persona: Persona
     scenario: ScenarioCore
     intensity: int
     turns: tuple[PublicTurn, ...]
     may_close: bool
+    stage: Stage | None = None
+    words: tuple[int, int] = (5, 40)
+    messages: int = 1
+    register: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,13 +57,19 @@ class CounselorView:
     taxonomy: StrategyTaxonomy
     turns: tuple[PublicTurn, ...]
     banned: tuple[str, ...]
+    stage: Stage | None = None
+    menu: tuple[str, ...] | None = None
 
     @property
     def allowed(self) -> list[str]:
-        return [n for n in self.taxonomy.names if n not in self.banned]
+        names = self.menu if self.menu is not None else self.taxonomy.names
+        return [n for n in names if n not in self.banned]
 
 
 @dataclass(frozen=True)
 class SupporterView:
     turns: tuple[PublicTurn, ...]
     strategy: Strategy
+    stage: Stage | None = None
+    words: tuple[int, int] = (5, 45)
+    supporter: SupporterPersona | None = None

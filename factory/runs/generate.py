@@ -17,6 +17,7 @@ from pathlib import Path
 from factory import __version__
 from factory.backends import Backend, build_backend
 from factory.backends.config import BackendKind
+from factory.counting import jensen_shannon, shares
 from factory.errors import (
     BackendFailing,
     BudgetSpent,
@@ -28,11 +29,18 @@ from factory.errors import (
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
 from factory.roleplay.loop import RolePlay, dialogue_id
+from factory.roleplay.mix import MixController
 from factory.runs.budget import Budget
 from factory.runs.config import GenerationConfig
 from factory.runs.plan import check_plan, longer_plan, plan_record
 from factory.runs.ray_tasks import RayOptions
-from factory.runs.run_dir import RunCounts, RunDir, RunManifest, SessionRecord
+from factory.runs.run_dir import (
+    RunCounts,
+    RunDir,
+    RunManifest,
+    SessionRecord,
+    StrategyMixRecord,
+)
 from factory.scenarios.bank import ScenarioSource, scenario_source
 from factory.secrets import scrub
 
@@ -152,7 +160,7 @@ async def generate(
         await session.backend.close()
         progress.stop()
         report.seconds = time.perf_counter() - started
-        _finish_manifest(manifest, session.run_dir, report, session.backend, len(session.wanted))
+        _finish_manifest(manifest, session, report)
         session.run_dir.write_manifest(manifest)
         session.run_dir.release()
     return report
@@ -193,6 +201,8 @@ async def _open(
             )
         check_plan(previous, wanted, out_dir)
         finished = run_dir.recover()
+        # The mix control picks up where the run's earlier sessions left off.
+        roleplay.mix.observe(t.strategy for d in finished for t in d.turns if t.role == "supporter")
         done = {d.id for d in finished}
         pending = [sc for dlg_id, sc in wanted if dlg_id not in done]
         spent = Usage()
@@ -342,11 +352,24 @@ def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Pr
     progress.advance(report.usage, errors=report.backend_failures + report.error_dialogues)
 
 
-def _finish_manifest(
-    manifest: RunManifest, run_dir: RunDir, report: RunReport, backend: Backend, wanted: int
-) -> None:
-    """Counts and usage come from the files themselves, so they stay true across resumed
-    sessions; usage includes the dialogues kept aside in failures.jsonl."""
+def _mix_record(mix: MixController, dialogues: list[Dialogue]) -> StrategyMixRecord:
+    used = Counter(
+        t.strategy for d in dialogues for t in d.turns if t.role == "supporter" and t.strategy
+    )
+    achieved = shares(used) if used else {}
+    return StrategyMixRecord(
+        target={k: round(v, 4) for k, v in mix.target.items()},
+        achieved=achieved,
+        control=mix.enabled,
+        supporter_turns=sum(used.values()),
+        jsd_bits=jensen_shannon(achieved, mix.target) if achieved else None,
+    )
+
+
+def _finish_manifest(manifest: RunManifest, session: _Session, report: RunReport) -> None:
+    """Counts, usage and the strategy mix come from the files themselves, so they stay true
+    across resumed sessions; usage includes the dialogues kept aside in failures.jsonl."""
+    run_dir, backend, wanted = session.run_dir, session.backend, len(session.wanted)
     on_disk = run_dir.recover()
     failed = run_dir.logged_failures()
     totals = Usage()
@@ -364,6 +387,7 @@ def _finish_manifest(
         backend_failures_logged=len(failed),
     )
     manifest.usage = totals
+    manifest.strategy_mix = _mix_record(session.roleplay.mix, on_disk)
     manifest.sessions.append(
         SessionRecord(
             finished_at=_now(),

@@ -60,6 +60,17 @@ class PlanRecord(Record):
     sha256: str
 
 
+class StrategyMixRecord(Record):
+    """The run's strategy mix: the target, what the supporter turns on disk achieved, and
+    their Jensen-Shannon divergence in bits."""
+
+    target: dict[str, float]
+    achieved: dict[str, float]
+    control: bool
+    supporter_turns: int
+    jsd_bits: float | None = None
+
+
 class RunManifest(Record):
     """What a run directory holds and how it was made. Usage totals include the calls of
     dialogues kept aside in failures.jsonl: failed work is paid for too."""
@@ -79,6 +90,7 @@ class RunManifest(Record):
     usage: Usage = Field(default_factory=Usage)
     sessions: list[SessionRecord] = Field(default_factory=list)
     plan: PlanRecord | None = None
+    strategy_mix: StrategyMixRecord | None = None
 
 
 class RunDir:

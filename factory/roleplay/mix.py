@@ -1,0 +1,96 @@
+"""Run-level strategy-mix control. A model has favourite strategies; left alone, a run's mix
+follows the model, not the data it should imitate. The controller keeps a running count of
+the strategies used across the run and, before each counselor call, trims from the allowed
+set the strategies already above their target share, always leaving the counselor at least
+`min_choices` of the most under-used ones to choose from. The counselor still chooses; the
+control only narrows the menu."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from factory.errors import DataFileError, first_error_line
+from factory.resources import read_text
+from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
+
+MIN_CHOICES = 3
+
+
+def target_mix(spec: str, taxonomy: StrategyTaxonomy) -> dict[str, float]:
+    """The target shares, summing to 1, for `spec`: `taxonomy` (the taxonomy's own mix,
+    uniform when it has none), `uniform`, `esconv` (ESConv's mix; needs ESConv's names), or
+    a YAML file mapping strategy names to weights."""
+    names = taxonomy.names
+    if spec == "uniform" or (spec == "taxonomy" and taxonomy.mix is None):
+        raw = dict.fromkeys(names, 1.0)
+    elif spec == "taxonomy":
+        raw = dict(taxonomy.mix or {})
+    elif spec == "esconv":
+        raw = dict(load_taxonomy("esconv").mix or {})
+        if unknown := sorted(set(raw) - set(names)):
+            raise DataFileError(
+                f"strategy_mix esconv names strategies taxonomy '{taxonomy.name}' lacks"
+                f" ({', '.join(unknown)}): use taxonomy, uniform or a mix file"
+            )
+    else:
+        raw = _read_mix_file(Path(spec), names)
+    total = sum(raw.values())
+    return {name: raw.get(name, 0.0) / total for name in names}
+
+
+def _read_mix_file(path: Path, names: list[str]) -> dict[str, float]:
+    if not path.is_file():
+        raise DataFileError(
+            f"strategy_mix '{path}' is neither taxonomy, uniform, esconv nor an existing file"
+        )
+    try:
+        data = yaml.safe_load(read_text(path))
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in data.values()
+    ):
+        raise DataFileError(f"{path}: a strategy mix maps strategy names to weights >= 0")
+    if unknown := sorted(set(map(str, data)) - set(names)):
+        raise DataFileError(f"{path}: unknown strategies {', '.join(unknown)}")
+    if sum(data.values()) <= 0:
+        raise DataFileError(f"{path}: the weights are all zero")
+    return {str(k): float(v) for k, v in data.items()}
+
+
+class MixController:
+    """Counts strategies across a run and trims the counselor's menu towards the target."""
+
+    def __init__(
+        self, target: dict[str, float], *, enabled: bool = True, min_choices: int = MIN_CHOICES
+    ) -> None:
+        self.target = target
+        self.enabled = enabled
+        self.min_choices = min_choices
+        self.counts: Counter[str] = Counter()
+
+    def observe(self, strategies: Iterable[str | None]) -> None:
+        self.counts.update(s for s in strategies if s)
+
+    def deficit(self, name: str) -> float:
+        """How many uses `name` is short of its target share after one more choice."""
+        total = sum(self.counts.values()) + 1
+        return self.target.get(name, 0.0) * total - self.counts[name]
+
+    def trim(self, allowed: list[str]) -> list[str]:
+        """The allowed strategies the counselor may choose from now, in taxonomy order."""
+        if not self.enabled or len(allowed) <= self.min_choices:
+            return allowed
+        keep = {name for name in allowed if self.deficit(name) > 0}
+        if len(keep) < self.min_choices:
+            by_need = sorted(allowed, key=lambda name: -self.deficit(name))
+            keep |= set(by_need[: self.min_choices])
+        return [name for name in allowed if name in keep]
+
+    def achieved(self) -> dict[str, float]:
+        total = sum(self.counts.values())
+        return {name: round(self.counts[name] / total, 4) for name in self.target} if total else {}
