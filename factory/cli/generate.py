@@ -102,6 +102,12 @@ def generate_command(
             f"{reason} {count}" for reason, count in sorted(report.end_reasons.items())
         )
         typer.echo(f"end reasons: {reasons}")
+    if (mix := report.strategy_mix) is not None and mix.jsd_bits is not None:
+        control = "on" if mix.control else "off"
+        typer.echo(
+            f"strategy mix: {mix.supporter_turns} supporter turns, {mix.jsd_bits:.3f} bits"
+            f" (Jensen-Shannon) from the target, mix control {control}"
+        )
     usage = report.usage
     typer.echo(
         f"usage: {usage.calls} calls ({usage.failed_calls} failed),"

@@ -42,6 +42,9 @@ class RoleplayConfig(Strict):
     mix_control: bool = Field(
         default=True, description="trim over-used strategies from the counselor's menu"
     )
+    mix_tolerance: float = Field(
+        default=0.01, ge=0, le=1, description="share points a strategy may run over its target"
+    )
     seeker_max_words: int = Field(default=80, ge=5, le=400)
     supporter_max_words: int = Field(default=80, ge=5, le=400)
     overlong_factor: float = Field(

@@ -103,7 +103,11 @@ class RolePlay:
             counselor=CounselorAgent(library.get("counselor"), labels, rp, sampling, service),
             supporter=SupporterAgent(library.get("supporter"), labels, rp, sampling, service),
             shape=shape,
-            mix=MixController(target_mix(rp.strategy_mix, taxonomy), enabled=rp.mix_control),
+            mix=MixController(
+                target_mix(rp.strategy_mix, taxonomy),
+                enabled=rp.mix_control,
+                tolerance=rp.mix_tolerance,
+            ),
         )
 
     @property

@@ -18,6 +18,7 @@ from factory.resources import read_text
 from factory.roleplay.taxonomy import StrategyTaxonomy, load_taxonomy
 
 MIN_CHOICES = 3
+TOLERANCE = 0.01
 
 
 def target_mix(spec: str, taxonomy: StrategyTaxonomy) -> dict[str, float]:
@@ -66,10 +67,16 @@ class MixController:
     """Counts strategies across a run and trims the counselor's menu towards the target."""
 
     def __init__(
-        self, target: dict[str, float], *, enabled: bool = True, min_choices: int = MIN_CHOICES
+        self,
+        target: dict[str, float],
+        *,
+        enabled: bool = True,
+        tolerance: float = TOLERANCE,
+        min_choices: int = MIN_CHOICES,
     ) -> None:
         self.target = target
         self.enabled = enabled
+        self.tolerance = tolerance
         self.min_choices = min_choices
         self.counts: Counter[str] = Counter()
 
@@ -85,7 +92,10 @@ class MixController:
         """The allowed strategies the counselor may choose from now, in taxonomy order."""
         if not self.enabled or len(allowed) <= self.min_choices:
             return allowed
-        keep = {name for name in allowed if self.deficit(name) > 0}
+        # Over target by more than the tolerance (in share points, plus one use of slack so
+        # the first few choices are free): off the menu for now.
+        slack = self.tolerance * (sum(self.counts.values()) + 1) + 1
+        keep = {name for name in allowed if self.deficit(name) > -slack}
         if len(keep) < self.min_choices:
             by_need = sorted(allowed, key=lambda name: -self.deficit(name))
             keep |= set(by_need[: self.min_choices])

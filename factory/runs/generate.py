@@ -62,6 +62,7 @@ class RunReport:
     abort_after: int = 10
     budget_stop: str | None = None  # why the run stopped at its budget, if it did
     location: str = ""
+    strategy_mix: StrategyMixRecord | None = None  # the whole run's, as the manifest says
 
     def __post_init__(self) -> None:
         self.location = self.location or str(self.out_dir)
@@ -162,6 +163,7 @@ async def generate(
         report.seconds = time.perf_counter() - started
         _finish_manifest(manifest, session, report)
         session.run_dir.write_manifest(manifest)
+        report.strategy_mix = manifest.strategy_mix
         session.run_dir.release()
     return report
 
