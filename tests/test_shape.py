@@ -145,7 +145,7 @@ def test_bad_shape_and_taxonomy_files_are_one_line(tmp_path):
         "name: t\nstrategies:\n  - {name: A, description: a}\n  - {name: B, description: b}\n"
         "phase_rules: {opening: [C]}\n"
     )
-    with pytest.raises(DataFileError, match="phase_rules.opening"):
+    with pytest.raises(DataFileError, match=r"phase_rules\.opening"):
         load_taxonomy(str(taxonomy))
 
 
