@@ -47,6 +47,7 @@ class CounselorAgent(Agent[CounselorView, StrategyChoice]):
             turns=view.turns,
             banned=view.banned,
             stage=view.stage,
+            supporter=view.supporter,
         )
         return self.chat_request(
             messages,

@@ -32,7 +32,7 @@ from factory.prompts import PromptLibrary
 from factory.roleplay.agent import AgentFailure
 from factory.roleplay.config import RolePlaySource
 from factory.roleplay.counselor import CounselorAgent
-from factory.roleplay.mix import MixController, target_mix
+from factory.roleplay.mix import MixController, phase_targets, target_mix
 from factory.roleplay.seeker import SeekerAgent, SeekerMove
 from factory.roleplay.shape import (
     Phase,
@@ -105,6 +105,7 @@ class RolePlay:
             shape=shape,
             mix=MixController(
                 target_mix(rp.strategy_mix, taxonomy),
+                by_phase=phase_targets(rp.strategy_mix, taxonomy),
                 enabled=rp.mix_control,
                 tolerance=rp.mix_tolerance,
             ),
@@ -124,6 +125,7 @@ class RolePlay:
                     self.shape.supporters.model_dump(mode="json"),
                     self.shape.platform.model_dump(mode="json"),
                     self.mix.target,
+                    self.mix.by_phase,
                 ],
                 sort_keys=True,
             ).encode()
@@ -179,7 +181,7 @@ class RolePlay:
         allowed = [n for n in phase_set if n not in banned]
         if not allowed:
             allowed, banned = phase_set, ()
-        return self.mix.trim(allowed), banned
+        return self.mix.trim(allowed, phase), banned
 
     def _banned(self, turns: list[Turn]) -> tuple[str, ...]:
         """The strategy that has just been used max_same_strategy_run times in a row, if any."""
@@ -261,12 +263,14 @@ class _Talk:
                     if may_close:
                         parts.append(texts.near_end)
                     guidance = " ".join(p for p in parts if p)
-                closing_turn = last or phase == "opening"
+                # A greeting is short; an answer to the supporter's hello may say why they came.
+                greeting = phase == "opening" and not plan.supporter_first
+                budget_phase = "closing" if last else "opening" if greeting else phase
                 move = await self.seeker_turn(
                     Stage(phase, exchange, target, guidance),
                     may_close or last,
-                    "closing" if last else phase,
-                    1 if closing_turn else None,
+                    budget_phase,
+                    1 if last or greeting else None,
                 )
                 self.check_stall("seeker")
                 closing = last or (move.wants_close and may_close)
@@ -338,11 +342,18 @@ class _Talk:
         stage = Stage(phase, exchange, target, texts.text(phase, "counselor"))
         choice = await play.counselor.act(
             self.backend,
-            CounselorView(play.taxonomy, public_turns(self.turns), banned, stage, tuple(menu)),
+            CounselorView(
+                play.taxonomy,
+                public_turns(self.turns),
+                banned,
+                stage,
+                tuple(menu),
+                self.supporter_persona,
+            ),
             seed,
             self.usage,
         )
-        play.mix.observe([choice.strategy])
+        play.mix.observe([choice.strategy], phase)
         strategy = next(s for s in play.taxonomy.strategies if s.name == choice.strategy)
         budget = word_budget("supporter", phase, play.shape.profile, self.budgets, None)
         reply = await play.supporter.act(

@@ -41,6 +41,7 @@ class ShapeProfile(_Data):
     words: dict[Role, list[int]]
     range: WordRange
     verbosity: dict[str, float] = Field(default_factory=dict)
+    multi_message_scale: dict[int, float] = Field(default_factory=dict)
     short_phases: dict[str, int] = Field(default_factory=dict)
     phases: dict[str, float]
     close_window: int = Field(ge=0, le=20)
@@ -240,15 +241,21 @@ def phase_of(exchange: int, target: int, profile: ShapeProfile) -> Phase:
 
 
 def word_budget(
-    role: Role, phase: Phase, profile: ShapeProfile, rng: random.Random, verbosity: str | None
+    role: Role,
+    phase: Phase,
+    profile: ShapeProfile,
+    rng: random.Random,
+    verbosity: str | None,
+    messages: int = 1,
 ) -> tuple[int, int]:
     """A word range for one message: a centre drawn from the role's per-message deciles
-    (interpolated between them), scaled by the seeker's verbosity, shortened in the opening
-    and closing, widened to the profile's range."""
+    (interpolated between them), scaled by the seeker's verbosity and by how many messages
+    the turn has, shortened in the opening and closing, widened to the profile's range."""
     deciles = profile.words[role]
     centre = _quantile(deciles, rng.uniform(0.1, 0.9))
     if role == "seeker" and verbosity:
         centre *= profile.verbosity.get(verbosity, 1.0)
+    centre *= profile.multi_message_scale.get(messages, 1.0)
     if (cap := profile.short_phases.get(phase)) is not None:
         centre = min(centre, cap)
     low = max(1, round(centre * profile.range.low))

@@ -31,6 +31,7 @@ class StrategyTaxonomy(BaseModel):
     name: str
     strategies: list[Strategy] = Field(min_length=2)
     mix: dict[str, float] | None = None
+    phase_mix: dict[str, dict[str, float]] = Field(default_factory=dict)
     phase_rules: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
@@ -73,6 +74,13 @@ def taxonomy_problem(taxonomy: StrategyTaxonomy) -> str | None:
             return f"mix names unknown strategies: {', '.join(unknown)}"
         if any(v < 0 for v in taxonomy.mix.values()) or sum(taxonomy.mix.values()) <= 0:
             return "mix shares must be non-negative and not all zero"
+    for phase, shares in taxonomy.phase_mix.items():
+        if phase not in PHASES:
+            return f"phase_mix: unknown phase '{phase}' (phases: {', '.join(PHASES)})"
+        if unknown := sorted(set(shares) - known):
+            return f"phase_mix.{phase} names unknown strategies: {', '.join(unknown)}"
+        if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+            return f"phase_mix.{phase}: shares must be non-negative and not all zero"
     for phase, allowed in taxonomy.phase_rules.items():
         if phase not in PHASES:
             return f"phase_rules: unknown phase '{phase}' (phases: {', '.join(PHASES)})"

@@ -59,6 +59,7 @@ class CounselorView:
     banned: tuple[str, ...]
     stage: Stage | None = None
     menu: tuple[str, ...] | None = None
+    supporter: SupporterPersona | None = None
 
     @property
     def allowed(self) -> list[str]:

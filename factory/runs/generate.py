@@ -204,7 +204,10 @@ async def _open(
         check_plan(previous, wanted, out_dir)
         finished = run_dir.recover()
         # The mix control picks up where the run's earlier sessions left off.
-        roleplay.mix.observe(t.strategy for d in finished for t in d.turns if t.role == "supporter")
+        for dialogue in finished:
+            for turn in dialogue.turns:
+                if turn.role == "supporter":
+                    roleplay.mix.observe([turn.strategy], turn.phase)
         done = {d.id for d in finished}
         pending = [sc for dlg_id, sc in wanted if dlg_id not in done]
         spent = Usage()
