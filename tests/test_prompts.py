@@ -101,6 +101,18 @@ def test_counselor_messages(roleplay, turns):
     assert list(schema["properties"]) == ["rationale", "strategy"]
 
 
+def test_the_counselor_knows_what_the_supporter_may_share(roleplay, turns):
+    me = SupporterPersona(
+        name="Sam", age_band="in their forties", experiences=["You moved cities.", "You run."]
+    )
+    view = CounselorView(roleplay.taxonomy, turns, (), EXPLORING, None, me)
+    system = roleplay.counselor.request(view).messages[0]["content"]
+    assert (
+        "The supporter, Sam, may share only these experiences of their own:\n- You moved cities.\n- You run.\n"
+        in system
+    )
+
+
 def test_supporter_messages(roleplay, turns):
     strategy = roleplay.taxonomy.strategies[2]
     me = SupporterPersona(

@@ -8,7 +8,7 @@ import pytest
 
 from factory.errors import DataFileError
 from factory.models import Persona
-from factory.roleplay.mix import MixController, target_mix
+from factory.roleplay.mix import MixController, phase_targets, target_mix
 from factory.roleplay.shape import (
     ShapeData,
     ShapeOverrides,
@@ -157,3 +157,26 @@ def test_a_bad_strategy_mix_in_the_config_is_one_line(cli, tmp_path):
     assert result.code == 1 and result.err.count("\n") == 1
     assert "strategy_mix 'nowhere.yaml'" in result.err
     assert not (tmp_path / "run").exists()
+
+
+def test_per_phase_targets_come_from_the_taxonomy_only():
+    esconv = load_taxonomy("esconv")
+    targets = phase_targets("taxonomy", esconv)
+    assert set(targets) == {"opening", "exploration", "comforting", "action", "closing"}
+    assert targets["exploration"]["Question"] > targets["action"]["Question"]
+    assert all(sum(t.values()) == pytest.approx(1) for t in targets.values())
+    assert phase_targets("uniform", esconv) == {}
+    assert phase_targets("taxonomy", load_taxonomy("extes")) == {}
+
+
+def test_each_phase_is_steered_by_its_own_counts():
+    mix = MixController(
+        {"a": 0.5, "b": 0.5, "c": 0.0, "d": 0.0},
+        by_phase={"early": {"a": 1.0, "b": 0, "c": 0, "d": 0}},
+        tolerance=0.0,
+        min_choices=1,
+    )
+    mix.observe(["a"] * 20 + ["b", "c", "d"], "early")
+    # Early on, "a" is what the phase wants; later the run-wide target counts.
+    assert mix.trim(["a", "b", "c", "d"], "early") == ["a"]
+    assert mix.trim(["a", "b", "c", "d"], "late") == ["b"]
