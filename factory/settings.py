@@ -9,7 +9,7 @@ from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from factory.errors import ConfigError, first_error_line
 from factory.resources import read_text
@@ -38,6 +38,31 @@ def load_yaml(text: str) -> Any:
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """`n: true` is a mistake, not 1: pydantic would take a boolean for a number."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if not isinstance(value, bool) or field is None or _accepts_bool(field.annotation):
+                    continue
+                wanted = "a number" if _accepts(field.annotation, (int, float)) else "text"
+                raise ValueError(f"{name}: expected {wanted}, not {str(value).lower()}")
+        return data
+
+
+def _accepts_bool(annotation: Any) -> bool:
+    return annotation is Any or _accepts(annotation, (bool,))
+
+
+def _accepts(annotation: Any, types: tuple[type, ...]) -> bool:
+    if annotation in types:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_accepts(arg, types) for arg in get_args(annotation))
+    return False
 
 
 def load_settings(model: type[M], path: Path | None, overrides: dict[str, Any] | None = None) -> M:

@@ -115,6 +115,8 @@ def one_line_error(result, *fragments: str) -> None:
             "roleplay:\n  min_exchanges: 5\n  max_exchanges: 2\n",
             ["min_exchanges (5) must not exceed"],
         ),
+        ("n: true\n", ["n: expected a number, not true"]),
+        ("roleplay: {strategy_mix: false}\n", ["strategy_mix: expected text, not false"]),
         ("[1, 2]\n", ["top level must be a mapping"]),
         ("n: [unclosed\n", ["not valid YAML"]),
     ],
