@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import Field, model_validator
 
@@ -41,6 +41,10 @@ class RoleplayConfig(Strict):
     )
     mix_control: bool = Field(
         default=True, description="trim over-used strategies from the counselor's menu"
+    )
+    mix_scope: Literal["run", "phase"] = Field(
+        default="run",
+        description="steer the run's overall mix, or each phase to its own (phase_mix)",
     )
     mix_tolerance: float = Field(
         default=0.01, ge=0, le=1, description="share points a strategy may run over its target"

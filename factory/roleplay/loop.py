@@ -105,7 +105,9 @@ class RolePlay:
             shape=shape,
             mix=MixController(
                 target_mix(rp.strategy_mix, taxonomy),
-                by_phase=phase_targets(rp.strategy_mix, taxonomy),
+                by_phase=phase_targets(rp.strategy_mix, taxonomy)
+                if rp.mix_scope == "phase"
+                else {},
                 enabled=rp.mix_control,
                 tolerance=rp.mix_tolerance,
             ),
