@@ -252,6 +252,16 @@ async def test_strategy_cannot_run_more_than_twice(scenario):
     assert "Question" not in enums(backend)[2]
 
 
+async def test_the_goodbye_is_not_held_to_the_run_rule(scenario):
+    rp, backend = make(target_exchanges=3, min_exchanges=1), ScriptedBackend()
+    exchange(backend, 0, "Others")
+    exchange(backend, 1, "Others")
+    exchange(backend, 2, "Others")
+    dialogue = await rp.run(backend, scenario)
+    assert [t.strategy for t in dialogue.turns if t.role == "supporter"] == ["Others"] * 3
+    assert enums(backend)[2] == ["Affirmation and Reassurance", "Others"]
+
+
 async def test_a_strategy_outside_the_phase_is_refused(scenario):
     rp, backend = make(target_exchanges=2, min_exchanges=1, parse_retries=1), ScriptedBackend()
     backend.enqueue(seeker("hi"), counselor("Providing Suggestions"), counselor("Others"), "Hi!")
@@ -332,6 +342,16 @@ async def test_seeker_may_retell_its_own_situation(scenario):
     dialogue = await rp.run(backend, scenario)
     assert dialogue.end_reason == "completed"
     assert dialogue.turns[0].text == retold
+
+
+async def test_the_supporter_may_tell_its_own_experience(scenario):
+    rp, backend = make(target_exchanges=2, min_exchanges=1, parse_retries=0), ScriptedBackend()
+    probe = await rp.run(ScriptedBackend(), scenario)  # the same plan: the same supporter
+    told = probe.supporter.experiences[0].replace("You ", "I ", 1)
+    backend.enqueue(seeker("hi"), counselor("Question"), "Hi, what's up?")
+    backend.enqueue(seeker("i feel alone"), counselor("Others"), told)
+    dialogue = await rp.run(backend, scenario)
+    assert dialogue.end_reason == "completed" and dialogue.turns[-1].text == told
 
 
 async def test_a_runaway_unparsable_reply_is_kept_capped(scenario):

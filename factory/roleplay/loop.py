@@ -175,11 +175,13 @@ class RolePlay:
 
     def menu(self, phase: Phase, turns: list[Turn]) -> tuple[list[str], tuple[str, ...]]:
         """The strategies the counselor may choose from now, and the one banned for running
-        too long (if any): the phase's rules, minus the ban (unless nothing would be left),
-        narrowed by the mix control."""
+        too long (if any, and not at the goodbye): the phase's rules, minus the ban (unless
+        nothing would be left), narrowed by the mix control."""
         names = self.taxonomy.names
         phase_set = [n for n in names if n in self.taxonomy.phase_rules.get(phase, names)]
-        banned = tuple(b for b in self._banned(turns) if b in phase_set)
+        # A goodbye may follow two "Others" turns: the run rule is for the talk, not the end.
+        ban = self._banned(turns) if phase != "closing" else ()
+        banned = tuple(b for b in ban if b in phase_set)
         allowed = [n for n in phase_set if n not in banned]
         if not allowed:
             allowed, banned = phase_set, ()

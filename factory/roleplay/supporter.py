@@ -46,5 +46,7 @@ class SupporterAgent(Agent[SupporterView, str]):
             raise ParseError("reply: empty after cleaning")
         fitted = fit_to_budget(cleaned, view.words, self.roleplay.overlong_factor, final)
         last_seeker = next((t.text for t in reversed(view.turns) if t.role == "seeker"), None)
-        check_not_echo(fitted, request, self.labels, last_seeker)
+        # The supporter may tell its own experiences in its own words; that is not an echo.
+        own = tuple(view.supporter.experiences) if view.supporter else ()
+        check_not_echo(fitted, request, self.labels, last_seeker, own)
         return fitted
