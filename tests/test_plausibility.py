@@ -84,6 +84,8 @@ BROKEN = [
     ("home_parent_has_children_at_home", BASE, {"occupation": "stay-at-home parent"}),
     ("in_school_is_a_student", BASE, {"life_stage": "in school"}),
     ("pupil_is_in_school", BASE, {"occupation": "high-school student"}),
+    ("pupil_lives_at_home", BASE, {"occupation": "high-school student", "living_situation": "with roommates"}),
+    ("roommates_before_old_age", BASE, {"age": 70, "living_situation": "with roommates"}),
     ("retired_has_no_job", BASE, {"life_stage": "retired"}),
     ("retiree_life_stage", BASE, {"occupation": "retiree"}),
     ("past_working_age", BASE, {"age": 75}),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -92,6 +92,7 @@ class Rule(Strict):
     unless: Conditions = Field(default_factory=dict)
     exclude: Conditions = Field(default_factory=dict)
     require: Conditions = Field(default_factory=dict)
+    _parts: tuple[Compiled, Compiled, Compiled, Compiled] = PrivateAttr()
 
     @field_validator("when", "unless", "exclude", "require", mode="before")
     @classmethod
@@ -119,17 +120,52 @@ class Rule(Strict):
             _shape(conditions, f"{self.name}: {where}")
         return self
 
+    def model_post_init(self, context: Any, /) -> None:
+        # The sampler tests rules hundreds of times per scenario: keep them as sets and
+        # bounds rather than walking the pydantic fields each time.
+        compiled = tuple(_compiled(part) for part in (self.when, self.unless, self.exclude))
+        object.__setattr__(self, "_parts", (*compiled, _compiled(self.require)))
+
     def broken_by(self, facts: Facts) -> bool:
         """Whether the facts known so far break this `fields` rule."""
-        if any(f not in facts for f in (*self.when, *self.unless)):
-            return False  # not judged until what it conditions on is known
-        if not all(holds(facts[f], allowed) for f, allowed in self.when.items()):
-            return False
-        if any(holds(facts[f], allowed) for f, allowed in self.unless.items()):
-            return False
-        if any(f in facts and holds(facts[f], v) for f, v in self.exclude.items()):
-            return True
-        return any(f in facts and not holds(facts[f], v) for f, v in self.require.items())
+        when, unless, exclude, require = self._parts
+        for facet, values, low, high in when:
+            if facet not in facts or not _test(facts[facet], values, low, high):
+                return False  # unknown yet, or does not apply
+        for facet, values, low, high in unless:
+            if facet not in facts or _test(facts[facet], values, low, high):
+                return False  # not judged until known, or excepted
+        for facet, values, low, high in exclude:
+            if facet in facts and _test(facts[facet], values, low, high):
+                return True
+        for facet, values, low, high in require:
+            if facet in facts and not _test(facts[facet], values, low, high):
+                return True
+        return False
+
+
+Compiled = tuple[tuple[str, frozenset[str] | None, int | None, int | None], ...]
+
+
+def _compiled(conditions: Conditions) -> Compiled:
+    return tuple(
+        (f, None, a.min, a.max) if isinstance(a, Range) else (f, frozenset(a), None, None)
+        for f, a in conditions.items()
+    )
+
+
+def _test(
+    value: FactValue, values: frozenset[str] | None, low: int | None, high: int | None
+) -> bool:
+    if values is None:
+        return (
+            isinstance(value, int)
+            and (low is None or value >= low)
+            and (high is None or value <= high)
+        )
+    if isinstance(value, frozenset):
+        return not values.isdisjoint(value)
+    return value in values
 
 
 class Rules(Strict):

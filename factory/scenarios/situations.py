@@ -53,17 +53,18 @@ class TemplateWriter:
         details = [
             d for d in event.details if slots_of(d) <= available and fits(draw.facts, event.text, d)
         ]
+        values, recency = self._values(draw, rng, occupation.slot_words())
+        facts = draw.facts if recency is None else {**draw.facts, "recency_days": recency}
         consequences = [
             c
             for c in (*problem.consequences, *event.consequences)
             if c.fits(draw.emotion)
-            and meets(draw.facts, c.needs)
+            and meets(facts, c.needs)
             and slots_of(c.text) <= available
             and fits(draw.facts, event.text, c.text)
         ]
         detail = rng.choice([*details, ""]) if details else ""
         consequence = rng.choice(consequences).text if consequences else ""
-        values = self._values(draw, rng, occupation.slot_words())
         text = _sentence(event.text + (f", {detail}" if detail else "")).format(**values)
         if consequence:
             text += " " + _sentence(consequence).format(**values)
@@ -74,13 +75,17 @@ class TemplateWriter:
 
     def _values(
         self, draw: PersonaDraw, rng: random.Random, work: dict[str, str]
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], int | None]:
         """Every slot's value: times within the event's limits (a moment no older than the
-        stretch it falls in), the people from the household, the job's words."""
+        stretch it falls in), the people from the household, the job's words; and the days
+        since the most recent time the event itself names."""
         assert draw.event is not None
         times = self.bank.cues.times
         span = _phrase(rng, times.span, draw.event.span, None)
         when = _phrase(rng, times.when, draw.event.when, span.days)
+        named = slots_of(draw.event.text)
+        days = [p.days for slot, p in (("span", span), ("when", when)) if slot in named]
+        recency = min(days) if days else None
         values = {"span": span.text, "when": when.text, "soon": rng.choice(times.soon).text}
         values |= work
         if draw.about is not None:
@@ -92,7 +97,7 @@ class TemplateWriter:
             values["pet"] = draw.household.pet
         for slot, fillers in self.bank.situations.fillers.items():
             values[slot] = rng.choice(fillers)
-        return values
+        return values, recency
 
 
 def _phrase(
