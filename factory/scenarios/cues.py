@@ -25,6 +25,7 @@ class Times(Strict):
     when: list[TimePhrase] = Field(min_length=1)
     span: list[TimePhrase] = Field(min_length=1)
     soon: list[TimePhrase] = Field(min_length=1)
+    read_only: list[TimePhrase] = Field(default_factory=list)
 
 
 class Cues(Strict):
@@ -128,7 +129,7 @@ class SituationReader:
     @cached_property
     def _days(self) -> dict[str, int]:
         t = self.cues.times
-        return {p.text.lower(): p.days for p in (*t.soon, *t.span, *t.when)}
+        return {p.text.lower(): p.days for p in (*t.read_only, *t.soon, *t.span, *t.when)}
 
     @cached_property
     def _time_pattern(self) -> re.Pattern[str]:

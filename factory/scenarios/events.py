@@ -32,14 +32,18 @@ def _phrases(value: Any) -> Any:
 
 
 class Phrase(Strict):
-    """A consequence: the second sentence. `emotions` limits it to those feelings."""
+    """A consequence: the second sentence. `emotions` limits it to those feelings, `events`
+    (a problem's shared consequence) to those events of the problem."""
 
     text: str = Field(min_length=1)
     emotions: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
     needs: Conditions = Field(default_factory=dict)
 
-    def fits(self, emotion: str) -> bool:
-        return not self.emotions or emotion in self.emotions
+    def fits(self, emotion: str, event: str) -> bool:
+        return (not self.emotions or emotion in self.emotions) and (
+            not self.events or event in self.events
+        )
 
 
 class Who(Strict):
@@ -89,6 +93,9 @@ class ProblemEvents(Strict):
         duplicate = next((i for i in ids if ids.count(i) > 1), None)
         if duplicate:
             raise ValueError(f"event id '{duplicate}' appears twice")
+        for phrase in self.consequences:
+            if unknown := sorted(set(phrase.events) - set(ids)):
+                raise ValueError(f"consequence {phrase.text!r}: unknown event '{unknown[0]}'")
         return self
 
 

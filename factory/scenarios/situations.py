@@ -58,7 +58,7 @@ class TemplateWriter:
         consequences = [
             c
             for c in (*problem.consequences, *event.consequences)
-            if c.fits(draw.emotion)
+            if c.fits(draw.emotion, event.id)
             and meets(facts, c.needs)
             and slots_of(c.text) <= available
             and fits(draw.facts, event.text, c.text)
@@ -76,8 +76,8 @@ class TemplateWriter:
     def _values(
         self, draw: PersonaDraw, rng: random.Random, work: dict[str, str]
     ) -> tuple[dict[str, str], int | None]:
-        """Every slot's value: times within the event's limits (a moment no older than the
-        stretch it falls in), the people from the household, the job's words; and the days
+        """Every slot's value: times within the event's limits (a moment more recent than
+        the stretch it falls in), the people from the household, the job's words; and the days
         since the most recent time the event itself names."""
         assert draw.event is not None
         times = self.bank.cues.times
@@ -106,7 +106,7 @@ def _phrase(
     fitting = [
         p
         for p in phrases
-        if (limits is None or p.days in limits) and (longest is None or p.days <= longest)
+        if (limits is None or p.days in limits) and (longest is None or p.days < longest)
     ]
     return rng.choice(
         fitting or [p for p in phrases if limits is None or p.days in limits] or phrases
