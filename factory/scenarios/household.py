@@ -227,7 +227,8 @@ class HouseholdSampler:
         if not (at_home or breakup or (apart and rng.random() < self.data.partner_share)):
             return
         choices = self.data.partner_words.get(gender) or ["partner"]
-        if age < self.data.spouse_min_age:
+        # A husband or wife lives with them, or (past 60, living alone) died or needs care.
+        if age < self.data.spouse_min_age or (not at_home and age < 60):
             choices = [w for w in choices if w not in self.data.spouses] or ["partner"]
         words = rng.choice(choices)
         if age < 20:  # teenagers go out with teenagers
