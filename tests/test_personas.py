@@ -37,6 +37,14 @@ def data_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def no_rules(data_copy: Path) -> str:
+    """Persona data without plausibility rules: any scripted situation text is accepted,
+    so the LLM-writer tests see only the writer's own refusals."""
+    (data_copy / "constraints.yaml").write_text("rules: []\n")
+    return str(data_copy)
+
+
 # -- the data files ----------------------------------------------------------------------
 
 
@@ -57,15 +65,33 @@ def data_copy(tmp_path: Path) -> Path:
         ),
         (
             "constraints.yaml",
-            "problem: [work burnout]\n",
-            "problem: [work burnot]\n",
-            "constraints.yaml: rules.6.exclude.problem: unknown value 'work burnot'",
+            "    when: {problem: [work burnout]}\n",
+            "    when: {problem: [work burnot]}\n",
+            "constraints.yaml: rules.24.when.problem: unknown value 'work burnot'",
         ),
         (
             "constraints.yaml",
-            "  - when: {age_band: [teen]}",
-            "  - when: {shoe_size: [teen]}",
-            "constraints.yaml: rules.0.when.shoe_size",
+            "    when: {age_band: [teen]}",
+            "    when: {shoe_size: [teen]}",
+            "constraints.yaml: rules.4.when.shoe_size",
+        ),
+        (
+            "constraints.yaml",
+            "  - name: minor_lives_with_family\n",
+            "  - name: Minor lives with family\n",
+            "constraints.yaml: rules.3: name 'Minor lives with family': use snake_case",
+        ),
+        (
+            "constraints.yaml",
+            "    when: {age: {max: 17}}",
+            "    when: {age: [17]}",
+            "constraints.yaml: rules.3: minor_lives_with_family: when.age: give a range {min, max}",
+        ),
+        (
+            "cues.yaml",
+            '    - "laid off"',
+            '    - "laid (off"',
+            "cues.yaml: cues.job_lost: bad pattern 'laid (off'",
         ),
         (
             "problems.yaml",
@@ -75,9 +101,27 @@ def data_copy(tmp_path: Path) -> Path:
         ),
         (
             "situations.yaml",
-            "{span} ago and I never got to say goodbye",
-            "{decade} ago and I never got to say goodbye",
-            "situations.yaml: templates.grief: unknown slot '{decade}'",
+            'text: "my {person} died {when}"',
+            'text: "my {person} died {decade}"',
+            "situations.yaml: problems.grief: unknown slot '{decade}'",
+        ),
+        (
+            "situations.yaml",
+            "emotions: [sadness, depression, loneliness, pain, anger]",
+            "emotions: [sadness, jealousy]",
+            "situations.yaml: problems.grief.relative_died.emotions: 'jealousy' is not an emotion",
+        ),
+        (
+            "situations.yaml",
+            "who: {kinds: [friend]}\n        emotions: [sadness, anxiety, loneliness, anger]",
+            "who: {kinds: [neighbour]}\n        emotions: [sadness, anxiety, loneliness, anger]",
+            "problems.problems with friends.went_silent.who.kinds: unknown kind 'neighbour'",
+        ),
+        (
+            "household.yaml",
+            "offset: [18, 45], words: [mother",
+            "offset: [45, 18], words: [mother",
+            "household.yaml: relations.0: mother: offset [45, 18] is upside down",
         ),
         (
             "emotions.yaml",
@@ -105,23 +149,33 @@ def test_missing_template_for_a_problem_is_reported(data_copy):
         PersonaBank(data_copy)
 
 
+def test_an_event_naming_a_person_needs_who(data_copy):
+    path = data_copy / "situations.yaml"
+    text = path.read_text()
+    old = '        text: "our {pet} of twelve years had to be put down {when}"'
+    assert old in text
+    path.write_text(text.replace(old, '        text: "{they} had to put our {pet} down {when}"'))
+    with pytest.raises(
+        DataFileError, match=r"pet_died: names \{person\} or a pronoun but has no `who`"
+    ):
+        PersonaBank(data_copy)
+
+
 # -- the sampler -------------------------------------------------------------------------
 
 
-def test_constraints_and_age_ranges_are_never_violated(bank):
+def test_persona_draws_break_no_rule_and_fit_their_age_ranges(bank):
     sampler = PersonaSampler(bank)
     occupations = {o.name: o for o in bank.attributes.occupations}
     stages = {s.name: s for s in bank.attributes.life_stages}
     cells = sampler.cell_sequence(3)
     for i in range(1500):
         draw = sampler.draw(random.Random(i), next(cells))
-        values = {**draw.attributes, "problem": draw.problem, "emotion": draw.emotion}
-        for rule in bank.constraints:
-            if all(values.get(f) in allowed for f, allowed in rule.when.items()):
-                assert not any(values.get(f) in banned for f, banned in rule.exclude.items()), (
-                    rule,
-                    values,
-                )
+        broken = sampler.checker.first_broken(draw.facts)
+        assert broken is None, (broken.name, draw.facts)
+        assert draw.event is not None and draw.emotion in draw.event.emotions
+        low, high = draw.event.intensity
+        assert low <= draw.intensity <= high
         persona = draw.persona
         assert (
             occupations[persona.occupation].min_age
@@ -137,7 +191,9 @@ def test_constraints_and_age_ranges_are_never_violated(bank):
 def test_an_impossible_cell_is_left_out(data_copy):
     path = data_copy / "constraints.yaml"
     path.write_text(
-        path.read_text() + "  - when: {problem: [grief]}\n    exclude: {emotion: [guilt]}\n"
+        path.read_text()
+        + "  - name: no_guilty_grief\n    reason: test\n"
+        + "    when: {problem: [grief]}\n    exclude: {emotion: [guilt]}\n"
     )
     sampler = PersonaSampler(PersonaBank(data_copy))
     assert ("grief", "guilt") in sampler.infeasible
@@ -173,7 +229,7 @@ def test_same_seed_same_scenarios_other_seed_others_and_prefix_stable(bank):
 async def test_the_scenario_draw_is_pinned_and_shared_by_both_samplers(bank):
     # The ids hash each scenario's whole content: a change in the cell order, the random
     # streams or the persona draw changes them, and every dialogue id with them.
-    pinned = ["sc-d573393d8cc9", "sc-ce1f973343a7", "sc-609df3c8b49e", "sc-44cad205d8c7"]
+    pinned = ["sc-2f52b3aea716", "sc-8a2cd034eff9", "sc-002a58b5cf1c", "sc-0663496b43ca"]
     on_the_fly = SampledScenarios(bank).scenarios(4, seed=4)
     assert [s.id for s in on_the_fly] == pinned
     banked, _ = await sample_scenarios(settings(n=4, seed=4, **{"dedup.enabled": False}))
@@ -253,12 +309,13 @@ def _situation_backend(text_for: dict[str, str]) -> ScriptedBackend:
     return ScriptedBackend(respond)
 
 
-async def test_llm_written_situations_record_their_source():
+async def test_llm_written_situations_record_their_source(no_rules):
     backend = _situation_backend(
         {"*": "I lost my footing at work after a long illness. Now every day feels like a test."}
     )
     scenarios, report = await sample_scenarios(
-        settings(n=3, situations="llm", **{"dedup.enabled": False}), backend=backend
+        settings(n=3, situations="llm", data_dir=no_rules, **{"dedup.enabled": False}),
+        backend=backend,
     )
     assert {s.situation_source.kind for s in scenarios} == {"llm"}
     assert (
@@ -268,7 +325,7 @@ async def test_llm_written_situations_record_their_source():
     assert report.usage.calls == 3
 
 
-async def test_seeded_paraphrases_never_copy_the_seed(tmp_path):
+async def test_seeded_paraphrases_never_copy_the_seed(tmp_path, no_rules):
     seed_text = (
         "I am on short term disability and I am afraid I will lose my job if I do not go back soon."
     )
@@ -276,7 +333,9 @@ async def test_seeded_paraphrases_never_copy_the_seed(tmp_path):
     cards.write_text(json.dumps([{"base": f"Age: 30\nGender: Female\nProblem: {seed_text}"}]))
     # The model copies the seed: rejected each time, and the template takes over.
     copier = _situation_backend({"*": seed_text})
-    cfg = settings(n=2, situations="seeded", seeds=[str(cards)], **{"dedup.enabled": False})
+    cfg = settings(
+        n=2, situations="seeded", seeds=[str(cards)], data_dir=no_rules, **{"dedup.enabled": False}
+    )
     scenarios, report = await sample_scenarios(cfg, backend=copier)
     assert all(s.situation != seed_text for s in scenarios)
     assert {s.situation_source.kind for s in scenarios} == {"template"}
@@ -317,20 +376,30 @@ def test_esconv_seeds_match_the_problem_type(tmp_path):
     )  # no seed of that kind: write from scratch
 
 
-async def test_llm_situations_that_echo_or_are_not_first_person_are_refused():
+async def test_llm_situations_that_echo_or_are_not_first_person_are_refused(no_rules):
     backend = _situation_backend({"*": "Person: a man who works hard every single day at a job."})
     backend.enqueue(
         "She is a nurse who feels sad about her mother.",  # third person
         "I write short, realistic situations for people who reach out to a chat.",  # echo
         "My mother died in spring and I still set a plate for her at dinner.",
     )
-    cfg = settings(n=1, situations="llm", **{"dedup.enabled": False})
+    cfg = settings(n=1, situations="llm", data_dir=no_rules, **{"dedup.enabled": False})
     scenarios, report = await sample_scenarios(cfg, backend=backend)
     assert (
         scenarios[0].situation
         == "My mother died in spring and I still set a plate for her at dinner."
     )
     assert report.usage.calls == 3 and report.llm_fallbacks == 0
+
+
+async def test_implausible_llm_situations_are_refused_by_rule():
+    # Says nothing a reader would file under any problem: situation_fits_problem refuses it.
+    vague = "I feel a bit odd about things lately and it is hard to say more than that."
+    cfg = settings(n=2, situations="llm", **{"dedup.enabled": False})
+    scenarios, report = await sample_scenarios(cfg, backend=_situation_backend({"*": vague}))
+    assert report.refused_outputs == {"implausible:situation_fits_problem": 6}
+    assert report.llm_fallbacks == 2
+    assert {s.situation_source.kind for s in scenarios} == {"template"}
 
 
 # -- the CLI -----------------------------------------------------------------------------
@@ -406,6 +475,7 @@ def test_require_rules_hold(bank):
         assert draw.persona.life_stage in {"retired", "with grown children"}
         bullied = sampler.draw(random.Random(i), ("school bullying", "fear"))
         assert bullied.persona.age_band == "teen"
+        assert bullied.persona.occupation == "high-school student"
 
 
 def test_living_situations_fit_age_and_life_stage(bank):
@@ -423,8 +493,10 @@ def test_living_situations_fit_age_and_life_stage(bank):
                 "with a partner and children",
                 "as a single parent with children",
             }
-        if p.life_stage == "retired":
-            assert p.occupation in {"retiree", "small-business owner", "freelance graphic designer"}
+        if p.life_stage == "retired" or p.age > 70:
+            assert p.occupation == "retiree"
+        if p.age < 18:
+            assert p.living_situation == "with parents"
 
 
 def test_esconv_mix_matches_esconv_problem_shares(bank):
@@ -454,7 +526,8 @@ def test_bad_sampling_settings_are_one_line(cli, tmp_path):
 
 def test_bad_data_dir_through_the_cli(cli, data_copy, tmp_path):
     (data_copy / "constraints.yaml").write_text(
-        "rules:\n  - when: {problem: [grief]}\n    exclude: {emotion: [sorrow]}\n"
+        "rules:\n  - name: x\n    reason: y\n"
+        "    when: {problem: [grief]}\n    exclude: {emotion: [sorrow]}\n"
     )
     result = cli(
         "personas",
@@ -484,10 +557,12 @@ async def test_dedup_retries_are_deterministic_and_written_aside(tmp_path):
 
     write_bank(a, tmp_path / "bank.jsonl", report.rejected)
     rejected = [json.loads(x) for x in (tmp_path / "bank.rejected.jsonl").read_text().splitlines()]
-    assert len(rejected) == report.duplicates_rejected
-    assert {r["reason"] for r in rejected} == {"near_duplicate"} and all(
-        r["similarity"] >= 0.6 for r in rejected
-    )
+    near = [r for r in rejected if r["reason"] == "near_duplicate"]
+    assert len(near) == report.duplicates_rejected
+    assert all(r["similarity"] >= 0.6 for r in near)
+    implausible = [r for r in rejected if r["reason"] == "implausible"]
+    assert len(implausible) == sum(report.implausible_redrawn.values())
+    assert all(r["rules"] for r in implausible)
 
 
 def test_short_seeds_cannot_be_copied():

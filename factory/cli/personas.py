@@ -1,4 +1,5 @@
-"""`factory personas sample|stats`: build a scenario bank and measure its coverage."""
+"""`factory personas sample|stats|check`: build a scenario bank, measure its coverage, and
+check it against the plausibility rules."""
 
 from __future__ import annotations
 
@@ -92,6 +93,11 @@ def sample_command(
             f"situations by LLM: {report.usage.calls} calls, {report.llm_fallbacks} fell back to"
             f" templates; outputs refused: {refused}"
         )
+    if report.implausible_redrawn:
+        rules = ", ".join(f"{rule} {n}" for rule, n in report.implausible_redrawn.most_common())
+        typer.echo(
+            f"implausible drafts redrawn: {sum(report.implausible_redrawn.values())} ({rules})"
+        )
     if report.infeasible_cells:
         cells = "; ".join(f"{p} x {e}" for p, e in report.infeasible_cells)
         typer.echo(f"cells no persona can satisfy (left out): {cells}")
@@ -102,8 +108,23 @@ def stats_command(path: Path, data_dir: DataDirOpt = None) -> None:
     """Print the problem x emotion coverage and the attribute marginals of a scenario bank."""
     from factory.scenarios.persona_bank import PersonaBank
     from factory.scenarios.sampler import PersonaSampler
-    from factory.scenarios.stats import bank_stats, read_bank, render_stats
+    from factory.scenarios.stats import SkeletonBlanker, bank_stats, read_bank, render_stats
 
     scenarios = read_bank(path)
-    sampler = PersonaSampler(PersonaBank(data_dir))
-    typer.echo(render_stats(bank_stats(scenarios, sampler.cells)))
+    bank = PersonaBank(data_dir)
+    sampler = PersonaSampler(bank)
+    typer.echo(render_stats(bank_stats(scenarios, sampler.cells, SkeletonBlanker(bank))))
+
+
+@app.command("check")
+def check_command(path: Path, data_dir: DataDirOpt = None) -> None:
+    """Check a scenario bank against the plausibility rules (personas/constraints.yaml):
+    one line per rule with its count of violations and an example id; exit 1 if any."""
+    from factory.scenarios.bank_check import check_scenarios, read_bank_file, render_check
+    from factory.scenarios.persona_bank import PersonaBank
+
+    scenarios = read_bank_file(path)
+    result = check_scenarios(scenarios, PersonaBank(data_dir))
+    typer.echo(render_check(result))
+    if not result.clean:
+        raise typer.Exit(1)

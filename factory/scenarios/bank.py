@@ -6,6 +6,8 @@ scenarios.jsonl (from `factory personas sample`). Both give the same scenario fo
 from __future__ import annotations
 
 import random
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -15,7 +17,7 @@ from factory.errors import DataFileError, first_error_line
 from factory.models import Scenario
 from factory.resources import read_text
 from factory.scenarios.persona_bank import PersonaBank
-from factory.scenarios.sampler import PersonaDraw, PersonaSampler, scenario_from
+from factory.scenarios.sampler import DeadEnd, PersonaDraw, PersonaSampler, scenario_from
 from factory.scenarios.situations import TemplateWriter
 
 
@@ -28,6 +30,17 @@ def draft_rng(seed: int, index: int, attempt: int = 0) -> random.Random:
     return random.Random(f"scenario:{seed}:{index}:{attempt}")
 
 
+_DRAFT_TRIES = 50
+
+
+@dataclass
+class Implausible:
+    """A draft the plausibility check turned away, and the rules it broke."""
+
+    scenario: Scenario
+    rules: list[str]
+
+
 class ScenarioDraws:
     """The persona draws of a seed's first n scenarios: scenario `index` takes the index-th
     cell of the seed's cell sequence and, for dedup attempt `attempt`, its persona from
@@ -37,6 +50,7 @@ class ScenarioDraws:
     def __init__(self, sampler: PersonaSampler, seed: int, n: int) -> None:
         self.sampler = sampler
         self.seed = seed
+        self.writer = TemplateWriter(sampler)
         cells = sampler.cell_sequence(seed)
         self.cells = [next(cells) for _ in range(n)]
 
@@ -44,6 +58,25 @@ class ScenarioDraws:
         """The persona of scenario `index`, and the random stream its situation goes on with."""
         rng = draft_rng(self.seed, index, attempt)
         return self.sampler.draw(rng, self.cells[index]), rng
+
+    def template(self, index: int, attempt: int = 0) -> tuple[Scenario, list[Implausible]]:
+        """Scenario `index` with a template situation that breaks no plausibility rule, and
+        the drafts turned away on the way (each redrawn from the same stream)."""
+        rng = draft_rng(self.seed, index, attempt)
+        checker = self.sampler.checker
+        turned_away: list[Implausible] = []
+        for _ in range(_DRAFT_TRIES):
+            draw = self.sampler.draw(rng, self.cells[index])
+            scenario = scenario_from(draw, *self.writer.write(draw, rng))
+            broken = checker.broken(scenario)
+            if not broken:
+                return scenario, turned_away
+            turned_away.append(Implausible(scenario, broken))
+        raise DeadEnd(
+            f"no plausible scenario for {' x '.join(self.cells[index])} after {_DRAFT_TRIES}"
+            f" drafts (last broke {', '.join(turned_away[-1].rules)}): fix the events in"
+            " personas/situations.yaml or the rules in personas/constraints.yaml"
+        )
 
 
 class SampledScenarios:
@@ -53,14 +86,15 @@ class SampledScenarios:
     def __init__(self, bank: PersonaBank | None = None) -> None:
         self.bank = bank or PersonaBank()
         self.sampler = PersonaSampler(self.bank)
-        self.writer = TemplateWriter(self.bank)
+        self.turned_away: Counter[str] = Counter()
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
         draws = ScenarioDraws(self.sampler, seed, n)
         found = []
         for index in range(n):
-            draw, rng = draws.draw(index)
-            found.append(scenario_from(draw, *self.writer.write(draw, rng)))
+            scenario, turned_away = draws.template(index)
+            self.turned_away.update(r for draft in turned_away for r in draft.rules)
+            found.append(scenario)
         return found
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -23,18 +23,17 @@ from factory.jsonl import write_jsonl
 from factory.models import Scenario, SituationSource, Usage
 from factory.progress import Progress
 from factory.prompts import PromptLibrary
-from factory.scenarios.bank import ScenarioDraws
+from factory.scenarios.bank import Implausible, ScenarioDraws
 from factory.scenarios.dedup import EmbeddingDeduper, dedup_text
 from factory.scenarios.persona_bank import PersonaBank
 from factory.scenarios.sampler import (
     DEFAULT_INTENSITY_WEIGHTS,
     Cell,
     Mix,
-    PersonaDraw,
     PersonaSampler,
     scenario_from,
 )
-from factory.scenarios.situations import LLMSituationWriter, TemplateWriter, load_seeds
+from factory.scenarios.situations import LLMSituationWriter, load_seeds
 
 
 class SituationMode(StrEnum):
@@ -94,6 +93,7 @@ class SampleReport:
     seconds: float = 0.0
     duplicates_rejected: int = 0
     kept_after_max_attempts: int = 0
+    implausible_redrawn: Counter[str] = field(default_factory=Counter)
     llm_fallbacks: int = 0
     refused_outputs: dict[str, int] = field(default_factory=dict)
     rejected: list[dict[str, object]] = field(default_factory=list)
@@ -124,7 +124,7 @@ async def sample_scenarios(
     report = SampleReport(infeasible_cells=sampler.infeasible)
     progress = progress or Progress.null()
     progress.start(total=config.n, already=0)
-    builder = _BankBuilder(config, sampler, TemplateWriter(bank), writer, deduper, report)
+    builder = _BankBuilder(config, sampler, writer, deduper, report)
     try:
         while not builder.done:
             await builder.draft_missing()
@@ -163,25 +163,25 @@ async def _situation_writer(
 
 class _BankBuilder:
     """Drafts scenarios concurrently but accepts them strictly in index order: a draft the
-    deduper turns away is redrawn with the next attempt's random stream."""
+    deduper turns away is redrawn with the next attempt's random stream. A draft the
+    plausibility check turns away is redrawn at once and kept aside with its rules."""
 
     def __init__(
         self,
         config: ScenarioConfig,
         sampler: PersonaSampler,
-        templates: TemplateWriter,
         writer: LLMSituationWriter | None,
         deduper: EmbeddingDeduper | None,
         report: SampleReport,
     ) -> None:
         self.config = config
         self.draws = ScenarioDraws(sampler, config.seed, config.n)
-        self.templates = templates
+        self.checker = sampler.checker
         self.writer = writer
         self.deduper = deduper
         self.report = report
         self.attempt = [0] * config.n
-        self.drafts: dict[tuple[int, int], tuple[Scenario, object]] = {}
+        self.drafts: dict[tuple[int, int], tuple[Scenario, object, list[Implausible]]] = {}
         self.accepted: list[Scenario] = []
         self.limit = asyncio.Semaphore(config.concurrency)
 
@@ -199,19 +199,42 @@ class _BankBuilder:
         await asyncio.gather(*(self._draft(i, k) for i, k in missing))
         vectors = _embed(self.deduper, [self.drafts[key][0] for key in missing])
         for key, vector in zip(missing, vectors, strict=True):
-            self.drafts[key] = (self.drafts[key][0], vector)
+            scenario, _, turned_away = self.drafts[key]
+            self.drafts[key] = (scenario, vector, turned_away)
 
     async def _draft(self, index: int, attempt: int) -> None:
-        draw, rng = self.draws.draw(index, attempt)
-        text, source = await _situation(draw, rng, self.templates, self.writer, self.limit)
-        self.drafts[(index, attempt)] = (scenario_from(draw, text, source), None)
+        if self.writer is not None:
+            draw, rng = self.draws.draw(index, attempt)
+
+            def implausible(text: str) -> str | None:
+                source = SituationSource(kind="llm", method="written")
+                broken = self.checker.broken(scenario_from(draw, text, source))
+                return broken[0] if broken else None
+
+            async with self.limit:
+                written = await self.writer.write(draw, rng, implausible)
+            if written is not None:
+                self.drafts[(index, attempt)] = (scenario_from(draw, *written), None, [])
+                return
+        scenario, turned_away = self.draws.template(index, attempt)
+        self.drafts[(index, attempt)] = (scenario, None, turned_away)
 
     def accept_ready(self, progress: Progress) -> None:
         """Accepts drafts in order until one is turned away as a near-duplicate (it needs a
         new draft) or all are accepted. After max_attempts the last draft is kept."""
         while not self.done:
             index = len(self.accepted)
-            scenario, vector = self.drafts[(index, self.attempt[index])]
+            scenario, vector, turned_away = self.drafts[(index, self.attempt[index])]
+            for draft in turned_away:
+                self.report.implausible_redrawn.update(draft.rules)
+                self.report.rejected.append(
+                    {
+                        "reason": "implausible",
+                        "rules": draft.rules,
+                        **draft.scenario.model_dump(mode="json", exclude_none=True),
+                    }
+                )
+            turned_away.clear()  # counted once, even if this draft is turned away next
             if self.deduper is not None and vector is not None:
                 admitted, similarity = self.deduper.admit(vector)
                 if not admitted and self.attempt[index] + 1 < self.config.dedup.max_attempts:
@@ -229,19 +252,6 @@ class _BankBuilder:
                     self.report.kept_after_max_attempts += 1
             self.accepted.append(scenario)
             progress.advance(self.report.usage, errors=0)
-
-
-async def _situation(
-    draw: PersonaDraw,
-    rng: random.Random,
-    templates: TemplateWriter,
-    writer: LLMSituationWriter | None,
-    limit: asyncio.Semaphore,
-) -> tuple[str, SituationSource]:
-    if writer is None:
-        return templates.write(draw, rng)
-    async with limit:
-        return await writer.write(draw, rng, templates)
 
 
 def _embed(deduper: EmbeddingDeduper | None, scenarios: list[Scenario]) -> list[object]:
@@ -280,8 +290,9 @@ def check_writable(path: Path) -> None:
 def write_bank(
     scenarios: list[Scenario], path: Path, rejected: list[dict[str, object]] | None = None
 ) -> None:
-    """One scenario per line, written atomically: never half a bank. Drafts turned away as
-    near-duplicates go to PATH.rejected.jsonl, with the reason."""
+    """One scenario per line, written atomically: never half a bank. Drafts turned away (as
+    near-duplicates, or as implausible with the rules they broke) go to
+    PATH.rejected.jsonl, with the reason."""
     write_jsonl(path, (s.model_dump(mode="json", exclude_none=True) for s in scenarios))
     if rejected:
         write_jsonl(path.with_name(path.stem + ".rejected.jsonl"), rejected)

@@ -1,23 +1,23 @@
-"""The persona data files (personas/*.yaml): attribute pools, problems, emotions, constraints
-and situation templates, validated at load. A bad file fails with one line naming the file
-and the key: an unknown field, an empty pool, a constraint naming a value that does not exist."""
+"""The persona data files (personas/*.yaml): attribute pools, problems, emotions, the
+plausibility rules, households, cues and situation events, validated at load. A bad file
+fails with one line naming the file and the key: an unknown field, an empty pool, a rule
+or template naming a value that does not exist."""
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Literal, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from factory.errors import DataFileError, first_error_line
 from factory.resources import data_dir, read_text
+from factory.scenarios.cues import Cues
+from factory.scenarios.events import BUILT_IN_SLOTS, Situations, slots_of
+from factory.scenarios.household import HouseholdData
+from factory.scenarios.rules import Conditions, Range, Rules, Strict
 from factory.settings import validation_line
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AgeRange(Strict):
@@ -41,14 +41,50 @@ class AgeBand(AgeRange):
         return self.min, self.max
 
 
+OccupationKind = Literal["job", "self_employed", "student", "home", "jobless", "retired"]
+WORKING: tuple[OccupationKind, ...] = ("job", "self_employed")
+
+
+class Work(Strict):
+    """Words that weave a job into a situation; the defaults fit any job title."""
+
+    at_work: str = "at work"
+    boss: str = "my manager"
+    shifts: str = "my hours"
+    colleague: str = "a colleague"
+    business: str = "my business"
+    clients: str = "my biggest client"
+
+
 class Occupation(AgeRange):
     name: str
     min_age: int = Field(default=10, ge=10, le=100)
     max_age: int = Field(default=100, ge=10, le=100)
-    works: bool = True
+    kind: OccupationKind = "job"
+    work: Work | None = None
 
     def bounds(self) -> tuple[int, int]:
         return self.min_age, self.max_age
+
+    @property
+    def works(self) -> bool:
+        return self.kind in WORKING
+
+    def slot_words(self) -> dict[str, str]:
+        """The work slots a situation may name for this occupation."""
+        work = self.work or Work()
+        if self.kind == "job":
+            return {"at_work": work.at_work, "boss": work.boss, "shifts": work.shifts,
+                    "colleague": work.colleague}  # fmt: skip
+        if self.kind == "self_employed":
+            return {"business": work.business, "clients": work.clients}
+        return {}
+
+    @model_validator(mode="after")
+    def _work_words(self) -> Occupation:
+        if self.work is not None and not self.works:
+            raise ValueError(f"{self.name}: `work` words need kind job or self_employed")
+        return self
 
 
 class LifeStage(AgeRange):
@@ -102,6 +138,9 @@ class Problem(Strict):
     description: str = Field(min_length=1)
     emotions: list[str] = Field(min_length=1)
     esconv_weight: int | None = Field(default=None, ge=0)
+    min_days: int | None = Field(
+        default=None, ge=0, description="a lasting problem: how long it has gone on at least"
+    )
 
 
 class Problems(Strict):
@@ -119,71 +158,65 @@ class Emotions(Strict):
     emotions: list[Emotion] = Field(min_length=1)
 
 
-ConstraintField = Literal[
-    "age_band", "gender", "occupation", "life_stage", "living_situation", "problem", "emotion"
-]
-
-
-class Rule(Strict):
-    """When a persona matches every `when` field, none of the `exclude` values may be drawn,
-    and each `require` field must take one of its listed values."""
-
-    when: dict[ConstraintField, list[str]] = Field(min_length=1)
-    exclude: dict[ConstraintField, list[str]] = Field(default_factory=dict)
-    require: dict[ConstraintField, list[str]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _does_something(self) -> Rule:
-        if not self.exclude and not self.require:
-            raise ValueError("a rule needs `exclude` or `require`")
-        return self
-
-
-class Constraints(Strict):
-    rules: list[Rule] = Field(default_factory=list)
-
-
-NonEmpty = Annotated[list[str], Field(min_length=1)]
-
-
-class Situations(Strict):
-    fillers: dict[str, NonEmpty] = Field(default_factory=dict)
-    templates: dict[str, NonEmpty]
-
-
 class PersonaBank:
-    """All persona data, cross-checked: every name a constraint or template uses exists."""
+    """All persona data, cross-checked: every name a rule, template or cue uses exists."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or data_dir("personas")
         self.attributes = _load(self.directory / "attributes.yaml", Attributes)
         self.problems = _load(self.directory / "problems.yaml", Problems).problems
         self.emotions = _load(self.directory / "emotions.yaml", Emotions).emotions
-        self.constraints = _load(self.directory / "constraints.yaml", Constraints).rules
+        self.rules = _load(self.directory / "constraints.yaml", Rules).rules
+        self.household = _load(self.directory / "household.yaml", HouseholdData)
+        self.cues = _load(self.directory / "cues.yaml", Cues)
         self.situations = _load(self.directory / "situations.yaml", Situations)
+        self.occupations = {o.name: o for o in self.attributes.occupations}
         self._cross_check()
 
     def values(self, field: str) -> list[str]:
-        """The allowed values of a constraint field."""
+        """The allowed values of a categorical fact."""
         a = self.attributes
         pools: dict[str, list[str]] = {
             "age_band": [b.name for b in a.age_bands],
             "gender": a.genders,
             "occupation": [o.name for o in a.occupations],
+            "occupation_kind": list(get_args(OccupationKind)),
             "life_stage": [s.name for s in a.life_stages],
             "living_situation": a.living_situations,
+            "coping_style": a.coping_styles,
+            "disclosure": [d.name for d in a.disclosure],
+            "verbosity": [v.name for v in a.verbosity],
+            "cultural_background": a.cultural_backgrounds,
             "problem": [p.name for p in self.problems],
             "emotion": [e.name for e in self.emotions],
+            "mentions": list(self.cues.cues),
         }
         return pools[field]
 
     def emotion(self, name: str) -> Emotion:
         return next(e for e in self.emotions if e.name == name)
 
+    def problem(self, name: str) -> Problem:
+        return next(p for p in self.problems if p.name == name)
+
     def _cross_check(self) -> None:
         self._check_problems_and_emotions()
-        self._check_constraints()
-        self._check_situations()
+        for i, rule in enumerate(self.rules):
+            for part in ("when", "unless", "exclude", "require"):
+                self._check_conditions(
+                    self.directory / "constraints.yaml", f"rules.{i}.{part}", getattr(rule, part)
+                )
+        for i, friend in enumerate(self.household.friends):
+            self._check_conditions(
+                self.directory / "household.yaml", f"friends.{i}.needs", friend.needs
+            )
+        path = self.directory / "cues.yaml"
+        for name in self.cues.problems:
+            if name not in set(self.values("problem")):
+                raise DataFileError(
+                    f"{path}: problems.{name}: unknown problem (not in problems.yaml)"
+                )
+        check_situations(self)
 
     def _check_problems_and_emotions(self) -> None:
         path = self.directory / "problems.yaml"
@@ -211,45 +244,63 @@ class PersonaBank:
                         " (not in emotions.yaml)"
                     )
 
-    def _check_constraints(self) -> None:
-        path = self.directory / "constraints.yaml"
-        for i, rule in enumerate(self.constraints):
-            for part in ("when", "exclude", "require"):
-                for field, values in getattr(rule, part).items():
-                    known = set(self.values(field))
-                    for value in values:
-                        if value not in known:
-                            raise DataFileError(
-                                f"{path}: rules.{i}.{part}.{field}: unknown value '{value}'"
-                            )
+    def _check_conditions(self, path: Path, where: str, conditions: Conditions) -> None:
+        for field, allowed in conditions.items():
+            if isinstance(allowed, Range):
+                continue
+            known = set(self.values(field))
+            for value in allowed:
+                if value not in known:
+                    raise DataFileError(f"{path}: {where}.{field}: unknown value '{value}'")
 
-    def _check_situations(self) -> None:
-        path = self.directory / "situations.yaml"
-        problem_names = set(self.values("problem"))
-        slots = {"occupation", "a_occupation", *self.situations.fillers}
-        for name, templates in self.situations.templates.items():
-            if name not in problem_names:
+
+def check_situations(bank: PersonaBank) -> None:
+    """Every template names known problems, emotions, slots, needs and people."""
+    path = bank.directory / "situations.yaml"
+    situations = bank.situations
+    problem_names = set(bank.values("problem"))
+    slots = BUILT_IN_SLOTS | set(situations.fillers)
+    kinds = {r.kind for r in bank.household.relations} | {"partner", "friend", "housemate"}
+    for name, entry in situations.problems.items():
+        if name not in problem_names:
+            raise DataFileError(f"{path}: problems.{name}: unknown problem (not in problems.yaml)")
+        plausible = set(bank.problem(name).emotions)
+        for text in situations.texts(name):
+            try:
+                unknown = sorted(slots_of(text) - slots)
+            except ValueError as exc:
+                raise DataFileError(f"{path}: problems.{name}: {exc} in {text!r}") from None
+            if unknown:
                 raise DataFileError(
-                    f"{path}: templates.{name}: unknown problem (not in problems.yaml)"
+                    f"{path}: problems.{name}: unknown slot '{{{unknown[0]}}}' in {text!r}"
+                    f" (fillers: {', '.join(sorted(situations.fillers))})"
                 )
-            for template in templates:
-                try:
-                    parsed = list(string.Formatter().parse(template))
-                except ValueError as exc:
-                    raise DataFileError(
-                        f"{path}: templates.{name}: {exc} in {template!r}"
-                    ) from None
-                for _, slot, _, _ in parsed:
-                    if slot is not None and slot not in slots:
-                        raise DataFileError(
-                            f"{path}: templates.{name}: unknown slot '{{{slot}}}'"
-                            f" (fillers: {', '.join(sorted(self.situations.fillers))})"
-                        )
-        missing = sorted(problem_names - set(self.situations.templates))
-        if missing:
-            raise DataFileError(
-                f"{path}: templates: no template for problem(s) {', '.join(missing)}"
-            )
+        phrases = [("consequences", c) for c in entry.consequences]
+        for event in entry.events:
+            where = f"problems.{name}.{event.id}"
+            odd = sorted(set(event.emotions) - plausible)
+            if odd:
+                raise DataFileError(
+                    f"{path}: {where}.emotions: '{odd[0]}' is not an emotion problems.yaml"
+                    f" lists for {name}"
+                )
+            bank._check_conditions(path, f"{where}.needs", event.needs)
+            if event.who and (strange := sorted(set(event.who.kinds) - kinds)):
+                raise DataFileError(
+                    f"{path}: {where}.who.kinds: unknown kind '{strange[0]}'"
+                    f" (known: {', '.join(sorted(kinds))})"
+                )
+            phrases += [(f"{event.id}.consequences", c) for c in event.consequences]
+        for where, phrase in phrases:
+            bank._check_conditions(path, f"problems.{name}.{where}.needs", phrase.needs)
+            if odd := sorted(set(phrase.emotions) - plausible):
+                raise DataFileError(
+                    f"{path}: problems.{name}.{where}: emotion '{odd[0]}' is not one problems.yaml"
+                    f" lists for {name}"
+                )
+    missing = sorted(problem_names - set(situations.problems))
+    if missing:
+        raise DataFileError(f"{path}: problems: no events for problem(s) {', '.join(missing)}")
 
 
 def _load(path: Path, model: type[M]) -> M:

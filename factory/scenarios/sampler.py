@@ -3,8 +3,9 @@
 The problem x emotion grid is covered evenly before any cell repeats: the first len(cells)
 scenarios visit every feasible cell once (seeded order), later ones follow the target weights
 by smooth weighted round-robin. The sequence does not depend on n, so a larger n only adds
-scenarios at the end. Constraints from personas/constraints.yaml are never violated; a cell
-that no persona can satisfy is left out of the grid (and reported)."""
+scenarios at the end. Each persona is drawn under the plausibility rules of
+personas/constraints.yaml; a cell that no persona can satisfy is left out of the grid (and
+reported)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from enum import StrEnum
 
 from factory.errors import DataFileError
 from factory.models import BigFive, Persona, Scenario, SituationSource
-from factory.scenarios.persona_bank import BIG_FIVE, PersonaBank
+from factory.scenarios.events import PERSON_SLOTS, TIME_SLOTS, Event, Who, slots_of
+from factory.scenarios.household import Household, HouseholdSampler, Person
+from factory.scenarios.persona_bank import BIG_FIVE, Occupation, PersonaBank
+from factory.scenarios.plausibility import PlausibilityChecker
+from factory.scenarios.rules import Facts, meets
 
 Cell = tuple[str, str]  # (problem, emotion)
 
@@ -40,17 +45,25 @@ class DeadEnd(DataFileError):
 
 @dataclass
 class PersonaDraw:
-    """A persona plus the scenario facts drawn with it, before the situation is written."""
+    """A persona plus the scenario facts drawn with it, before the situation is written:
+    their household, the event a template situation is built on and whom it is about."""
 
     persona: Persona
     problem: str
     emotion: str
     intensity: int
-    works: bool
-    attributes: dict[str, str] = field(default_factory=dict)
+    facts: Facts
+    household: Household = field(default_factory=Household)
+    event: Event | None = None
+    about: Person | None = None
 
 
 class PersonaSampler:
+    """Draws a person step by step (age, life stage, living situation, occupation, then the
+    rest), each step limited by the plausibility rules on what is drawn so far; then their
+    household, and an event of the problem that carries the cell's emotion and fits them.
+    The initial intensity follows the event's range."""
+
     def __init__(
         self,
         bank: PersonaBank,
@@ -60,6 +73,9 @@ class PersonaSampler:
         self.bank = bank
         self.mix = mix
         self.intensity_weights = intensity_weights
+        self.checker = PlausibilityChecker(bank)
+        self.households = HouseholdSampler(bank.household)
+        self._read: dict[str, frozenset[str]] = {}
         grid = [(p.name, e) for p in bank.problems for e in p.emotions]
         self.infeasible = [cell for cell in grid if not self._feasible(cell)]
         self.cells = [cell for cell in grid if cell not in self.infeasible]
@@ -69,7 +85,7 @@ class PersonaSampler:
     def _weight(self, cell: Cell) -> float:
         if self.mix == Mix.uniform:
             return 1.0
-        problem = next(p for p in self.bank.problems if p.name == cell[0])
+        problem = self.bank.problem(cell[0])
         feasible = [e for e in problem.emotions if (problem.name, e) not in self.infeasible]
 
         def emotion_weight(name: str) -> float:
@@ -98,7 +114,7 @@ class PersonaSampler:
         rng = random.Random(f"feasible:{cell}")
         for _ in range(_FEASIBILITY_TRIES):
             try:
-                self._attributes(rng, cell)
+                self._draw_once(rng, cell)
                 return True
             except DeadEnd:
                 continue
@@ -106,66 +122,130 @@ class PersonaSampler:
 
     # -- personas ----------------------------------------------------------------------
     def draw(self, rng: random.Random, cell: Cell) -> PersonaDraw:
-        """A persona for `cell` that breaks no constraint."""
+        """A persona for `cell` that breaks no rule its facts can be judged by yet, with a
+        household and an event that fit it."""
         for _ in range(_PERSONA_TRIES):
             try:
-                attributes, age, works = self._attributes(rng, cell)
+                return self._draw_once(rng, cell)
             except DeadEnd:
                 continue
-            return self._persona(rng, cell, attributes, age, works)
         raise DeadEnd(
             f"no persona for {cell[0]} x {cell[1]} after {_PERSONA_TRIES} tries:"
-            " the constraints in personas/constraints.yaml leave too little; relax them"
+            " the rules in personas/constraints.yaml and the events in situations.yaml"
+            " leave too little; relax them"
         )
 
-    def _allowed(self, assigned: dict[str, str], field_name: str, value: str) -> bool:
-        trial = {**assigned, field_name: value}
-        for rule in self.bank.constraints:
-            if not all(trial.get(f) in values for f, values in rule.when.items()):
-                continue
-            if any(trial.get(f) in values for f, values in rule.exclude.items()):
-                return False
-            if any(f in trial and trial[f] not in values for f, values in rule.require.items()):
-                return False
-        return True
-
-    def _pick(
-        self, rng: random.Random, assigned: dict[str, str], field_name: str, options: list[str]
-    ) -> str:
-        allowed = [o for o in options if self._allowed(assigned, field_name, o)]
+    def _pick(self, rng: random.Random, facts: Facts, facet: str, options: list[str]) -> str:
+        allowed = [
+            o for o in options if self.checker.first_broken({**facts, facet: o}, (facet,)) is None
+        ]
         if not allowed:
-            raise DeadEnd(field_name)
-        assigned[field_name] = rng.choice(allowed)
-        return assigned[field_name]
+            raise DeadEnd(facet)
+        choice = facts[facet] = rng.choice(allowed)
+        return choice
 
-    def _attributes(self, rng: random.Random, cell: Cell) -> tuple[dict[str, str], int, bool]:
+    def _draw_once(self, rng: random.Random, cell: Cell) -> PersonaDraw:
         a = self.bank.attributes
-        assigned = {"problem": cell[0], "emotion": cell[1]}
-        if not self._allowed({}, "problem", cell[0]) or not self._allowed(
-            {"problem": cell[0]}, "emotion", cell[1]
-        ):
+        facts: Facts = {"problem": cell[0], "emotion": cell[1]}
+        if self.checker.first_broken(facts) is not None:
             raise DeadEnd("cell")
-        band_name = self._pick(rng, assigned, "age_band", [b.name for b in a.age_bands])
+        band_name = self._pick(rng, facts, "age_band", [b.name for b in a.age_bands])
         band = next(b for b in a.age_bands if b.name == band_name)
-        age = rng.randint(band.min, band.max)
-        self._pick(rng, assigned, "gender", a.genders)
+        ages = [
+            age
+            for age in range(band.min, band.max + 1)
+            if self.checker.first_broken({**facts, "age": age}, ("age",)) is None
+        ]
+        if not ages:
+            raise DeadEnd("age")
+        age = facts["age"] = rng.choice(ages)
+        self._pick(
+            rng,
+            facts,
+            "life_stage",
+            [s.name for s in a.life_stages if s.min_age <= age <= s.max_age],
+        )
+        self._pick(rng, facts, "living_situation", a.living_situations)
         fitting = [o for o in a.occupations if o.min_age <= age <= o.max_age]
-        occupation = self._pick(rng, assigned, "occupation", [o.name for o in fitting])
-        works = next(o.works for o in fitting if o.name == occupation)
-        stages = [s.name for s in a.life_stages if s.min_age <= age <= s.max_age]
-        self._pick(rng, assigned, "life_stage", stages)
-        self._pick(rng, assigned, "living_situation", a.living_situations)
-        return assigned, age, works
+        kinds = {o.name: o.kind for o in fitting}
+        allowed = [
+            o.name
+            for o in fitting
+            if self.checker.first_broken(
+                {**facts, "occupation": o.name, "occupation_kind": o.kind},
+                ("occupation", "occupation_kind"),
+            )
+            is None
+        ]
+        if not allowed:
+            raise DeadEnd("occupation")
+        facts["occupation"] = rng.choice(allowed)
+        facts["occupation_kind"] = kinds[str(facts["occupation"])]
+        for facet, options in (
+            ("gender", a.genders),
+            ("coping_style", a.coping_styles),
+            ("disclosure", [d.name for d in a.disclosure]),
+            ("verbosity", [v.name for v in a.verbosity]),
+            ("cultural_background", a.cultural_backgrounds),
+        ):
+            self._pick(rng, facts, facet, options)
+        household = self.households.draw(rng, facts, str(facts["gender"]))
+        event, about = self._event(rng, cell, facts, household)
+        return self._persona(rng, cell, facts, household, event, about)
+
+    def fits_reading(self, facts: Facts, *texts: str) -> bool:
+        """Whether what the template texts mention (a lost job, sleepless nights) breaks no
+        rule beside the person's facts, e.g. a coping style, before any slot is filled."""
+        mentions = frozenset().union(*(self._mentions(t) for t in texts))
+        return self.checker.first_broken({**facts, "mentions": mentions}, ("mentions",)) is None
+
+    def _mentions(self, text: str) -> frozenset[str]:
+        if text not in self._read:
+            self._read[text] = self.checker.reader.read(text).mentions
+        return self._read[text]
+
+    def _event(
+        self, rng: random.Random, cell: Cell, facts: Facts, household: Household
+    ) -> tuple[Event, Person | None]:
+        """An event of the problem that carries the emotion, fits the person's facts and
+        names only people and work they have."""
+        occupation = self.bank.occupations[str(facts["occupation"])]
+        available = available_slots(self.bank, occupation, household, None) | PERSON_SLOTS
+        candidates: list[tuple[Event, list[Person]]] = []
+        for event in self.bank.situations.problems[cell[0]].events:
+            if cell[1] not in event.emotions or not meets(facts, event.needs):
+                continue
+            if not slots_of(event.text) <= available or not self.fits_reading(facts, event.text):
+                continue
+            people = [p for p in household.people if event.who and fits(event.who, p)]
+            if event.who is not None and not people:
+                continue
+            candidates.append((event, people))
+        if not candidates:
+            raise DeadEnd("event")
+        event, people = rng.choice(candidates)
+        about = rng.choice(people) if people else None
+        if about is not None and not slots_of(event.text) <= available_slots(
+            self.bank, occupation, household, about
+        ):
+            raise DeadEnd("event")  # e.g. {partner} beside an event about the partner
+        return event, about
 
     def _persona(
-        self, rng: random.Random, cell: Cell, assigned: dict[str, str], age: int, works: bool
+        self,
+        rng: random.Random,
+        cell: Cell,
+        facts: Facts,
+        household: Household,
+        event: Event,
+        about: Person | None,
     ) -> PersonaDraw:
         a = self.bank.attributes
-        gender = assigned["gender"]
+        gender = str(facts["gender"])
         name = rng.choice([*a.names.get(gender, []), *a.names.get("any", [])])
         big_five = BigFive.model_validate({t: rng.choice(a.big_five_levels) for t in BIG_FIVE})
-        disclosure = rng.choice(a.disclosure)
-        verbosity = rng.choice(a.verbosity)
+        disclosure = next(d for d in a.disclosure if d.name == facts["disclosure"])
+        verbosity = next(v for v in a.verbosity if v.name == facts["verbosity"])
         traits = [
             a.big_five_words[t][level]
             for t in BIG_FIVE
@@ -173,17 +253,17 @@ class PersonaSampler:
         ]
         fields = {
             "name": name,
-            "age": age,
+            "age": facts["age"],
             "gender": gender,
-            "occupation": assigned["occupation"],
+            "occupation": facts["occupation"],
             "traits": traits,
             "style": f"{disclosure.description} {verbosity.description}",
-            "age_band": assigned["age_band"],
-            "life_stage": assigned["life_stage"],
-            "living_situation": assigned["living_situation"],
-            "cultural_background": rng.choice(a.cultural_backgrounds),
+            "age_band": facts["age_band"],
+            "life_stage": facts["life_stage"],
+            "living_situation": facts["living_situation"],
+            "cultural_background": facts["cultural_background"],
             "big_five": big_five.model_dump(),
-            "coping_style": rng.choice(a.coping_styles),
+            "coping_style": facts["coping_style"],
             "disclosure": disclosure.name,
             "verbosity": verbosity.name,
         }
@@ -191,8 +271,41 @@ class PersonaSampler:
             "p-" + hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
         )
         persona = Persona.model_validate({"id": persona_id, **fields})
-        intensity = rng.choices(range(1, 6), weights=self.intensity_weights)[0]
-        return PersonaDraw(persona, cell[0], cell[1], intensity, works, assigned)
+        low, high = event.intensity
+        weights = list(self.intensity_weights[low - 1 : high])
+        if not sum(weights):
+            weights = [1.0] * len(weights)  # the prior leaves this event's range out: flat
+        intensity = rng.choices(range(low, high + 1), weights=weights)[0]
+        return PersonaDraw(persona, cell[0], cell[1], intensity, facts, household, event, about)
+
+
+def fits(who: Who, person: Person) -> bool:
+    """Whether a household member can be the one an event is about."""
+    if person.kind not in who.kinds:
+        return False
+    if who.at_home is not None and person.at_home != who.at_home:
+        return False
+    if person.age is None:
+        return who.min_age is None and who.max_age is None
+    return (who.min_age is None or person.age >= who.min_age) and (
+        who.max_age is None or person.age <= who.max_age
+    )
+
+
+def available_slots(
+    bank: PersonaBank, occupation: Occupation, household: Household, about: Person | None
+) -> frozenset[str]:
+    """The slots a situation can fill for this person (and the one it is about)."""
+    slots = set(TIME_SLOTS) | set(occupation.slot_words()) | set(bank.situations.fillers)
+    if about is not None:
+        slots |= PERSON_SLOTS
+    if household.partner is not None and (about is None or about.kind != "partner"):
+        slots.add("partner")
+    if len(household.children_at_home) >= 2 and (about is None or about.kind != "child"):
+        slots.add("kids")
+    if household.pet is not None:
+        slots.add("pet")
+    return frozenset(slots)
 
 
 def scenario_from(draw: PersonaDraw, situation: str, source: SituationSource) -> Scenario:

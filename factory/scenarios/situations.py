@@ -1,5 +1,5 @@
 """Situation writers: one or two sentences, in the seeker's voice, for a sampled persona and
-problem. `template` fills the skeletons in personas/situations.yaml (no model); `llm` asks a
+problem. `template` composes one from the events in personas/situations.yaml (no model); `llm` asks a
 backend to write one; `seeded` asks it to paraphrase a real seed (ESConv situations, ESC-Eval
 role cards) and rejects any output that copies the seed, recording only where it came from."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 import re
-import string
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +17,10 @@ from factory.errors import BackendError, DataFileError
 from factory.models import SituationSource, Usage
 from factory.prompts import ChatMessage, PromptTemplate
 from factory.resources import json_records
-from factory.scenarios.persona_bank import PersonaBank
-from factory.scenarios.sampler import PersonaDraw
+from factory.scenarios.cues import TimePhrase
+from factory.scenarios.events import slots_of
+from factory.scenarios.rules import Range, meets
+from factory.scenarios.sampler import PersonaDraw, PersonaSampler, available_slots
 from factory.text import clean_utterance, shares_span, word_overlap, words
 
 SITUATION_MAX_CHARS = 300
@@ -31,29 +33,93 @@ FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "my", "me", "myself
 SECOND_PERSON = frozenset({"you", "you're", "you've", "your", "yours", "yourself"})
 
 
-def _article(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
-
-
 class TemplateWriter:
-    """Fills a template for the draw's problem; free, instant and deterministic."""
+    """Composes a situation from the draw's event: the event, maybe one of its details, and
+    a consequence that fits the emotion, with the slots filled from the person's own
+    household, job and times (personas/situations.yaml). Free, instant, deterministic."""
 
-    def __init__(self, bank: PersonaBank) -> None:
-        self.bank = bank
+    def __init__(self, sampler: PersonaSampler) -> None:
+        self.sampler = sampler
+        self.bank = sampler.bank
 
     def write(self, draw: PersonaDraw, rng: random.Random) -> tuple[str, SituationSource]:
-        templates = self.bank.situations.templates[draw.problem]
-        usable = [t for t in templates if draw.works or "occupation}" not in t]
-        template = rng.choice(usable or templates)
-        slots: dict[str, str] = {
-            "occupation": draw.persona.occupation,
-            "a_occupation": _article(draw.persona.occupation),
-        }
-        for _, slot, _, _ in string.Formatter().parse(template):
-            if slot and slot not in slots:
-                slots[slot] = rng.choice(self.bank.situations.fillers[slot])
-        text = template.format(**slots)
-        return text[:1].upper() + text[1:], SituationSource(kind="template", method="filled")
+        event = draw.event
+        if event is None:
+            raise DataFileError(f"no event was drawn for {draw.problem}: cannot fill a template")
+        occupation = self.bank.occupations[draw.persona.occupation]
+        available = available_slots(self.bank, occupation, draw.household, draw.about)
+        problem = self.bank.situations.problems[draw.problem]
+        fits = self.sampler.fits_reading
+        details = [
+            d for d in event.details if slots_of(d) <= available and fits(draw.facts, event.text, d)
+        ]
+        values, recency = self._values(draw, rng, occupation.slot_words())
+        facts = draw.facts if recency is None else {**draw.facts, "recency_days": recency}
+        consequences = [
+            c
+            for c in (*problem.consequences, *event.consequences)
+            if c.fits(draw.emotion, event.id)
+            and meets(facts, c.needs)
+            and slots_of(c.text) <= available
+            and fits(draw.facts, event.text, c.text)
+        ]
+        detail = rng.choice([*details, ""]) if details else ""
+        consequence = rng.choice(consequences).text if consequences else ""
+        text = _sentence(event.text + (f", {detail}" if detail else "")).format(**values)
+        if consequence:
+            text += " " + _sentence(consequence).format(**values)
+        source = SituationSource(
+            kind="template", method="filled", ref=f"situations.yaml:{draw.problem}/{event.id}"
+        )
+        return _capitalised(text), source
+
+    def _values(
+        self, draw: PersonaDraw, rng: random.Random, work: dict[str, str]
+    ) -> tuple[dict[str, str], int | None]:
+        """Every slot's value: times within the event's limits (a moment more recent than
+        the stretch it falls in), the people from the household, the job's words; and the days
+        since the most recent time the event itself names."""
+        assert draw.event is not None
+        times = self.bank.cues.times
+        span = _phrase(rng, times.span, draw.event.span, None)
+        when = _phrase(rng, times.when, draw.event.when, span.days)
+        named = slots_of(draw.event.text)
+        days = [p.days for slot, p in (("span", span), ("when", when)) if slot in named]
+        recency = min(days) if days else None
+        values = {"span": span.text, "when": when.text, "soon": rng.choice(times.soon).text}
+        values |= work
+        if draw.about is not None:
+            values |= {"person": draw.about.words, **draw.about.forms}
+        if draw.household.partner is not None:
+            values["partner"] = draw.household.partner.words
+        values["kids"] = "the kids"
+        if draw.household.pet is not None:
+            values["pet"] = draw.household.pet
+        for slot, fillers in self.bank.situations.fillers.items():
+            values[slot] = rng.choice(fillers)
+        return values, recency
+
+
+def _phrase(
+    rng: random.Random, phrases: list[TimePhrase], limits: Range | None, longest: int | None
+) -> TimePhrase:
+    fitting = [
+        p
+        for p in phrases
+        if (limits is None or p.days in limits) and (longest is None or p.days < longest)
+    ]
+    return rng.choice(
+        fitting or [p for p in phrases if limits is None or p.days in limits] or phrases
+    )
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _capitalised(text: str) -> str:
+    sentences = re.split(r"(?<=[.!?]) ", text)
+    return " ".join(s[:1].upper() + s[1:] for s in sentences)
 
 
 @dataclass(frozen=True)
@@ -156,8 +222,13 @@ class LLMSituationWriter:
         return rng.choice(matching) if matching else None
 
     async def write(
-        self, draw: PersonaDraw, rng: random.Random, fallback: TemplateWriter
-    ) -> tuple[str, SituationSource]:
+        self,
+        draw: PersonaDraw,
+        rng: random.Random,
+        implausible: Callable[[str], str | None] | None = None,
+    ) -> tuple[str, SituationSource] | None:
+        """A situation for the draw, or None when every try was refused (the caller falls
+        back to a template). `implausible` names a plausibility rule an output breaks."""
         seed = self._seed_for(draw, rng)
         context = {
             "persona": draw.persona,
@@ -188,6 +259,8 @@ class LLMSituationWriter:
             self.usage.add(completion.usage)
             text = _two_sentences(clean_utterance(completion.text, SITUATION_MAX_CHARS))
             problem = self._refusal(text, messages, seed)
+            if problem is None and implausible is not None and (rule := implausible(text)):
+                problem = f"implausible:{rule}"
             if problem:
                 self.refused[problem] += 1
                 continue
@@ -198,7 +271,7 @@ class LLMSituationWriter:
                 source = SituationSource(kind="llm", method="written")
             return text, source.model_copy(update={"prompt_hash": template.sha256})
         self.fallbacks += 1
-        return fallback.write(draw, rng)
+        return None
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]+")
