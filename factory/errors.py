@@ -1,6 +1,8 @@
 """The error family. Each message is one line that says what is wrong and what to do next;
 the CLI prints it and exits 1, with no traceback."""
 
+import errno
+
 from pydantic import ValidationError
 
 from factory.models import Usage
@@ -102,3 +104,26 @@ def first_error_line(exc: Exception) -> str:
         loc = ".".join(str(p) for p in err["loc"])
         return f"{loc}: {msg}" if loc else msg
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# What the machine refused, in words, and what to do: a full disk, a read-only or forbidden
+# place, a name too long. Anything else an OSError says is a fault of the tool, not the user.
+_OS_FAULTS = {
+    errno.ENOSPC: ("no space left on the device", "free some space or write elsewhere"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space or write elsewhere"),
+    errno.EFBIG: ("the file grew past the size this process may write", "raise the limit"),
+    errno.EROFS: ("the file system is read-only", "write somewhere writable"),
+    errno.EACCES: ("permission denied", "write somewhere you may write, or fix the permissions"),
+    errno.EPERM: ("operation not permitted", "write somewhere you may write"),
+    errno.ENAMETOOLONG: ("the file name is too long", "use a shorter name"),
+}
+
+
+def os_fault_line(exc: OSError) -> str | None:
+    """One line for an OSError the user can act on, or None for any other."""
+    fault = _OS_FAULTS.get(exc.errno or -1)
+    if fault is None:
+        return None
+    what, todo = fault
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return f"{what}{where}: {todo}, then rerun the same command"

@@ -20,7 +20,7 @@ from factory.cli.filter import filter_command
 from factory.cli.generate import generate_command
 from factory.cli.importers import import_app
 from factory.cli.personas import app as personas_app
-from factory.errors import FactoryError
+from factory.errors import FactoryError, os_fault_line
 from factory.secrets import scrub_text
 
 INTERRUPTED = 130
@@ -70,6 +70,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     except FactoryError as exc:
         print(f"error: {scrub_text(str(exc))}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:
+        # A full disk, a read-only target or a name too long: one line, not a traceback.
+        line = os_fault_line(exc)
+        if line is None:
+            raise
+        print(f"error: {scrub_text(line)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         args = sys.argv[1:] if argv is None else argv
