@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from factory.backends.base import BackendKind, ChatRequest, Completion
 from factory.errors import (
@@ -32,6 +32,7 @@ from factory.errors import (
     first_error_line,
 )
 from factory.models import Usage
+from factory.secrets import scrub_text
 from factory.settings import Strict
 
 if TYPE_CHECKING:  # aiohttp is imported where it is used: config loading imports this module
@@ -88,6 +89,17 @@ class OpenAIOptions(Strict):
     max_retry_after_s: float = Field(
         default=120.0, ge=0, le=3600, description="longer Retry-After waits fail the call instead"
     )
+
+    @field_validator("model")
+    @classmethod
+    def _not_a_key(cls, model: str | None) -> str | None:
+        # A key passed as the model would be written into every dialogue, card and manifest.
+        if model is not None and scrub_text(model) != model:
+            raise ValueError(
+                "looks like an API key, not a model name: pass the served model's name, and"
+                " the key through the variable api_key_env names (OPENAI_API_KEY by default)"
+            )
+        return model
 
 
 @dataclass

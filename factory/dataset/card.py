@@ -12,6 +12,7 @@ import jinja2
 import yaml
 
 from factory.dataset.manifest import DatasetManifest
+from factory.secrets import scrub_text
 
 TEMPLATE = Path(__file__).with_name("card.jinja")
 
@@ -62,12 +63,14 @@ def _template() -> jinja2.Template:
 
 
 def render_card(manifest: DatasetManifest) -> str:
-    """README.md of a version, from its manifest alone."""
+    """README.md of a version, from its manifest alone, with anything that looks like a
+    credential cut out (a key passed by mistake as a model name, say)."""
     models = manifest.stats.models
-    return _template().render(
+    card = _template().render(
         m=manifest,
         header=yaml.safe_dump(card_header(manifest), sort_keys=False),
         imported=bool(models) and all(m.startswith("human:") for m in models),
         used={f.use for f in manifest.recipe.filters},
         prompts=sorted({pair for s in manifest.sources for pair in s.prompt_hashes.items()}),
     )
+    return scrub_text(card)

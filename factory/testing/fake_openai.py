@@ -40,7 +40,7 @@ def _agent_of(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     props = (schema or {}).get("properties", {})
     if "strategy" in props:
         return "counselor", schema
-    if "message" in props:
+    if "messages" in props or "message" in props:
         return "seeker", schema
     return "supporter", schema
 
