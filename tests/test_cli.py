@@ -23,6 +23,8 @@ def test_openai_backend_against_fake_server(cli, tmp_path, fake_server):
         "generate",
         "-b",
         "openai",
+        "--model",
+        "fake",
         "--base-url",
         fake_server.url,
         "-m",
@@ -90,7 +92,7 @@ def test_a_bank_is_one_bank_by_any_path_and_an_edited_bank_is_refused(
 
 def one_line_error(result, *fragments: str) -> None:
     assert result.code == 1
-    lines = result.err.strip().splitlines()
+    lines = [x for x in result.err.strip().splitlines() if not x.startswith("progress: ")]
     assert len(lines) == 1, result.err
     assert lines[0].startswith("error: ")
     assert "Traceback" not in result.err
@@ -153,7 +155,17 @@ def test_bad_number(cli):
 
 def test_unreachable_server_leaves_nothing_behind(cli, tmp_path):
     out = tmp_path / "run"
-    result = cli("generate", "-b", "openai", "--base-url", "http://127.0.0.1:9/v1", "-o", str(out))
+    result = cli(
+        "generate",
+        "-b",
+        "openai",
+        "--model",
+        "fake",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "-o",
+        str(out),
+    )
     one_line_error(
         result, "cannot reach an OpenAI-compatible server at http://127.0.0.1:9/v1", "--base-url"
     )
@@ -264,7 +276,7 @@ def test_failed_dialogues_make_the_run_exit_1(cli, tmp_path, fake_server):
 
     fake_server.enqueue(FakeReply(status=503, body="{}"))  # the first dialogue fails once
     out = tmp_path / "run"
-    args = ["generate", "-b", "openai", "--base-url", fake_server.url, "-n", "2"]
+    args = ["generate", "-b", "openai", "--model", "fake", "--base-url", fake_server.url, "-n", "2"]
     args += ["--concurrency", "1", "-o", str(out), "--config", str(_no_retries(tmp_path))]
     result = cli(*args)
     assert result.code == 1
@@ -287,3 +299,50 @@ def test_a_key_given_twice_in_a_config_is_one_line(cli, tmp_path):
     config.write_text("n: 3\nseed: 4\nn: 5\n")  # YAML keeps the last value without a word
     result = cli("generate", "--dry-run", "--config", str(config), "-o", str(tmp_path / "r"))
     one_line_error(result, "not valid YAML", "key 'n' is given twice")
+
+
+def test_openai_without_a_model_is_one_line(cli, tmp_path, fake_server):
+    out = tmp_path / "run"
+    result = cli(
+        "generate", "-b", "openai", "--base-url", fake_server.url, "-n", "1", "-o", str(out)
+    )
+    one_line_error(result, "backend.model is not set", f"GET {fake_server.url}/models")
+    assert not out.exists() and not fake_server.requests
+
+
+def test_a_model_the_server_does_not_serve_is_one_line(cli, tmp_path):
+    from factory.testing.fake_openai import FakeOpenAIServer
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(models=("qwen", "qwen-small")) as server:
+        result = cli("generate", "-b", "openai", "--base-url", server.url, "-m", "gpt-4o-mini",
+                     "-n", "2", "-o", str(out))  # fmt: skip
+        one_line_error(result, "model 'gpt-4o-mini' is not served", "it serves qwen, qwen-small")
+        assert not server.requests
+        served = cli("generate", "-b", "openai", "--base-url", server.url, "-m", "qwen",
+                     "-n", "1", "-o", str(out))  # fmt: skip
+        assert served.code == 0, served.err
+    assert not (out / "failures.jsonl").exists()
+
+
+def test_a_run_whose_every_dialogue_failed_is_not_complete(cli, tmp_path, fake_server):
+    from factory.testing.fake_openai import FakeReply
+
+    # A model that never writes the JSON asked of it: every dialogue ends in error:parse.
+    fake_server.enqueue(*[FakeReply(content="sure, here is my answer") for _ in range(40)])
+    out = tmp_path / "run"
+    result = cli("generate", "-b", "openai", "--base-url", fake_server.url, "-m", "fake",
+                 "-n", "3", "--concurrency", "1", "-o", str(out))  # fmt: skip
+    one_line_error(result, "every one of the 3 dialogues ended in an error (error:parse 3)")
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_a_streak_of_refusals_quotes_the_server_and_does_not_say_resume(cli, tmp_path, fake_server):
+    from factory.testing.fake_openai import FakeReply
+
+    refusal = '{"error": {"message": "temperature must be at most 1.0 for this model"}}'
+    fake_server.enqueue(*[FakeReply(status=400, body=refusal) for _ in range(40)])
+    result = cli("generate", "-b", "openai", "--base-url", fake_server.url, "-m", "fake",
+                 "-n", "30", "--concurrency", "1", "-o", str(tmp_path / "run"))  # fmt: skip
+    one_line_error(result, "the server refused 10 dialogues in a row", "temperature must be")
+    assert "resume" not in result.err

@@ -121,6 +121,8 @@ def test_generate_over_two_endpoints_matches_one(cli, tmp_path):
             "generate",
             "-b",
             "openai",
+            "--model",
+            "fake",
             "--base-url",
             f"{a.url},{b.url}",
             "-n",
@@ -133,7 +135,17 @@ def test_generate_over_two_endpoints_matches_one(cli, tmp_path):
         assert both.code == 0, both.err
         assert a.requests and b.requests
         one = cli(
-            "generate", "-b", "openai", "--base-url", a.url, "-n", "8", "-o", str(tmp_path / "one")
+            "generate",
+            "-b",
+            "openai",
+            "--model",
+            "fake",
+            "--base-url",
+            a.url,
+            "-n",
+            "8",
+            "-o",
+            str(tmp_path / "one"),
         )
         assert one.code == 0, one.err
 
@@ -146,6 +158,8 @@ def test_generate_over_two_endpoints_matches_one(cli, tmp_path):
         "generate",
         "-b",
         "openai",
+        "--model",
+        "fake",
         "--base-url",
         f"{dead_url()},{dead_url()}",
         "-n",
@@ -164,6 +178,8 @@ def test_a_wrong_url_among_several_is_an_error_not_an_outage(cli, tmp_path):
             "generate",
             "-b",
             "openai",
+            "--model",
+            "fake",
             "--base-url",
             f"{server.url},{without_v1}",
             "-n",
@@ -174,6 +190,16 @@ def test_a_wrong_url_among_several_is_an_error_not_an_outage(cli, tmp_path):
     assert result.code == 1 and "answered 404" in result.err and "did you mean" in result.err
     assert not (tmp_path / "run").exists()
     empty = cli(
-        "generate", "-b", "openai", "--base-url", " , ", "-n", "1", "-o", str(tmp_path / "x")
+        "generate",
+        "-b",
+        "openai",
+        "--model",
+        "fake",
+        "--base-url",
+        " , ",
+        "-n",
+        "1",
+        "-o",
+        str(tmp_path / "x"),
     )
     assert empty.code == 1 and "--base-url is empty" in empty.err

@@ -125,6 +125,8 @@ def test_sigkill_mid_run_then_resume_gives_exact_ids(tmp_path):
             "generate",
             "--backend",
             "openai",
+            "--model",
+            "fake",
             "--base-url",
             server.url,
             "-n",
@@ -160,7 +162,15 @@ def test_sigkill_mid_run_then_resume_gives_exact_ids(tmp_path):
 async def test_api_key_never_lands_on_disk(out_dir, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-123")
     with FakeOpenAIServer() as server:
-        cfg = load_config(None, {"backend.kind": "openai", "backend.base_url": server.url, "n": 2})
+        cfg = load_config(
+            None,
+            {
+                "backend.kind": "openai",
+                "backend.model": "fake",
+                "backend.base_url": server.url,
+                "n": 2,
+            },
+        )
         await generate(cfg, out_dir)
         assert server.headers[0]["Authorization"] == "Bearer sk-very-secret-123"
     for file in out_dir.iterdir():
@@ -220,7 +230,7 @@ def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     with FakeOpenAIServer(latency=0.03) as server:
         cmd = [
-            sys.executable, "-m", "factory", "generate", "--backend", "openai",
+            sys.executable, "-m", "factory", "generate", "--backend", "openai", "--model", "fake",
             "--base-url", server.url, "-n", "40", "--out", str(out), "--concurrency", "2",
         ]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

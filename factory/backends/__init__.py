@@ -23,6 +23,13 @@ Builder = Callable[[Any, int], Backend]
 
 def _openai(config: OpenAIOptions, max_in_flight: int) -> Backend:
     """One server, or several replicas of one model (`base_urls`) balanced as one backend."""
+    if not config.model:
+        # A default name would fail every request against a server that serves another one.
+        where = (config.base_urls or [config.base_url])[0].rstrip("/")
+        raise ConfigError(
+            "backend.model is not set: pass --model with the name the server serves"
+            f" (GET {where}/models lists them)"
+        )
     if len(config.base_urls) > 1:
         from factory.backends.multi import MultiEndpointBackend
 

@@ -112,13 +112,25 @@ class _Reply:
     error: str = ""
 
 
+def served_models(body: str) -> list[str]:
+    """The model ids of a GET /models answer; empty when it is not the usual shape (some
+    servers answer otherwise, and then nothing is checked)."""
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(data, list):
+        return []
+    return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m]
+
+
 class OpenAIBackend:
     name = "openai"
     max_parallel: int | None = None
 
     def __init__(self, config: OpenAIOptions, max_in_flight: int) -> None:
         self.config = config
-        self.model = config.model or "gpt-4o-mini"
+        self.model = config.model or ""
         self.base_url = config.base_url.rstrip("/")
         self._api_key = os.environ.get(config.api_key_env, "")
         self._limit = asyncio.Semaphore(max_in_flight)
@@ -162,9 +174,12 @@ class OpenAIBackend:
         import aiohttp
 
         url = f"{self.base_url}/models"
+        body = ""
         try:
             async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp:
                 status = resp.status
+                if status == 200:
+                    body = await resp.text()
         except aiohttp.InvalidURL:
             await self.close()
             raise BackendUnavailable(
@@ -193,6 +208,16 @@ class OpenAIBackend:
             raise BackendUnavailable(
                 f"{url} answered 404: {self.base_url} is not the base of an OpenAI-compatible"
                 f" API{hint}; pass the right --base-url",
+                config_error=True,
+            )
+
+        served = served_models(body)
+        if served and self.model not in served:
+            await self.close()
+            raise BackendUnavailable(
+                f"model '{self.model}' is not served at {self.base_url}: it serves"
+                f" {', '.join(served[:10])}{' ...' if len(served) > 10 else ''};"
+                " pass one of them to --model",
                 config_error=True,
             )
 

@@ -76,13 +76,27 @@ class RunReport:
     def total(self) -> int:
         return self.already_done + self.written
 
+    @property
+    def all_failed(self) -> bool:
+        """This session wrote dialogues, and every one of them ended in an error."""
+        return bool(self.written) and self.error_dialogues == self.written
+
     def unfinished(self) -> FactoryError | None:
-        """Why the run is not done, as the error to exit with: the budget stopped it, or
-        dialogues failed on the backend (kept for the next rerun); None when it is done."""
+        """Why the run is not done, as the error to exit with: the budget stopped it,
+        dialogues failed on the backend (kept for the next rerun), or every dialogue ended
+        in an error; None when it is done."""
         if self.budget_stop and self.total < self.requested:
             return BudgetSpent(
                 f"stopped at the {self.budget_stop}: {self.total} of {self.requested}"
                 " dialogues done; raise the budget and rerun the same command to go on"
+            )
+        if self.all_failed:
+            reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.end_reasons.items()))
+            return RunIncomplete(
+                f"every one of the {self.written} dialogues ended in an error ({reasons}):"
+                f" nothing usable was made; the failure records in {self.location}"
+                "/dialogues.jsonl quote the model's output (a model that cannot follow the"
+                " JSON format may do better with backend.structured: json_object or prompt)"
             )
         if self.backend_failures:
             return RunIncomplete(
@@ -152,7 +166,9 @@ async def generate(
         manifest.status = "interrupted"
         raise
     else:
-        if report.total >= len(session.wanted):
+        if report.all_failed:
+            manifest.status = "failed"
+        elif report.total >= len(session.wanted):
             manifest.status = "complete"
         else:
             manifest.status = "budget_reached" if report.budget_stop else "incomplete"
@@ -348,6 +364,13 @@ def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Pr
         report.failure_streak += 1
         if report.failure_streak >= report.abort_after:
             message = dialogue.failure.message if dialogue.failure else "unknown"
+            if dialogue.end_reason == "error:rejected":
+                # The server said no to what was asked: the same command would be refused again.
+                raise BackendFailing(
+                    f"the server refused {report.failure_streak} dialogues in a row ({message}):"
+                    " the config does not fit this server (model name, request options); fix"
+                    " it, then rerun"
+                )
             raise BackendFailing(
                 f"{report.failure_streak} dialogues in a row failed on the backend (last: {message}):"
                 " check the server and config, then rerun the same command to resume"

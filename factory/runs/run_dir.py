@@ -28,7 +28,7 @@ MANIFEST_FILE = "manifest.json"
 TORN_FILE = "torn.log"
 LOCK_FILE = ".lock"
 
-RunStatus = Literal["running", "complete", "incomplete", "interrupted", "budget_reached"]
+RunStatus = Literal["running", "complete", "incomplete", "interrupted", "budget_reached", "failed"]
 
 
 class SessionRecord(Record):

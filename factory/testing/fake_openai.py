@@ -70,7 +70,13 @@ def completion_body(content: str, prompt_tokens: int = 10, completion_tokens: in
 class FakeOpenAIServer:
     """Start with `start()` (runs in its own thread and loop); `url` is the base URL."""
 
-    def __init__(self, latency: float = 0.0, port: int = 0, slots: int | None = None) -> None:
+    def __init__(
+        self,
+        latency: float = 0.0,
+        port: int = 0,
+        slots: int | None = None,
+        models: tuple[str, ...] = (),
+    ) -> None:
         self.latency = latency
         self.port = port
         # At most `slots` requests are served at once; the rest queue, as on a real server
@@ -78,6 +84,7 @@ class FakeOpenAIServer:
         self._slots = asyncio.Semaphore(slots) if slots else None
         self.replies: deque[FakeReply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.models = models
         self.headers: list[dict[str, str]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -97,7 +104,10 @@ class FakeOpenAIServer:
         return app
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+        # The models it was told to list: none by default, as some servers list none; then
+        # clients cannot check the name they were given.
+        data = [{"id": name, "object": "model"} for name in self.models]
+        return web.json_response({"object": "list", "data": data})
 
     async def _chat(self, request: web.Request) -> web.Response:
         raw = await request.read()
