@@ -24,7 +24,7 @@ REQUEST = ChatRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=1
 
 
 async def throughput(urls: list[str], calls: int, concurrency: int, balance: str) -> float:
-    config = OpenAIOptions(base_urls=urls, max_retries=0)
+    config = OpenAIOptions(model="fake", base_urls=urls, max_retries=0)
     backend = MultiEndpointBackend(config, max_in_flight=concurrency, balance=balance)
     await backend.start()
     limit = asyncio.Semaphore(concurrency)
