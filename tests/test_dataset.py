@@ -777,3 +777,45 @@ def test_export_writes_through_a_symlink_instead_of_replacing_it(cli, run, recip
     assert result.code == 0, result.err
     assert link.is_symlink() and link.resolve() == target
     assert target.read_text() != "old\n" and '"messages"' in target.read_text()
+
+
+def test_a_mixed_version_says_what_it_holds_and_keeps_its_sources_terms(cli, run, recipe, tmp_path):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root, "--split", "1,0,0").code == 0
+    human = tmp_path / "human.jsonl"  # imported: recorded as human-written ESConv data
+    esconv_json = root / "esc" / "v0.1.0" / "esconv" / "train.json"
+    assert cli("import", "esconv", str(esconv_json), "-o", str(human)).code == 0
+
+    mixed = cli("curate", str(run), str(human), "--name", "mix", "--recipe", recipe,
+                "--out", str(root), "--license", "cc-by-4.0")  # fmt: skip
+    assert mixed.code == 1 and "Traceback" not in mixed.err
+    assert (
+        mixed.err.strip()
+        .splitlines()[-1]
+        .startswith(
+            "error: the kept dialogues include imported human data under other terms"
+            " (ESConv: CC BY-NC 4.0"
+        )
+    )
+    assert not list(root.glob("mix/v*")) and not list(root.glob("mix/.v*"))
+
+    ok = cli("curate", str(run), str(human), "--name", "mix", "--recipe", recipe,
+             "--out", str(root), "--license", "cc-by-nc-4.0")  # fmt: skip
+    assert ok.code == 0, ok.err
+    card = (root / "mix" / "v0.1.0" / "README.md").read_text()
+    assert "A mix of human and synthetic emotional-support conversations" in card
+    assert "50% of the kept dialogues are human conversations" in card
+    assert "Every dialogue was written by language models" not in card
+    assert "**ESConv dialogues are under CC BY-NC 4.0" in card
+    header = card.split("---")[1]
+    assert "- synthetic" in header and "- human-written" in header
+
+    only_human = cli("curate", str(human), "--name", "people", "--recipe", recipe,
+                     "--out", str(root), "--license", "cc-by-nc-4.0")  # fmt: skip
+    assert only_human.code == 0, only_human.err
+    header = (root / "people" / "v0.1.0" / "README.md").read_text().split("---")[1]
+    assert "- synthetic" not in header and "- human-written" in header
+
+    forced = cli("curate", str(run), str(human), "--name", "mix", "--recipe", recipe,
+                 "--out", str(root), "--license", "cc-by-4.0", "--license-override")  # fmt: skip
+    assert forced.code == 0, forced.err

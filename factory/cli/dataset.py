@@ -43,6 +43,12 @@ def curate_command(
     license: Annotated[
         str, typer.Option(help="License id for the card (e.g. cc-by-4.0).")
     ] = "other",
+    license_override: Annotated[
+        bool,
+        typer.Option(
+            help="Keep --license even where it contradicts the terms of imported human data."
+        ),
+    ] = False,
     system_prompt: Annotated[
         Path | None, typer.Option(help="Text file: the system prompt of the `messages` column.")
     ] = None,
@@ -81,6 +87,7 @@ def curate_command(
             seed=seed,
             fractions=parse_fractions(split),
             license=license,
+            license_override=license_override,
             system_prompt=_system_prompt(system_prompt),
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,

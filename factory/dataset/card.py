@@ -12,6 +12,7 @@ import jinja2
 import yaml
 
 from factory.dataset.manifest import DatasetManifest
+from factory.dataset.terms import human_share, terms_of
 from factory.secrets import scrub_text
 
 TEMPLATE = Path(__file__).with_name("card.jinja")
@@ -44,7 +45,7 @@ def card_header(manifest: DatasetManifest) -> dict[str, Any]:
         "language": ["en"],
         "pretty_name": f"{manifest.name} {manifest.version}",
         "task_categories": ["text-generation"],
-        "tags": ["emotional-support", "synthetic", "dialogue", "esc-factory"],
+        "tags": _tags(human_share(manifest.stats.models), manifest.stats.dialogues),
         "size_categories": [size_category(manifest.stats.dialogues)],
     }
     if configs:
@@ -52,6 +53,16 @@ def card_header(manifest: DatasetManifest) -> dict[str, Any]:
     else:
         header["viewer"] = False  # no data files: the Hub viewer has nothing to show
     return header
+
+
+def _tags(human: float, dialogues: int) -> list[str]:
+    """The Hub tags: `synthetic` only when some dialogue is, `human-written` when some is."""
+    tags = ["emotional-support"]
+    if human < 1 or not dialogues:
+        tags.append("synthetic")
+    if human > 0:
+        tags.append("human-written")
+    return [*tags, "dialogue", "esc-factory"]
 
 
 @cache
@@ -66,10 +77,13 @@ def render_card(manifest: DatasetManifest) -> str:
     """README.md of a version, from its manifest alone, with anything that looks like a
     credential cut out (a key passed by mistake as a model name, say)."""
     models = manifest.stats.models
+    human = human_share(models)
     card = _template().render(
         m=manifest,
         header=yaml.safe_dump(card_header(manifest), sort_keys=False),
-        imported=bool(models) and all(m.startswith("human:") for m in models),
+        imported=bool(models) and human >= 1,
+        human=human if models else 0.0,
+        terms=terms_of(models),
         used={f.use for f in manifest.recipe.filters},
         prompts=sorted({pair for s in manifest.sources for pair in s.prompt_hashes.items()}),
     )

@@ -45,7 +45,8 @@ from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig, pre
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
-from factory.errors import DataFileError, EmptyResult, RunDirError
+from factory.dataset.terms import licence_conflicts
+from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
     REJECTED_FILE,
@@ -317,6 +318,7 @@ def curate(
     seed: int = 0,
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
     license: str = "other",
+    license_override: bool = False,
     system_prompt: str,
     preferences: PreferenceConfig | None = None,
     allow_empty: bool = False,
@@ -366,6 +368,14 @@ def curate(
             stats=dataset_stats(kept),
             preferences=preference_info,
         )
+        conflicts = licence_conflicts(manifest.stats.models, license)
+        if conflicts and not license_override:
+            terms = "; ".join(f"{t.name}: {t.summary}" for t in conflicts)
+            raise ConfigError(
+                f"the kept dialogues include imported human data under other terms ({terms}):"
+                f" --license {license} would contradict them; pass --license"
+                f" {conflicts[0].licence}, or --license-override if you hold other rights"
+            )
         (tmp / "README.md").write_text(render_card(manifest), encoding="utf-8")
         manifest.write(tmp)
         try:
