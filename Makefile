@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/factory generate --n 3 --out outputs/runs/demo
-	$(VENV)/bin/factory curate outputs/runs/demo --name demo --out outputs/datasets --allow-empty
+	$(VENV)/bin/factory curate outputs/runs/demo --name demo --root outputs/datasets --allow-empty
 
 test: setup
 	FACTORY_REQUIRE_LOCAL=1 $(PY) -m pytest

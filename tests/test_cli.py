@@ -346,3 +346,36 @@ def test_a_streak_of_refusals_quotes_the_server_and_does_not_say_resume(cli, tmp
                  "-n", "30", "--concurrency", "1", "-o", str(tmp_path / "run"))  # fmt: skip
     one_line_error(result, "the server refused 10 dialogues in a row", "temperature must be")
     assert "resume" not in result.err
+
+
+def test_a_short_flag_means_one_thing_in_every_command():
+    import typer.main
+
+    from factory.cli import app
+
+    def commands(group, path: str = "factory"):  # typer vendors its own click: duck-typed
+        if hasattr(group, "commands"):
+            for name, sub in group.commands.items():
+                yield from commands(sub, f"{path} {name}")
+        else:
+            yield path, group
+
+    meanings: dict[str, list[tuple[str, set[str]]]] = {}
+    for path, command in commands(typer.main.get_command(app)):
+        for param in command.params:
+            if param.param_type_name != "option":
+                continue
+            longs = {o for o in param.opts if o.startswith("--")}
+            for short in (o for o in param.opts if not o.startswith("--")):
+                meanings.setdefault(short, []).append((path, longs))
+    assert "-n" in meanings and "-o" in meanings
+    for short, uses in meanings.items():
+        shared = set.intersection(*(longs for _, longs in uses))
+        assert shared, f"{short} means different things: {uses}"
+
+
+def test_version(cli):
+    from factory import __version__
+
+    result = cli("--version")
+    assert result.code == 0 and result.out.strip() == f"esc-factory {__version__}"

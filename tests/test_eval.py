@@ -98,7 +98,7 @@ def test_eval_without_strategies_skips_what_it_cannot_measure(cli, run, tmp_path
     result = cli(
         "eval",
         str(plain),
-        "-r",
+        "--reference",
         str(run / "dialogues.jsonl"),
         "-o",
         str(tmp_path / "r"),
@@ -140,7 +140,7 @@ def test_eval_errors_are_one_line(cli, run, tmp_path):
         json.dumps({"emotion_type": "anxiety", "dialog": [{"speaker": "usr", "text": "hi"}]}) + "\n"
     )
     one_line(
-        cli("eval", str(run), "-r", str(raw), "-o", str(tmp_path / "b")),
+        cli("eval", str(run), "--reference", str(raw), "-o", str(tmp_path / "b")),
         "reference " + str(raw) + ": none of its 1 lines is a dialogue",
     )
     one_line(cli("eval", str(tmp_path / "nope"), "-o", str(tmp_path / "c")), "not found")
@@ -194,7 +194,7 @@ def test_realism_is_skipped_not_fatal_without_the_embed_extra(cli, run, tmp_path
     import sys
 
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
-    result = cli("eval", str(run), "-r", str(run), "-o", str(tmp_path / "r"))
+    result = cli("eval", str(run), "--reference", str(run), "-o", str(tmp_path / "r"))
     assert result.code == 0, result.err
     skipped = json.loads((tmp_path / "r" / "report.json").read_text())["skipped"]
     assert "needs the `embed` extra" in skipped["realism"]
@@ -205,7 +205,15 @@ def test_report_json_reads_back_through_the_model_unchanged(cli, run, tmp_path):
 
     out = tmp_path / "r"
     result = cli(
-        "eval", str(run), "-r", str(run), "-o", str(out), "--sample-size", "10", "--no-realism"
+        "eval",
+        str(run),
+        "--reference",
+        str(run),
+        "-o",
+        str(out),
+        "--sample-size",
+        "10",
+        "--no-realism",
     )
     assert result.code == 0, result.err
     text = (out / "report.json").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Annotated
 
 import typer
 
@@ -44,8 +45,23 @@ app.command("push")(push_command)
 app.command("eval")(eval_command)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from factory import __version__
+
+        typer.echo(f"esc-factory {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Synthetic emotional-support dialogues: three-role LLM role-play, curation, datasets."""
 
 

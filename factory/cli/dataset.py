@@ -26,10 +26,13 @@ def _system_prompt(path: Path | None) -> str:
 
 def curate_command(
     runs: Annotated[list[Path], typer.Argument(help="Run directories or dialogues .jsonl files.")],
-    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name (a folder under --out).")],
+    name: Annotated[str, typer.Option("--name", help="Dataset name (a folder under --root).")],
     recipe: RecipeOpt = "default",
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder that holds the datasets.")
+        Path,
+        typer.Option(
+            "--root", "--out", "-o", help="Folder that holds the datasets (as --root elsewhere)."
+        ),
     ] = DEFAULT_ROOT,
     bump: Annotated[
         Bump | None,

@@ -20,7 +20,6 @@ def eval_command(
         Path | None,
         typer.Option(
             "--reference",
-            "-r",
             help="Dialogues to compare with, e.g. ESConv from `factory import esconv`.",
         ),
     ] = None,
