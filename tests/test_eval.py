@@ -222,3 +222,33 @@ def test_report_json_reads_back_through_the_model_unchanged(cli, run, tmp_path):
     assert report.measures.sampled is not None and report.measures.sampled.size == 10
     assert report.comparison.strategy_jsd == 0 and report.comparison.realism is None
     assert f"distinct-2 {report.measures.distinct_2}" in result.out
+
+
+def test_a_set_sharing_dialogues_with_its_reference_is_warned_about(cli, run, tmp_path):
+    out = tmp_path / "r"
+    result = cli("eval", str(run), "--reference", str(run), "-o", str(out), "--no-realism")
+    assert result.code == 0, result.err
+    n = len((run / "dialogues.jsonl").read_text().splitlines())
+    assert f"warning: {n} of the {n} dialogues are also in the reference" in result.err
+    report = json.loads((out / "report.json").read_text())
+    assert report["comparison"]["shared_with_reference"] == n
+    assert (
+        f"**Warning: {n} of the {n} dialogues are also in the reference"
+        in (out / "report.md").read_text()
+    )
+
+
+def test_an_auc_under_half_is_explained(monkeypatch):
+    import factory.evaluation.realism as realism
+    from factory.evaluation.evaluate import _compare
+    from factory.evaluation.measures import measure
+
+    low = realism.Realism(auc_mean=0.07, auc_std=0.02, folds=5, per_side=10, max_words=256)
+    monkeypatch.setattr(realism, "realism_auc", lambda *args, **kwargs: low)
+
+    from types import SimpleNamespace
+
+    nothing = SimpleNamespace(dialogues=[])
+    empty = measure([])
+    comparison = _compare(nothing, empty, nothing, empty, True, 0, {})
+    assert comparison.warnings and "AUC 0.07 is under 0.5" in comparison.warnings[0]

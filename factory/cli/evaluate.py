@@ -56,6 +56,8 @@ def eval_command(
         f"{m.dialogues} dialogues, {m.utterances_per_dialogue} utterances each,"
         f" distinct-2 {m.distinct_2}"
     )
+    for warning in report.comparison.warnings or []:
+        print(f"warning: {warning}", file=sys.stderr)
     if report.comparison.strategy_jsd is not None:
         typer.echo(f"strategy JSD vs reference: {report.comparison.strategy_jsd}")
     if (r := report.comparison.realism) is not None:

@@ -18,6 +18,7 @@ from factory.evaluation.measures import Measurement, measure
 from factory.evaluation.plots import PLOTS, plot_all
 from factory.evaluation.report import Comparison, EvalReport, MeasuredSet, Subject
 from factory.models import Dialogue
+from factory.text import content_hash
 
 
 @dataclass
@@ -121,12 +122,23 @@ def _compare(
     skipped: dict[str, str],
 ) -> Comparison:
     comparison = Comparison()
+    theirs_hashes = {content_hash(d) for d in ref.dialogues}
+    comparison.shared_with_reference = sum(
+        content_hash(d) in theirs_hashes for d in subject.dialogues
+    )
+    warnings = []
+    if comparison.shared_with_reference:
+        warnings.append(
+            f"{comparison.shared_with_reference} of the {len(subject.dialogues)} dialogues are"
+            " also in the reference: every comparison below is partly the set against itself"
+        )
     if mine.measures.strategy is not None and theirs.measures.strategy is not None:
         comparison.strategy_jsd = jensen_shannon(mine.measures.strategy, theirs.measures.strategy)
     else:
         skipped["strategy_jsd"] = "strategies are missing on one side"
     if not realism:
         skipped["realism"] = "switched off (--no-realism)"
+        comparison.warnings = warnings or None
         return comparison
     try:
         from factory.evaluation.realism import realism_auc
@@ -137,6 +149,13 @@ def _compare(
         skipped["realism"] = f"needs the `embed` extra ({missing} is not installed)"
     except TooFewDialogues as exc:
         skipped["realism"] = str(exc)
+    if comparison.realism is not None and comparison.realism.auc_mean < 0.5:
+        warnings.append(
+            f"realism AUC {comparison.realism.auc_mean} is under 0.5: the classifier does worse"
+            " than chance, which means it cannot tell the sets apart (or they share dialogues),"
+            " not that this set is more real than the reference"
+        )
+    comparison.warnings = warnings or None
     return comparison
 
 

@@ -113,6 +113,8 @@ def _comparison(report: EvalReport) -> list[str]:
     if comparison.strategy_jsd is None and comparison.realism is None:
         return []
     lines = ["", "## Against the reference", ""]
+    for warning in comparison.warnings or []:
+        lines.append(f"- **Warning: {warning}.**")
     if comparison.strategy_jsd is not None:
         lines.append(
             f"- Strategy distribution, Jensen-Shannon divergence: {comparison.strategy_jsd} bits (0 = same)."

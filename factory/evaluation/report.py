@@ -34,6 +34,8 @@ class Comparison(BaseModel):
 
     strategy_jsd: float | None = None
     realism: Realism | None = None
+    shared_with_reference: int | None = None  # dialogues found in both sets (same turns)
+    warnings: list[str] | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
