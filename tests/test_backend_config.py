@@ -84,7 +84,7 @@ def test_the_registry_builds_every_kind_and_only_those(tmp_path):
     gguf.write_bytes(b"")
     options = [
         LocalOptions(model=str(gguf)),
-        OpenAIOptions(),
+        OpenAIOptions(model="served"),
         VLLMOptions(),
         DistilabelOptions(llm_class="pkg.module.LLM"),
         ScriptedOptions(),
@@ -96,9 +96,11 @@ def test_the_registry_builds_every_kind_and_only_those(tmp_path):
 def test_several_base_urls_are_one_balanced_backend():
     from factory.backends.multi import MultiEndpointBackend
 
-    one = build_backend(OpenAIOptions(base_urls=["http://a:1/v1"]), 2)
+    one = build_backend(OpenAIOptions(model="m", base_urls=["http://a:1/v1"]), 2)
     assert isinstance(one, OpenAIBackend) and one.base_url == "http://a:1/v1"
-    several = build_backend(OpenAIOptions(base_urls=["http://a:1/v1", "http://b:1/v1"]), 2)
+    several = build_backend(
+        OpenAIOptions(model="m", base_urls=["http://a:1/v1", "http://b:1/v1"]), 2
+    )
     assert isinstance(several, MultiEndpointBackend) and len(several.endpoints) == 2
 
 

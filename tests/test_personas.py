@@ -166,7 +166,6 @@ def test_an_event_naming_a_person_needs_who(data_copy):
 
 def test_persona_draws_break_no_rule_and_fit_their_age_ranges(bank):
     sampler = PersonaSampler(bank)
-    occupations = {o.name: o for o in bank.attributes.occupations}
     stages = {s.name: s for s in bank.attributes.life_stages}
     cells = sampler.cell_sequence(3)
     for i in range(1500):
@@ -177,11 +176,11 @@ def test_persona_draws_break_no_rule_and_fit_their_age_ranges(bank):
         low, high = draw.event.intensity
         assert low <= draw.intensity <= high
         persona = draw.persona
-        assert (
-            occupations[persona.occupation].min_age
-            <= persona.age
-            <= occupations[persona.occupation].max_age
-        )
+        group, title = bank.occupation_of(persona.occupation)
+        assert group.name == draw.facts["occupation"]
+        assert group.min_age <= persona.age <= group.max_age
+        if title is not None:  # a library title: its own ages too
+            assert title.min_age <= persona.age <= title.max_age
         assert (
             stages[persona.life_stage].min_age <= persona.age <= stages[persona.life_stage].max_age
         )
@@ -229,7 +228,7 @@ def test_same_seed_same_scenarios_other_seed_others_and_prefix_stable(bank):
 async def test_the_scenario_draw_is_pinned_and_shared_by_both_samplers(bank):
     # The ids hash each scenario's whole content: a change in the cell order, the random
     # streams or the persona draw changes them, and every dialogue id with them.
-    pinned = ["sc-2f52b3aea716", "sc-8a2cd034eff9", "sc-002a58b5cf1c", "sc-0663496b43ca"]
+    pinned = ["sc-701cf9a5424d", "sc-61581741ff83", "sc-a245522d9a36", "sc-4907d7aea9e1"]
     on_the_fly = SampledScenarios(bank).scenarios(4, seed=4)
     assert [s.id for s in on_the_fly] == pinned
     banked, _ = await sample_scenarios(settings(n=4, seed=4, **{"dedup.enabled": False}))
@@ -249,13 +248,14 @@ def test_thousand_template_scenarios_in_seconds(bank):
 
 
 async def test_near_duplicates_are_rejected_and_counted():
+    # 0.85: with library names and job titles, few descriptions reach 0.9 in bag of words.
     scenarios, report = await sample_scenarios(
-        settings(n=150, seed=2, **{"dedup.threshold": 0.9}), encoder=bag_of_words
+        settings(n=150, seed=2, **{"dedup.threshold": 0.85}), encoder=bag_of_words
     )
     vectors = bag_of_words([dedup_text(s) for s in scenarios])
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, 0)
-    pairs_over = int((similarity >= 0.9).sum() // 2)
+    pairs_over = int((similarity >= 0.85).sum() // 2)
     assert report.duplicates_rejected > 0
     # Only scenarios kept after max_attempts may still be near-duplicates.
     assert pairs_over <= report.kept_after_max_attempts * 2
@@ -263,7 +263,7 @@ async def test_near_duplicates_are_rejected_and_counted():
     raw = bag_of_words([dedup_text(s) for s in undeduped])
     raw_similarity = raw @ raw.T
     np.fill_diagonal(raw_similarity, 0)
-    assert int((raw_similarity >= 0.9).sum() // 2) > pairs_over
+    assert int((raw_similarity >= 0.85).sum() // 2) > pairs_over
 
 
 async def test_deduped_bank_is_deterministic_and_prefix_stable():

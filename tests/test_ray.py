@@ -61,6 +61,8 @@ def test_a_backend_the_workers_cannot_reach_fails_on_the_driver_first(cli, tmp_p
         "--ray",
         "-b",
         "openai",
+        "--model",
+        "m",
         "--base-url",
         "http://127.0.0.1:9/v1",
         "-n",

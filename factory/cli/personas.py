@@ -12,7 +12,7 @@ import typer
 from factory.backends.config import BackendKind, flag_overrides
 from factory.cli.options import BaseUrlOpt, ModelOpt
 from factory.scenarios.builder import SituationMode
-from factory.scenarios.sampler import Mix
+from factory.scenarios.sampler import Marginals, Mix
 
 app = typer.Typer(
     help="Sample seekers (persona x problem x emotion x situation) and check coverage."
@@ -24,6 +24,14 @@ SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed (default 7).")
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Scenario bank to write (.jsonl).")]
 MixOpt = Annotated[
     Mix | None, typer.Option("--mix", help="Target weights over the grid (default uniform).")
+]
+MarginalsOpt = Annotated[
+    Marginals | None,
+    typer.Option(
+        "--marginals",
+        help="Age, gender and home shares: personas/population.yaml's, or the pools evenly"
+        " (default population).",
+    ),
 ]
 SituationsOpt = Annotated[
     SituationMode | None,
@@ -49,6 +57,7 @@ def sample_command(
     n: NOpt = None,
     seed: SeedOpt = None,
     mix: MixOpt = None,
+    marginals: MarginalsOpt = None,
     situations: SituationsOpt = None,
     seeds: SeedsOpt = None,
     backend: BackendOpt = None,
@@ -69,6 +78,7 @@ def sample_command(
             "n": n,
             "seed": seed,
             "mix": mix,
+            "marginals": marginals,
             "situations": situations,
             "seeds": [str(p) for p in seeds] if seeds else None,
             **flag_overrides(backend, base_url, model),

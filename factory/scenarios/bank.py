@@ -17,6 +17,7 @@ from factory.errors import DataFileError, first_error_line
 from factory.models import Scenario
 from factory.resources import read_text
 from factory.scenarios.persona_bank import PersonaBank
+from factory.scenarios.population import stratum
 from factory.scenarios.sampler import DeadEnd, PersonaDraw, PersonaSampler, scenario_from
 from factory.scenarios.situations import TemplateWriter
 
@@ -57,7 +58,7 @@ class ScenarioDraws:
     def draw(self, index: int, attempt: int = 0) -> tuple[PersonaDraw, random.Random]:
         """The persona of scenario `index`, and the random stream its situation goes on with."""
         rng = draft_rng(self.seed, index, attempt)
-        return self.sampler.draw(rng, self.cells[index]), rng
+        return self.sampler.draw(rng, self.cells[index], stratum(self.seed, index)), rng
 
     def template(self, index: int, attempt: int = 0) -> tuple[Scenario, list[Implausible]]:
         """Scenario `index` with a template situation that breaks no plausibility rule, and
@@ -66,7 +67,7 @@ class ScenarioDraws:
         checker = self.sampler.checker
         turned_away: list[Implausible] = []
         for _ in range(_DRAFT_TRIES):
-            draw = self.sampler.draw(rng, self.cells[index])
+            draw = self.sampler.draw(rng, self.cells[index], stratum(self.seed, index))
             scenario = scenario_from(draw, *self.writer.write(draw, rng))
             broken = checker.broken(scenario)
             if not broken:

@@ -29,6 +29,7 @@ from factory.scenarios.persona_bank import PersonaBank
 from factory.scenarios.sampler import (
     DEFAULT_INTENSITY_WEIGHTS,
     Cell,
+    Marginals,
     Mix,
     PersonaSampler,
     scenario_from,
@@ -63,6 +64,7 @@ class ScenarioConfig(BaseModel):
         default=None, description="a personas folder; default: the shipped one"
     )
     mix: Mix = Mix.uniform
+    marginals: Marginals = Marginals.population
     intensity_weights: tuple[float, float, float, float, float] = DEFAULT_INTENSITY_WEIGHTS
     situations: SituationMode = SituationMode.template
     seeds: list[str] = Field(
@@ -112,7 +114,7 @@ async def sample_scenarios(
     0..i-1, never on timing or concurrency."""
     started = time.perf_counter()
     bank = PersonaBank(Path(config.data_dir) if config.data_dir else None)
-    sampler = PersonaSampler(bank, config.mix, config.intensity_weights)
+    sampler = PersonaSampler(bank, config.mix, config.intensity_weights, config.marginals)
     if not sampler.cells:
         raise ConfigError(
             "the constraints exclude every problem x emotion cell: relax personas/constraints.yaml"

@@ -1,5 +1,6 @@
 """The persona data files (personas/*.yaml): attribute pools, problems, emotions, the
-plausibility rules, households, cues and situation events, validated at load. A bad file
+plausibility rules, households, cues, situation events, the population shares and the
+name and job-title library, validated at load. A bad file
 fails with one line naming the file and the key: an unknown field, an empty pool, a rule
 or template naming a value that does not exist."""
 
@@ -16,6 +17,9 @@ from factory.resources import data_dir, read_text
 from factory.scenarios.cues import Cues
 from factory.scenarios.events import BUILT_IN_SLOTS, Situations, slots_of
 from factory.scenarios.household import HouseholdData
+from factory.scenarios.job_titles import JobTitle, JobTitleData, JobTitles
+from factory.scenarios.names import NameLibrary, NameSources
+from factory.scenarios.population import Population
 from factory.scenarios.rules import Conditions, Range, Rules, Strict
 from factory.settings import validation_line
 
@@ -61,6 +65,7 @@ class Occupation(AgeRange):
     min_age: int = Field(default=10, ge=10, le=100)
     max_age: int = Field(default=100, ge=10, le=100)
     kind: OccupationKind = "job"
+    weight: float = Field(default=1.0, ge=0, description="how often it is drawn where it fits")
     work: Work | None = None
 
     def bounds(self) -> tuple[int, int]:
@@ -109,7 +114,6 @@ BIG_FIVE = ("openness", "conscientiousness", "extraversion", "agreeableness", "n
 class Attributes(Strict):
     age_bands: list[AgeBand] = Field(min_length=1)
     genders: list[str] = Field(min_length=1)
-    names: dict[str, list[str]]
     occupations: list[Occupation] = Field(min_length=1)
     life_stages: list[LifeStage] = Field(min_length=1)
     living_situations: list[str] = Field(min_length=1)
@@ -122,9 +126,6 @@ class Attributes(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Attributes:
-        for gender in self.genders:
-            if not self.names.get(gender) and not self.names.get("any"):
-                raise ValueError(f"names: no names for gender '{gender}' and no 'any' list")
         unknown = set(self.big_five_words) - set(BIG_FIVE)
         if unknown:
             raise ValueError(
@@ -158,6 +159,11 @@ class Emotions(Strict):
     emotions: list[Emotion] = Field(min_length=1)
 
 
+class Library(Strict):
+    names: NameSources
+    jobs: JobTitleData
+
+
 class PersonaBank:
     """All persona data, cross-checked: every name a rule, template or cue uses exists."""
 
@@ -170,8 +176,22 @@ class PersonaBank:
         self.household = _load(self.directory / "household.yaml", HouseholdData)
         self.cues = _load(self.directory / "cues.yaml", Cues)
         self.situations = _load(self.directory / "situations.yaml", Situations)
+        self.population = _load(self.directory / "population.yaml", Population)
+        self.library = _load(self.directory / "library.yaml", Library)
         self.occupations = {o.name: o for o in self.attributes.occupations}
+        self.names = NameLibrary(self.library.names)
+        self.job_titles = _job_titles(self.directory / "library.yaml", self.library.jobs)
         self._cross_check()
+
+    def occupation_of(self, title: str) -> tuple[Occupation, JobTitle | None] | None:
+        """The occupation group of a persona's occupation (a group's own name, or a library
+        job title) and the title's entry; None for an occupation the data does not know."""
+        if title in self.occupations:
+            return self.occupations[title], None
+        job = self.job_titles.get(title)
+        if job is None:
+            return None
+        return self.occupations[job.group], job
 
     def values(self, field: str) -> list[str]:
         """The allowed values of a categorical fact."""
@@ -217,6 +237,8 @@ class PersonaBank:
                     f"{path}: problems.{name}: unknown problem (not in problems.yaml)"
                 )
         check_situations(self)
+        check_population(self)
+        check_library(self)
 
     def _check_problems_and_emotions(self) -> None:
         path = self.directory / "problems.yaml"
@@ -301,6 +323,60 @@ def check_situations(bank: PersonaBank) -> None:
     missing = sorted(problem_names - set(situations.problems))
     if missing:
         raise DataFileError(f"{path}: problems: no events for problem(s) {', '.join(missing)}")
+
+
+def check_population(bank: PersonaBank) -> None:
+    """The shares name every age band, gender and living situation, and nothing else."""
+    path = bank.directory / "population.yaml"
+    p = bank.population
+    for key, shares, pool in (
+        ("age_bands", p.age_bands, bank.values("age_band")),
+        ("genders", p.genders, bank.values("gender")),
+        *((f"living_situations.{band}", s, bank.values("living_situation"))
+          for band, s in p.living_situations.items()),
+    ):  # fmt: skip
+        if unknown := sorted(set(shares) - set(pool)):
+            raise DataFileError(f"{path}: {key}: unknown value '{unknown[0]}'")
+        if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+            raise DataFileError(f"{path}: {key}: shares must be >= 0 with a positive sum")
+    for key, named, pool in (
+        ("age_bands", set(p.age_bands), bank.values("age_band")),
+        ("genders", set(p.genders), bank.values("gender")),
+        ("living_situations", set(p.living_situations), bank.values("age_band")),
+    ):
+        if unknown := sorted(named - set(pool)):
+            raise DataFileError(f"{path}: {key}: unknown value '{unknown[0]}'")
+        if missing := sorted(set(pool) - named):
+            raise DataFileError(
+                f"{path}: {key}: no share for '{missing[0]}' (use 0 to rule it out)"
+            )
+
+
+def check_library(bank: PersonaBank) -> None:
+    """Every cultural background has names from real Faker locales; job groups exist."""
+    path = bank.directory / "library.yaml"
+    names, jobs = bank.library.names, bank.library.jobs
+    if missing := sorted(set(bank.values("cultural_background")) - set(names)):
+        raise DataFileError(f"{path}: names: no locale for cultural background '{missing[0]}'")
+    if unknown := sorted(set(names) - set(bank.values("cultural_background"))):
+        raise DataFileError(f"{path}: names: unknown cultural background '{unknown[0]}'")
+    if problem := bank.names.problem():
+        raise DataFileError(f"{path}: {problem}")
+    for group in (jobs.default_group, *jobs.groups):
+        occupation = bank.occupations.get(group)
+        if occupation is None or occupation.kind != "job":
+            raise DataFileError(
+                f"{path}: jobs: '{group}' is not an occupation of kind job in attributes.yaml"
+            )
+
+
+def _job_titles(path: Path, jobs: JobTitleData) -> JobTitles:
+    try:
+        return JobTitles(jobs)
+    except ModuleNotFoundError:
+        raise DataFileError(
+            f"{path}: jobs.locale: Faker has no job titles for '{jobs.locale}'"
+        ) from None
 
 
 def _load(path: Path, model: type[M]) -> M:

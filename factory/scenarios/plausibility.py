@@ -51,7 +51,11 @@ def _age_ranges(e: Evidence) -> bool:
         return False
     ranges = [(b.min, b.max) for b in a.age_bands if b.name == persona.age_band]
     ranges += [s.bounds() for s in a.life_stages if s.name == persona.life_stage]
-    ranges += [o.bounds() for o in a.occupations if o.name == persona.occupation]
+    if found := e.bank.occupation_of(persona.occupation):
+        group, title = found
+        ranges.append(group.bounds())
+        if title is not None:
+            ranges.append((title.min_age, title.max_age))
     return any(not low <= persona.age <= high for low, high in ranges)
 
 
@@ -161,9 +165,9 @@ class PlausibilityChecker:
                 facts[facet] = value
         if persona.age is not None:
             facts["age"] = persona.age
-        occupation = self.bank.occupations.get(persona.occupation)
-        if occupation is not None:
-            facts["occupation_kind"] = occupation.kind
+        if found := self.bank.occupation_of(persona.occupation):
+            facts["occupation"] = found[0].name  # the group: rules speak of groups
+            facts["occupation_kind"] = found[0].kind
         if reading.recency_days is not None:
             facts["recency_days"] = reading.recency_days
         return facts

@@ -5,7 +5,8 @@ scenarios visit every feasible cell once (seeded order), later ones follow the t
 by smooth weighted round-robin. The sequence does not depend on n, so a larger n only adds
 scenarios at the end. Each persona is drawn under the plausibility rules of
 personas/constraints.yaml; a cell that no persona can satisfy is left out of the grid (and
-reported)."""
+reported). Age bands, genders and living situations follow personas/population.yaml by
+default (`Marginals.uniform`: the pools evenly); names and job titles come from Faker."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from factory.scenarios.events import PERSON_SLOTS, TIME_SLOTS, Event, Who, slots
 from factory.scenarios.household import Household, HouseholdSampler, Person
 from factory.scenarios.persona_bank import BIG_FIVE, Occupation, PersonaBank
 from factory.scenarios.plausibility import PlausibilityChecker
+from factory.scenarios.population import Stratum, fit_shares, pick
 from factory.scenarios.rules import Facts, meets
 
 Cell = tuple[str, str]  # (problem, emotion)
@@ -34,8 +36,17 @@ class Mix(StrEnum):
     esconv = "esconv"
 
 
+class Marginals(StrEnum):
+    """Age, gender and living-situation shares: a population's (personas/population.yaml)
+    or the pools evenly."""
+
+    population = "population"
+    uniform = "uniform"
+
+
 DEFAULT_INTENSITY_WEIGHTS = (0.0, 1.0, 3.0, 4.0, 3.0)  # for 1..5: most seekers arrive at 3-5
 _FEASIBILITY_TRIES = 200
+_BAND_TRIES = 40
 _PERSONA_TRIES = 200
 
 
@@ -69,9 +80,11 @@ class PersonaSampler:
         bank: PersonaBank,
         mix: Mix = Mix.uniform,
         intensity_weights: tuple[float, ...] = DEFAULT_INTENSITY_WEIGHTS,
+        marginals: Marginals = Marginals.population,
     ) -> None:
         self.bank = bank
         self.mix = mix
+        self.marginals = marginals
         self.intensity_weights = intensity_weights
         self.checker = PlausibilityChecker(bank)
         self.households = HouseholdSampler(bank.household)
@@ -80,6 +93,7 @@ class PersonaSampler:
         self.infeasible = [cell for cell in grid if not self._feasible(cell)]
         self.cells = [cell for cell in grid if cell not in self.infeasible]
         self.weights = {cell: self._weight(cell) for cell in self.cells}
+        self.band_weights = self._fit_bands()
 
     # -- the grid ----------------------------------------------------------------------
     def _weight(self, cell: Cell) -> float:
@@ -112,21 +126,58 @@ class PersonaSampler:
 
     def _feasible(self, cell: Cell) -> bool:
         rng = random.Random(f"feasible:{cell}")
+        bands = [b.name for b in self.bank.attributes.age_bands]
         for _ in range(_FEASIBILITY_TRIES):
             try:
-                self._draw_once(rng, cell)
+                self._draw_once(rng, cell, rng.choice(bands))
                 return True
             except DeadEnd:
                 continue
         return False
 
+    def _bands_of(self, cell: Cell) -> set[str]:
+        """The age bands some persona of the cell can be in."""
+        found = set()
+        for band in self.bank.attributes.age_bands:
+            rng = random.Random(f"feasible:{cell}:{band.name}")
+            for _ in range(_BAND_TRIES):
+                try:
+                    self._draw_once(rng, cell, band.name)
+                    found.add(band.name)
+                    break
+                except DeadEnd:
+                    continue
+        return found
+
+    def _fit_bands(self) -> dict[Cell, dict[str, float]]:
+        """Each cell's age-band weights: fitted so the bank's shares match the population's
+        (cells weighted by their long-run share), or even over the bands a cell allows."""
+        feasible = {cell: self._bands_of(cell) for cell in self.cells}
+        if self.marginals is Marginals.uniform:
+            return {cell: dict.fromkeys(bands, 1.0) for cell, bands in feasible.items()}
+        keys = {f"{p}|{e}": (p, e) for p, e in self.cells}
+        fitted = fit_shares(
+            {k: self.weights[c] for k, c in keys.items()},
+            {k: feasible[c] for k, c in keys.items()},
+            self.bank.population.age_bands,
+        )
+        return {keys[k]: shares for k, shares in fitted.items()}
+
     # -- personas ----------------------------------------------------------------------
-    def draw(self, rng: random.Random, cell: Cell) -> PersonaDraw:
+    def draw(self, rng: random.Random, cell: Cell, stratum: Stratum | None = None) -> PersonaDraw:
         """A persona for `cell` that breaks no rule its facts can be judged by yet, with a
-        household and an event that fit it."""
-        for _ in range(_PERSONA_TRIES):
+        household and an event that fit it. The age band is drawn first (at the stratum's
+        quantile, if given) and kept while the rest is redrawn, so the cell's band weights
+        are the bank's shares."""
+        weights = self.band_weights[cell]
+        bands = sorted(weights)
+        quantile = stratum.age if stratum is not None else rng.random()
+        band = pick(bands, [weights[b] for b in bands], quantile)
+        for attempt in range(_PERSONA_TRIES):
+            if attempt == _PERSONA_TRIES // 2:  # a band that fits only rarely: let go of it
+                band = rng.choices(bands, weights=[weights[b] for b in bands])[0]
             try:
-                return self._draw_once(rng, cell)
+                return self._draw_once(rng, cell, band, stratum)
             except DeadEnd:
                 continue
         raise DeadEnd(
@@ -135,21 +186,41 @@ class PersonaSampler:
             " leave too little; relax them"
         )
 
-    def _pick(self, rng: random.Random, facts: Facts, facet: str, options: list[str]) -> str:
+    def _pick(
+        self,
+        rng: random.Random,
+        facts: Facts,
+        facet: str,
+        options: list[str],
+        shares: dict[str, float] | None = None,
+        quantile: float | None = None,
+    ) -> str:
+        """One of the options the rules allow beside the facts so far, by `shares` (evenly
+        without), at `quantile` if given."""
         allowed = [
             o for o in options if self.checker.first_broken({**facts, facet: o}, (facet,)) is None
         ]
+        if shares is not None and self.marginals is Marginals.population:
+            allowed = [o for o in allowed if shares.get(o, 0) > 0]
+            weights = [shares[o] for o in allowed]
+        else:
+            weights = [1.0] * len(allowed)
         if not allowed:
             raise DeadEnd(facet)
-        choice = facts[facet] = rng.choice(allowed)
+        if quantile is None:
+            quantile = rng.random()
+        choice = facts[facet] = pick(allowed, weights, quantile)
         return choice
 
-    def _draw_once(self, rng: random.Random, cell: Cell) -> PersonaDraw:
+    def _draw_once(
+        self, rng: random.Random, cell: Cell, band_name: str, stratum: Stratum | None = None
+    ) -> PersonaDraw:
         a = self.bank.attributes
+        population = self.bank.population
         facts: Facts = {"problem": cell[0], "emotion": cell[1]}
         if self.checker.first_broken(facts) is not None:
             raise DeadEnd("cell")
-        band_name = self._pick(rng, facts, "age_band", [b.name for b in a.age_bands])
+        self._pick(rng, facts, "age_band", [band_name])
         band = next(b for b in a.age_bands if b.name == band_name)
         ages = [
             age
@@ -159,30 +230,24 @@ class PersonaSampler:
         if not ages:
             raise DeadEnd("age")
         age = facts["age"] = rng.choice(ages)
+        # Home before life stage: the household shares are the population's, and a life
+        # stage (raising young children) must then fit the home, not force it.
+        self._pick(
+            rng, facts, "living_situation", a.living_situations,
+            population.living_situations.get(band_name),
+        )  # fmt: skip
         self._pick(
             rng,
             facts,
             "life_stage",
             [s.name for s in a.life_stages if s.min_age <= age <= s.max_age],
         )
-        self._pick(rng, facts, "living_situation", a.living_situations)
-        fitting = [o for o in a.occupations if o.min_age <= age <= o.max_age]
-        kinds = {o.name: o.kind for o in fitting}
-        allowed = [
-            o.name
-            for o in fitting
-            if self.checker.first_broken(
-                {**facts, "occupation": o.name, "occupation_kind": o.kind},
-                ("occupation", "occupation_kind"),
-            )
-            is None
-        ]
-        if not allowed:
-            raise DeadEnd("occupation")
-        facts["occupation"] = rng.choice(allowed)
-        facts["occupation_kind"] = kinds[str(facts["occupation"])]
+        title = self._occupation(rng, facts, age)
+        self._pick(
+            rng, facts, "gender", a.genders, population.genders,
+            stratum.gender if stratum is not None else None,
+        )  # fmt: skip
         for facet, options in (
-            ("gender", a.genders),
             ("coping_style", a.coping_styles),
             ("disclosure", [d.name for d in a.disclosure]),
             ("verbosity", [v.name for v in a.verbosity]),
@@ -191,7 +256,33 @@ class PersonaSampler:
             self._pick(rng, facts, facet, options)
         household = self.households.draw(rng, facts, str(facts["gender"]))
         event, about = self._event(rng, cell, facts, household)
-        return self._persona(rng, cell, facts, household, event, about)
+        return self._persona(rng, cell, facts, household, event, about, title)
+
+    def _occupation(self, rng: random.Random, facts: Facts, age: int) -> str:
+        """An occupation group the rules allow (by its weight), and the title the persona
+        gives: one of the group's library titles that fits the age, or the group's name."""
+        fitting = [o for o in self.bank.attributes.occupations if o.min_age <= age <= o.max_age]
+        allowed = [
+            o
+            for o in fitting
+            if o.weight > 0
+            and self.checker.first_broken(
+                {**facts, "occupation": o.name, "occupation_kind": o.kind},
+                ("occupation", "occupation_kind"),
+            )
+            is None
+        ]
+        if not allowed:
+            raise DeadEnd("occupation")
+        occupation = rng.choices(allowed, weights=[o.weight for o in allowed])[0]
+        facts["occupation"] = occupation.name
+        facts["occupation_kind"] = occupation.kind
+        titles = self.bank.job_titles.fitting(occupation.name, age)
+        if occupation.name != self.bank.library.jobs.default_group:
+            titles.append(occupation.name)
+        if not titles:
+            raise DeadEnd("occupation")
+        return rng.choice(titles)
 
     def fits_reading(self, facts: Facts, *texts: str) -> bool:
         """Whether what the template texts mention (a lost job, sleepless nights) breaks no
@@ -239,10 +330,11 @@ class PersonaSampler:
         household: Household,
         event: Event,
         about: Person | None,
+        title: str,
     ) -> PersonaDraw:
         a = self.bank.attributes
         gender = str(facts["gender"])
-        name = rng.choice([*a.names.get(gender, []), *a.names.get("any", [])])
+        name = self.bank.names.draw(rng, str(facts["cultural_background"]), gender)
         big_five = BigFive.model_validate({t: rng.choice(a.big_five_levels) for t in BIG_FIVE})
         disclosure = next(d for d in a.disclosure if d.name == facts["disclosure"])
         verbosity = next(v for v in a.verbosity if v.name == facts["verbosity"])
@@ -255,7 +347,7 @@ class PersonaSampler:
             "name": name,
             "age": facts["age"],
             "gender": gender,
-            "occupation": facts["occupation"],
+            "occupation": title,
             "traits": traits,
             "style": f"{disclosure.description} {verbosity.description}",
             "age_band": facts["age_band"],

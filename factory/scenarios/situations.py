@@ -46,7 +46,7 @@ class TemplateWriter:
         event = draw.event
         if event is None:
             raise DataFileError(f"no event was drawn for {draw.problem}: cannot fill a template")
-        occupation = self.bank.occupations[draw.persona.occupation]
+        occupation = self.bank.occupations[str(draw.facts["occupation"])]
         available = available_slots(self.bank, occupation, draw.household, draw.about)
         problem = self.bank.situations.problems[draw.problem]
         fits = self.sampler.fits_reading

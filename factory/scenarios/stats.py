@@ -68,7 +68,7 @@ class SkeletonBlanker:
             *bank.household.pets,
             *(v for vs in bank.situations.fillers.values() for v in vs),
         ]
-        jobs = [o.name for o in bank.attributes.occupations]
+        jobs = [o.name for o in bank.attributes.occupations] + bank.job_titles.words()
         jobs += [w for o in bank.attributes.occupations for w in o.slot_words().values()]
         jobs += list(Work().model_dump().values())
         self._blanks = [

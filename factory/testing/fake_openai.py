@@ -42,6 +42,18 @@ def _agent_of(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
         return "counselor", schema
     if "messages" in props or "message" in props:
         return "seeker", schema
+    # A client that sends no schema (distilabel's LLMs): tell the role by its prompt.
+    system = next(
+        (m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), ""
+    )
+    if isinstance(system, str) and '"strategy":' in system:
+        # The menu the prompt lists stands in for the schema's enum.
+        menu = system.split("Strategies you may choose now:", 1)[-1]
+        names = [line[2:].split(":", 1)[0] for line in menu.splitlines() if line.startswith("- ")]
+        enum = {"properties": {"strategy": {"enum": names}}} if names else None
+        return "counselor", enum
+    if isinstance(system, str) and '{"messages":' in system:
+        return "seeker", None
     return "supporter", schema
 
 
