@@ -379,3 +379,27 @@ def test_version(cli):
 
     result = cli("--version")
     assert result.code == 0 and result.out.strip() == f"esc-factory {__version__}"
+
+
+def test_a_refused_rerun_names_the_setting_that_differs(cli, tmp_path):
+    out = tmp_path / "run"
+    assert cli("generate", "--dry-run", "-n", "1", "--seed", "4", "-o", str(out)).code == 0
+    other_seed = cli("generate", "--dry-run", "-n", "1", "--seed", "5", "-o", str(out))
+    one_line_error(other_seed, "another config (seed: 4 -> 5)")
+    config = tmp_path / "c.yaml"
+    config.write_text("roleplay: {max_exchanges: 12}\nsampling: {temperature: 0.3}\n")
+    edited = cli(
+        "generate", "--dry-run", "-n", "1", "--seed", "4", "-c", str(config), "-o", str(out)
+    )
+    one_line_error(edited, "roleplay.max_exchanges: 30 -> 12", "sampling.temperature: 0.7 -> 0.3")
+
+
+def test_the_default_run_folder_names_the_model():
+    from factory.runs.config import load_config
+    from factory.runs.launch import default_out
+
+    qwen = load_config(
+        None, {"backend.kind": "openai", "backend.model": "Qwen/Qwen2.5-7B-Instruct"}
+    )
+    assert default_out(qwen) == "outputs/runs/openai-Qwen2.5-7B-Instruct-seed7"
+    assert default_out(load_config(None, {})) == "outputs/runs/local-seed7"

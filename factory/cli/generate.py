@@ -20,7 +20,7 @@ OutOpt = Annotated[
     typer.Option(
         "--out",
         "-o",
-        help="Run directory or fsspec URL, e.g. s3://bucket/run (default outputs/runs/<backend>-seed<seed>).",
+        help="Run directory or fsspec URL, e.g. s3://bucket/run (default outputs/runs/<backend>-<model>-seed<seed>).",
     ),
 ]
 BackendOpt = Annotated[

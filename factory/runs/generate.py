@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from factory import __version__
 from factory.backends import Backend, build_backend
@@ -213,9 +214,10 @@ async def _open(
         previous = run_dir.read_manifest()
         legacy = config.fingerprint(roleplay.content_hashes, legacy=True)
         if previous and previous.fingerprint not in (fingerprint, legacy):
+            what = config_differences(previous, config, roleplay.prompt_hashes)
             raise RunDirError(
-                f"{out_dir} holds a run made with another config (seed, model, sampling, roleplay,"
-                " prompts or taxonomy differ): pass a new --out, or rerun with that run's config"
+                f"{out_dir} holds a run made with another config ({what}): pass a new --out,"
+                " or rerun with that run's config"
             )
         check_plan(previous, wanted, out_dir)
         finished = run_dir.recover()
@@ -378,6 +380,41 @@ def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Pr
     else:
         report.failure_streak = 0
     progress.advance(report.usage, errors=report.backend_failures + report.error_dialogues)
+
+
+# The settings a run's fingerprint covers, as dotted prefixes of the config.
+_CONTENT_KEYS = ("seed", "scenarios", "backend.kind", "backend.model", "backend.structured",
+                 "sampling.", "roleplay.")  # fmt: skip
+
+
+def config_differences(
+    previous: RunManifest, config: GenerationConfig, prompt_hashes: dict[str, str]
+) -> str:
+    """What differs between the run on disk and this config, in words: the settings that
+    decide content (old -> new), else the prompts, else the data files behind them."""
+    old = _flat(previous.config)
+    new = _flat(scrub(config.model_dump(mode="json")))
+    changed = [
+        f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        for key in sorted(set(old) | set(new))
+        if key.startswith(_CONTENT_KEYS) and old.get(key) != new.get(key)
+    ]
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        return "; ".join(changed[:3]) + more
+    prompts = sorted(k for k in prompt_hashes if previous.prompt_hashes.get(k) != prompt_hashes[k])
+    if prompts:
+        return f"the {', '.join(prompts)} prompt template(s) changed"
+    return "the taxonomy, the dialogue-shape data or the scenario data changed"
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out.update(_flat(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}"))
+    return out
 
 
 def _mix_record(mix: MixController, dialogues: list[Dialogue]) -> StrategyMixRecord:

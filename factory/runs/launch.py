@@ -5,6 +5,7 @@ tasks (Ray disconnected at the end)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from factory.progress import Progress
@@ -17,8 +18,16 @@ SYNC_EVERY_S = 30.0
 
 
 def default_out(config: GenerationConfig) -> str:
-    """outputs/runs/<backend>-seed<seed>: where a run goes without --out."""
-    return str(Path("outputs") / "runs" / f"{config.backend.kind.value}-seed{config.seed}")
+    """outputs/runs/<backend>[-<model>]-seed<seed>: where a run goes without --out. The model
+    is in the name, so a second model does not land in (and get refused by) the first one's
+    folder; a path or a Hub id keeps its last part, made safe for a folder name."""
+    parts = [config.backend.kind.value]
+    if config.backend.model:
+        last = config.backend.model.rstrip("/").rsplit("/", 1)[-1].removesuffix(".gguf")
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", last).strip("-.")[:60]
+        if slug:
+            parts.append(slug)
+    return str(Path("outputs") / "runs" / f"{'-'.join(parts)}-seed{config.seed}")
 
 
 def run_generation(
