@@ -43,8 +43,10 @@ class Progress:
         return None
 
     def eta_seconds(self) -> float | None:
+        """None until a few items are done: the first ones carry the start-up (a model or an
+        encoder loading) and gave ETAs a hundred times too long."""
         made = self.done - self._already
-        if made <= 0:
+        if made < min(5, max(1, self.total - self._already)):
             return None
         rate = made / max(time.monotonic() - self.started, 1e-9)
         return (self.total - self.done) / rate
@@ -68,6 +70,10 @@ class LogProgress(Progress):
         self.interval_s = interval_s
         self._last = 0.0
 
+    def start(self, total: int, already: int) -> None:
+        super().start(total, already)
+        self._last = self.started  # the first line after one interval, not at the first item
+
     def advance(self, usage: Usage, errors: int) -> None:
         super().advance(usage, errors)
         now = time.monotonic()
@@ -84,7 +90,7 @@ class BarProgress(Progress):
         from rich.progress import Progress as RichProgress
 
         self._bar = RichProgress(
-            TextColumn("working"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[stats]}"),
@@ -95,7 +101,7 @@ class BarProgress(Progress):
 
     def start(self, total: int, already: int) -> None:
         super().start(total, already)
-        self._bar.update(self._task, total=total, completed=already)
+        self._bar.update(self._task, total=total, completed=already, description=self.unit)
         self._bar.start()
 
     def advance(self, usage: Usage, errors: int) -> None:

@@ -403,3 +403,20 @@ def test_the_default_run_folder_names_the_model():
     )
     assert default_out(qwen) == "outputs/runs/openai-Qwen2.5-7B-Instruct-seed7"
     assert default_out(load_config(None, {})) == "outputs/runs/local-seed7"
+
+
+def test_progress_gives_no_eta_from_the_first_slow_items():
+    import io
+
+    from factory.models import Usage
+    from factory.progress import LogProgress
+
+    stream = io.StringIO()
+    progress = LogProgress(stream, interval_s=0.0)
+    progress.start(total=100, already=0)
+    progress.advance(Usage(), errors=0)
+    assert "ETA ?" in stream.getvalue()  # one item is no rate
+    for _ in range(9):
+        progress.advance(Usage(), errors=0)
+    assert stream.getvalue().splitlines()[-1].startswith("progress: 10/100 dialogues")
+    assert "ETA ?" not in stream.getvalue().splitlines()[-1]
