@@ -120,7 +120,8 @@ def versions_command(
 
     found = version_manifests(root, name)
     typer.echo(
-        f"{'version':<10}{'created':<27}{'train':>7}{'valid':>7}{'test':>7}{'kept/read':>12}  recipe"
+        f"{'version':<10}{'created':<27}{'train':>7}{'validation':>12}{'test':>7}{'kept/read':>12}"
+        "  recipe"
     )
     for number, m in found:
         if m is None:
@@ -128,7 +129,7 @@ def versions_command(
             continue
         s, c = m.splits, m.counts
         typer.echo(
-            f"{tag(number):<10}{m.created_at:<27}{s.train:>7}{s.validation:>7}{s.test:>7}"
+            f"{tag(number):<10}{m.created_at:<27}{s.train:>7}{s.validation:>12}{s.test:>7}"
             f"{c.kept:>6}/{c.read:<5}  {m.recipe.name} ({m.recipe.sha256})"
         )
 
