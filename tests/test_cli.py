@@ -420,3 +420,45 @@ def test_progress_gives_no_eta_from_the_first_slow_items():
         progress.advance(Usage(), errors=0)
     assert stream.getvalue().splitlines()[-1].startswith("progress: 10/100 dialogues")
     assert "ETA ?" not in stream.getvalue().splitlines()[-1]
+
+
+def test_every_flag_is_documented_and_every_documented_flag_exists():
+    import re
+    from pathlib import Path
+
+    import typer.main
+
+    from factory.cli import app
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+
+    def commands(group, path: str = "factory"):
+        if hasattr(group, "commands"):
+            for name, sub in group.commands.items():
+                yield from commands(sub, f"{path} {name}")
+        else:
+            yield path, group
+
+    found = dict(commands(typer.main.get_command(app)))
+
+    def flags(command) -> set[str]:
+        return {
+            o
+            for p in command.params
+            if p.param_type_name == "option"
+            for o in [*p.opts, *p.secondary_opts]
+            if o != "--help"
+        }
+
+    documented = set(re.findall(r"--[a-z][a-z0-9-]*", readme))
+    for path, command in found.items():
+        missing = sorted(f for f in flags(command) if f.startswith("--") and f not in documented)
+        assert not missing, f"{path}: {missing} not in README.md"
+    synopses = 0
+    for line in readme.splitlines():
+        match = re.match(r"^\s*factory ((?:personas |import )?[a-z]+)\b(.*)", line)
+        if match and (command := found.get(f"factory {match.group(1).strip()}")) is not None:
+            synopses += 1
+            unknown = set(re.findall(r"--[a-z][a-z0-9-]*", match.group(2))) - flags(command)
+            assert not unknown, f"README: {line.strip()} names {sorted(unknown)}"
+    assert synopses >= 10

@@ -49,7 +49,8 @@ def curate_command(
     license_override: Annotated[
         bool,
         typer.Option(
-            help="Keep --license even where it contradicts the terms of imported human data."
+            "--license-override",
+            help="Keep --license even where it contradicts the terms of imported human data.",
         ),
     ] = False,
     system_prompt: Annotated[
@@ -58,7 +59,8 @@ def curate_command(
     allow_empty: Annotated[
         bool,
         typer.Option(
-            help="Save the version even when no dialogue passes (card, manifest, rejected/)."
+            "--allow-empty",
+            help="Save the version even when no dialogue passes (card, manifest, rejected/).",
         ),
     ] = False,
     preferences: Annotated[
@@ -156,7 +158,10 @@ def export_command(
     ] = ExportFormat.messages,
     split: Annotated[str, typer.Option(help="train, validation or test.")] = "train",
     strategy_in_text: Annotated[
-        bool, typer.Option(help="messages: start each assistant turn with its [Strategy].")
+        bool,
+        typer.Option(
+            "--strategy-in-text", help="messages: start each assistant turn with its [Strategy]."
+        ),
     ] = False,
     system_prompt: Annotated[
         Path | None, typer.Option(help="messages: a text file to use as the system prompt.")
@@ -177,7 +182,9 @@ def push_command(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     version: Annotated[str, typer.Argument(help="Version to publish, e.g. v0.1.0.")],
     repo_id: Annotated[str, typer.Option("--repo-id", help="Hub dataset repository, ORG/NAME.")],
-    private: Annotated[bool, typer.Option(help="Create the repository as private.")] = False,
+    private: Annotated[
+        bool, typer.Option("--private", help="Create the repository as private.")
+    ] = False,
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Upload a version to the Hugging Face Hub and tag the commit with the version."""
