@@ -55,3 +55,21 @@ def json_records(path: Path) -> list[tuple[int, object]]:
     if not isinstance(data, list):
         raise DataFileError(f"{path}: expected a list of records")
     return list(enumerate(data, start=1))
+
+
+def named_yaml(folder: str, name_or_path: str, what: str) -> Path:
+    """A YAML data file given by a shipped name (prompts/strategies/esconv.yaml for
+    `named_yaml("prompts/strategies", "esconv", ...)`) or by its own path; one error line
+    listing the shipped names when there is neither."""
+    path = Path(name_or_path)
+    if path.suffix not in {".yaml", ".yml"}:
+        top, _, sub = folder.partition("/")
+        path = data_dir(top) / sub / f"{name_or_path}.yaml"
+    if not path.is_file():
+        top, _, sub = folder.partition("/")
+        shipped = sorted(p.stem for p in (data_dir(top) / sub).glob("*.yaml"))
+        raise DataFileError(
+            f"unknown {what} '{name_or_path}': use one of {', '.join(shipped)}"
+            " or a path to a .yaml file"
+        )
+    return path

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from factory.errors import DataFileError, first_error_line
 from factory.models import DialoguePlan, Persona, Role, SupporterPersona
-from factory.resources import data_dir, read_text
+from factory.resources import data_dir, named_yaml, read_text
+from factory.settings import load_yaml
 
 Phase = str  # one of taxonomy.PHASES
 
@@ -68,26 +69,13 @@ def _load_yaml(path: Path, what: str) -> Any:
     if not path.is_file():
         raise DataFileError(f"{what} file not found: {path}")
     try:
-        return yaml.safe_load(read_text(path))
+        return load_yaml(read_text(path))
     except yaml.YAMLError as exc:
         raise DataFileError(f"{path}: not valid YAML ({first_error_line(exc)})") from None
 
 
-def shape_path(name_or_path: str) -> Path:
-    path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"}:
-        return path
-    return data_dir("prompts") / "shapes" / f"{name_or_path}.yaml"
-
-
 def load_shape(name_or_path: str) -> ShapeProfile:
-    path = shape_path(name_or_path)
-    if not path.is_file():
-        shipped = sorted(p.stem for p in (data_dir("prompts") / "shapes").glob("*.yaml"))
-        raise DataFileError(
-            f"unknown dialogue shape '{name_or_path}': use one of {', '.join(shipped)}"
-            " or a path to a .yaml file"
-        )
+    path = named_yaml("prompts/shapes", name_or_path, "dialogue shape")
     try:
         return ShapeProfile.model_validate(_load_yaml(path, "shape"))
     except ValidationError as exc:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from factory.errors import DataFileError, first_error_line
-from factory.resources import data_dir, read_text
+from factory.resources import named_yaml, read_text
 
 
 class Strategy(BaseModel):
@@ -39,22 +37,9 @@ class StrategyTaxonomy(BaseModel):
         return [s.name for s in self.strategies]
 
 
-def taxonomy_path(name_or_path: str) -> Path:
-    path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"}:
-        return path
-    return data_dir("prompts") / "strategies" / f"{name_or_path}.yaml"
-
-
 def load_taxonomy(name_or_path: str) -> StrategyTaxonomy:
     """Load a shipped taxonomy by name (esconv, extes) or any YAML file by path."""
-    path = taxonomy_path(name_or_path)
-    if not path.is_file():
-        shipped = sorted(p.stem for p in (data_dir("prompts") / "strategies").glob("*.yaml"))
-        raise DataFileError(
-            f"unknown strategy taxonomy '{name_or_path}': use one of {', '.join(shipped)}"
-            " or a path to a .yaml file"
-        )
+    path = named_yaml("prompts/strategies", name_or_path, "strategy taxonomy")
     try:
         taxonomy = StrategyTaxonomy.model_validate(yaml.safe_load(read_text(path)))
     except (yaml.YAMLError, ValidationError) as exc:

@@ -408,12 +408,14 @@ def config_differences(
     return "the taxonomy, the dialogue-shape data or the scenario data changed"
 
 
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every leaf by its dotted path (`roleplay.max_exchanges`)."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        out.update(_flat(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}"))
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
     return out
 
 
