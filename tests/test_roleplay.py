@@ -417,6 +417,26 @@ async def test_every_finished_dialogue_opens_with_a_greeting_and_ends_with_a_goo
     assert finished >= 100
 
 
+async def test_a_turn_of_several_messages_gets_shorter_messages():
+    rp = RolePlay.from_config(load_config(None, {"backend.kind": "scripted"}))
+    rp.shape.profile.multi_message_scale = {2: 0.1, 3: 0.1}
+
+    def as_many_as_asked(request: ChatRequest) -> str:
+        if request.agent != "seeker":
+            return canned_response(request)
+        asked = request.json_schema["properties"]["messages"]["maxItems"]
+        words = ["ok", "so", "yeah"][:asked]
+        return seeker(words if asked > 1 else f"line {len(request.messages[-1]['content'])}")
+
+    multi = []
+    for sc in _scenarios(40):
+        dialogue = await rp.run(ScriptedBackend(as_many_as_asked), sc)
+        multi += [t for t in dialogue.turns if t.role == "seeker" and t.utterances]
+        single = [t for t in dialogue.turns if t.role == "seeker" and not t.utterances]
+    assert multi and all(t.words[1] <= 6 for t in multi)
+    assert any(t.words[1] > 6 for t in single)
+
+
 def favourite_counselor(favourite: str, seed: int):
     """A stand-in counselor with a strong habit: it picks `favourite` half of the time when
     allowed, otherwise any allowed strategy at random."""

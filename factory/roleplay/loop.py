@@ -309,7 +309,12 @@ class _Talk:
         profile = self.play.shape.profile
         count = messages or message_count(profile, self.budgets)
         budget = word_budget(
-            "seeker", budget_phase, profile, self.budgets, self.scenario.persona.verbosity
+            "seeker",
+            budget_phase,
+            profile,
+            self.budgets,
+            self.scenario.persona.verbosity,
+            messages=count,
         )
         view = SeekerView(
             self.scenario.persona,
