@@ -222,12 +222,11 @@ def trim_to_words(text: str, max_words: int) -> str | None:
     there would end mid-sentence)."""
     if len(text.split()) <= max_words:
         return text
+    # Every span but the last ends a sentence, and the last (the whole text) is too long.
     kept = ""
     for _, end in sentence_spans(text):
         candidate = text[:end].rstrip()
-        complete = _SENTENCE_END.search(candidate[-4:] + " ") is not None
         if len(candidate.split()) > max_words:
             break
-        if complete:
-            kept = candidate
+        kept = candidate
     return kept or None
