@@ -20,6 +20,7 @@ class Progress:
         self.done = 0
         self.started = 0.0
         self._already = 0
+        self.note = ""  # set by the caller, shown at the end of the line (auto concurrency)
 
     @staticmethod
     def null() -> Progress:
@@ -55,9 +56,10 @@ class Progress:
         eta = self.eta_seconds()
         eta_text = f"{eta:.0f}s" if eta is not None else "?"
         tokens = usage.prompt_tokens + usage.completion_tokens
+        note = f" | {self.note}" if self.note else ""
         return (
             f"{self.done}/{self.total} {self.unit} | {usage.calls} calls | {tokens} tokens"
-            f" | {errors} errors | ETA {eta_text}"
+            f" | {errors} errors | ETA {eta_text}{note}"
         )
 
 
@@ -108,6 +110,8 @@ class BarProgress(Progress):
         super().advance(usage, errors)
         tokens = usage.prompt_tokens + usage.completion_tokens
         stats = f"{usage.calls} calls, {tokens} tokens, {errors} errors"
+        if self.note:
+            stats += f", {self.note}"
         self._bar.update(self._task, completed=self.done, stats=stats)
 
     def stop(self) -> None:

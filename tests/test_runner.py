@@ -440,3 +440,87 @@ def test_a_budget_that_the_whole_run_fits_in_is_a_success(cli, tmp_path):
     )
     assert fits.code == 0, fits.err
     assert json.loads((tmp_path / "b" / "manifest.json").read_text())["status"] == "complete"
+
+
+def budgeted(config, max_tokens, **update):
+    budget = config.budget.model_copy(update={"max_tokens": max_tokens})
+    return config.model_copy(update={**update, "budget": budget})
+
+
+class CountingSource:
+    """The sampled scenarios, counting how many were drawn."""
+
+    def __init__(self) -> None:
+        self.inner = SampledScenarios()
+        self.drawn = 0
+
+    def scenarios(self, n, seed):
+        return list(self.stream(n, seed))
+
+    def stream(self, n, seed):
+        for scenario in self.inner.stream(n, seed):
+            self.drawn += 1
+            yield scenario
+
+
+async def test_a_run_of_a_million_draws_only_what_it_makes(config, out_dir):
+    """A million planned: the budget stops it after a few dialogues, and only those (plus a
+    small look-ahead) were ever drawn; the manifest records the plan drawn so far."""
+    source = CountingSource()
+    big = budgeted(config, n=1_000_000, max_tokens=40_000)
+    started = time.perf_counter()
+    report = await generate(big, out_dir, source=source)
+    assert time.perf_counter() - started < 30
+    assert report.budget_stop is not None and 0 < report.written < 40
+    assert source.drawn <= report.written + 40
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["status"] == "budget_reached"
+    assert manifest["counts"]["requested"] == 1_000_000
+    assert manifest["plan"]["n"] == report.written  # handed out (the look-ahead is not)
+    # Resuming with a smaller n that the made dialogues already cover: nothing to do, done.
+    small = config.model_copy(update={"n": report.written})
+    again = await generate(small, out_dir)
+    assert again.written == 0 and again.already_done == report.written
+    assert json.loads((out_dir / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_the_plan_hash_is_the_hash_of_all_ids_joined():
+    """Drawn one at a time, the record is what earlier versions wrote for the whole list,
+    so their runs resume."""
+    import hashlib
+
+    from factory.runs.plan import Plan, plan_record
+
+    scenarios = SampledScenarios().scenarios(12, 3)
+    ids = [dialogue_id(s, 3) for s in scenarios]
+    plan = Plan(iter(scenarios), 12, 3)
+    plan.prefetch(5)
+    assert [dlg_id for dlg_id, _ in plan] == ids
+    whole = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    assert plan.record().sha256 == plan_record(ids).sha256 == whole
+    assert plan.record().n == 12
+
+
+async def test_an_edited_bank_is_refused_even_when_the_run_had_drawn_only_part(
+    config, out_dir, tmp_path
+):
+    """The first session stops at its budget after drawing part of a 30-scenario bank; the
+    bank is then edited inside that part: the resume is refused before any model call."""
+    bank = tmp_path / "bank.jsonl"
+    scenarios = SampledScenarios().scenarios(30, 5)
+    bank.write_text("".join(s.model_dump_json() + "\n" for s in scenarios))
+    first = budgeted(config, n=30, scenarios=str(bank), max_tokens=20_000)
+    report = await generate(first, out_dir)
+    assert report.budget_stop is not None
+    drawn = json.loads((out_dir / "manifest.json").read_text())["plan"]["n"]
+    assert 0 < drawn < 30
+    scenarios[drawn - 1] = scenarios[drawn - 1].model_copy(update={"situation": "Edited."})
+    bank.write_text("".join(s.model_dump_json() + "\n" for s in scenarios))
+    unbudgeted = budgeted(config, n=30, scenarios=str(bank), max_tokens=None)
+    with pytest.raises(RunDirError, match="made from other scenarios"):
+        await generate(unbudgeted, out_dir)
+    # Restored, the run goes on to exactly the 30 planned dialogues.
+    scenarios[drawn - 1] = SampledScenarios().scenarios(30, 5)[drawn - 1]
+    bank.write_text("".join(s.model_dump_json() + "\n" for s in scenarios))
+    await generate(unbudgeted, out_dir)
+    assert set(ids_in(out_dir / "dialogues.jsonl")) == {dialogue_id(s, 7) for s in scenarios}

@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from factory.backends.adaptive import ConcurrencyLimit
 from factory.backends.base import ChatRequest, Completion
 from factory.backends.openai_backend import OpenAIBackend, OpenAIOptions
 from factory.errors import BackendError, BackendUnavailable, first_error_line
@@ -75,6 +76,15 @@ class MultiEndpointBackend:
                     self.config.endpoint_cooldown_s,
                 )
 
+    def adapt(self, ceiling: int) -> None:
+        """`--concurrency auto`: each endpoint finds its own limit, up to `ceiling`."""
+        for endpoint in self.endpoints:
+            endpoint.backend.adapt(ceiling)
+
+    def limits(self) -> dict[str, ConcurrencyLimit]:
+        """Each endpoint's limit; one taken out of service counts as none."""
+        return {e.url: e.backend.limit for e in self.endpoints}
+
     def stats(self) -> dict[str, dict[str, int | str]]:
         return {
             e.url: {"calls": e.calls, "failures": e.failures, "up": int(not e.down_until)}
@@ -130,10 +140,11 @@ class MultiEndpointBackend:
                 return None
         if self.balance == "round_robin":
             return up[next(self._turn) % len(up)]
-        # Fewest calls in flight; ties go round the list so idle replicas share the start.
+        # The most room under its limit (with equal limits: the fewest calls in flight); ties
+        # go round the list so idle replicas share the start.
         start = next(self._turn) % len(up)
         ordered = up[start:] + up[:start]
-        return min(ordered, key=lambda e: e.in_flight)
+        return max(ordered, key=lambda e: e.backend.limit.limit - e.in_flight)
 
     async def complete(self, request: ChatRequest) -> Completion:
         usage = Usage()

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from factory.backends.adaptive import ConcurrencyLimit, Outcome
 from factory.backends.base import BackendKind, ChatRequest, Completion
 from factory.errors import (
     BackendError,
@@ -110,6 +111,7 @@ class _Reply:
     body: str
     retry_after: float | None = None
     error: str = ""
+    timed_out: bool = False
 
 
 def served_models(body: str) -> list[str]:
@@ -133,12 +135,21 @@ class OpenAIBackend:
         self.model = config.model or ""
         self.base_url = config.base_url.rstrip("/")
         self._api_key = os.environ.get(config.api_key_env, "")
-        self._limit = asyncio.Semaphore(max_in_flight)
+        self.limit = ConcurrencyLimit.fixed(max_in_flight)
         self._max_in_flight = max_in_flight
         self._session: aiohttp.ClientSession | None = None
         self._sdk: Any = None
         self._rng = random.Random()
         self._started = False
+
+    def adapt(self, ceiling: int) -> None:
+        """`--concurrency auto`: the limit of calls in flight finds the server's capacity,
+        up to `ceiling` (see factory.backends.adaptive)."""
+        self.limit = ConcurrencyLimit.auto(ceiling)
+        self._max_in_flight = max(self._max_in_flight, ceiling)
+
+    def limits(self) -> dict[str, ConcurrencyLimit]:
+        return {self.base_url: self.limit}
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -278,10 +289,12 @@ class OpenAIBackend:
         usage = Usage()
         attempts = self.config.max_retries + 1
         last_error = ""
-        async with self._limit:
+        async with self.limit.slot():
             for attempt in range(attempts):
                 usage.calls += 1
+                sent = time.monotonic()
                 reply = await (self._post_sdk(body) if self._sdk else self._post_http(body))
+                self.limit.observe(_outcome(reply), time.monotonic() - sent)
                 if reply.status == 200:
                     parsed = _read_completion(reply.body)
                     if isinstance(parsed, Completion):
@@ -336,7 +349,9 @@ class OpenAIBackend:
                 text = raw.decode("utf-8", errors="replace")
                 return _Reply(resp.status, text, _retry_after(resp.headers))
         except TimeoutError:
-            return _Reply(0, "", error=f"timed out after {self.config.timeout_s:g}s")
+            return _Reply(
+                0, "", error=f"timed out after {self.config.timeout_s:g}s", timed_out=True
+            )
         except aiohttp.ClientError as exc:
             return _Reply(0, "", error=f"{type(exc).__name__}: {exc}")
 
@@ -354,9 +369,21 @@ class OpenAIBackend:
         except openai.APIStatusError as exc:
             return _Reply(exc.status_code, exc.response.text, _retry_after(exc.response.headers))
         except openai.APITimeoutError:
-            return _Reply(0, "", error=f"timed out after {self.config.timeout_s:g}s")
+            return _Reply(
+                0, "", error=f"timed out after {self.config.timeout_s:g}s", timed_out=True
+            )
         except openai.APIConnectionError as exc:
             return _Reply(0, "", error=f"connection error: {exc}")
+
+
+def _outcome(reply: _Reply) -> Outcome:
+    """What an attempt says about the server's load: a 429, a 5xx or a timeout is overload;
+    a refused connection or a 4xx says nothing about it."""
+    if reply.status == 200:
+        return "ok"
+    if reply.status == 429 or reply.status >= 500 or (reply.status == 0 and reply.timed_out):
+        return "overload"
+    return "error"
 
 
 def _strict_subset(schema: dict[str, Any]) -> dict[str, Any]:

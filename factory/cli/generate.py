@@ -10,6 +10,7 @@ import typer
 
 from factory.backends.config import BackendKind, dry_run_options, flag_overrides
 from factory.cli.options import BaseUrlOpt, ModelOpt
+from factory.errors import ConfigError
 from factory.progress import Progress
 from factory.runs.config import load_config
 
@@ -27,7 +28,12 @@ BackendOpt = Annotated[
     BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")
 ]
 ConcurrencyOpt = Annotated[
-    int | None, typer.Option("--concurrency", help="Dialogues in flight (default 8).")
+    str | None,
+    typer.Option(
+        "--concurrency",
+        metavar="N|auto",
+        help="Dialogues in flight (default 8), or auto: found per endpoint while the run goes.",
+    ),
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Run seed (default 7).")]
 ScenariosOpt = Annotated[
@@ -39,6 +45,16 @@ TaxonomyOpt = Annotated[
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Use the scripted backend: no model, instant.")
 ]
+
+
+def concurrency_value(text: str | None) -> int | str | None:
+    """`--concurrency`: a whole number of dialogues, or auto."""
+    if text is None or text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"--concurrency must be a whole number or auto, not '{text}'") from None
 
 
 def generate_command(
@@ -67,6 +83,9 @@ def generate_command(
         float | None,
         typer.Option(help="Money budget for the whole run; needs budget.prices in --config."),
     ] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option(min=1, help="The ceiling of --concurrency auto (default 64).")
+    ] = None,
 ) -> None:
     """Generate persona-grounded ESC dialogues; rerun the same command to resume."""
     from factory.runs.launch import run_generation
@@ -77,7 +96,8 @@ def generate_command(
         {
             "n": n,
             "seed": seed,
-            "concurrency": concurrency,
+            "concurrency": concurrency_value(concurrency),
+            "max_concurrency": max_concurrency,
             "scenarios": scenarios,
             **flag_overrides(backend, base_url, model),
             "roleplay.taxonomy": taxonomy,

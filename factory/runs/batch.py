@@ -15,9 +15,11 @@ async def run_batch(
 ) -> list[Dialogue]:
     """The scenarios' dialogues, concurrently, on a backend of their own (built from the
     role-play's config, started and closed here): what a Ray task or a distilabel step runs."""
-    backend = build_backend(config.backend, config.concurrency)
+    backend = build_backend(config.backend, config.in_flight)
+    if config.auto_concurrency and hasattr(backend, "adapt"):
+        backend.adapt(config.max_concurrency)  # each worker finds its own share of the server
     await backend.start()
-    limit = asyncio.Semaphore(min(config.concurrency, backend.max_parallel or config.concurrency))
+    limit = asyncio.Semaphore(min(config.in_flight, backend.max_parallel or config.in_flight))
 
     async def one(scenario: Scenario) -> Dialogue:
         async with limit:

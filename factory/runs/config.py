@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -43,7 +43,14 @@ class BudgetConfig(Strict):
 class GenerationConfig(Strict):
     n: int = Field(default=5, ge=1, le=10_000_000)
     seed: int = Field(default=7, ge=0, le=2**31 - 1)
-    concurrency: int = Field(default=8, ge=1, le=4096)
+    concurrency: Annotated[int, Field(ge=1, le=4096)] | Literal["auto"] = Field(
+        default=8,
+        description="dialogues in flight, or auto: calls in flight found per endpoint"
+        " (factory.backends.adaptive), up to max_concurrency",
+    )
+    max_concurrency: int = Field(
+        default=64, ge=1, le=4096, description="the ceiling of concurrency: auto"
+    )
     scenarios: str | None = Field(
         default=None, description="a scenario bank (.jsonl); default: built-in sampler"
     )
@@ -51,6 +58,15 @@ class GenerationConfig(Strict):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+
+    @property
+    def auto_concurrency(self) -> bool:
+        return self.concurrency == "auto"
+
+    @property
+    def in_flight(self) -> int:
+        """The most dialogues in flight: the fixed concurrency, or auto's ceiling."""
+        return self.max_concurrency if self.concurrency == "auto" else self.concurrency
 
     def fingerprint(self, content_hashes: dict[str, str], *, legacy: bool = False) -> str:
         """Hash of what decides a dialogue's content. `n`, concurrency, timeouts and the

@@ -9,41 +9,44 @@ import contextlib
 import platform
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from factory import __version__
 from factory.backends import Backend, build_backend
+from factory.backends.adaptive import ConcurrencyLimit
 from factory.backends.config import BackendKind
 from factory.counting import jensen_shannon, shares
 from factory.errors import (
     BackendFailing,
     BudgetSpent,
-    DataFileError,
     FactoryError,
     RunDirError,
     RunIncomplete,
 )
 from factory.models import Dialogue, Scenario, Usage
 from factory.progress import Progress
-from factory.roleplay.loop import RolePlay, dialogue_id
+from factory.roleplay.loop import RolePlay
 from factory.roleplay.mix import MixController
 from factory.runs.budget import Budget
 from factory.runs.config import GenerationConfig
-from factory.runs.plan import check_plan, longer_plan, plan_record
+from factory.runs.plan import Plan
 from factory.runs.ray_tasks import RayOptions
 from factory.runs.run_dir import (
     RunCounts,
     RunDir,
     RunManifest,
+    RunTally,
     SessionRecord,
     StrategyMixRecord,
 )
-from factory.scenarios.bank import ScenarioSource, scenario_source
-from factory.secrets import scrub
+from factory.scenarios.bank import ScenarioSource, scenario_source, streamed
+from factory.secrets import scrub, scrub_text
 
 
 @dataclass
@@ -125,18 +128,57 @@ def _versions(backend: Backend) -> dict[str, str]:
     return found
 
 
+# Scenarios drawn (and so checked) before the run folder is touched.
+_CHECKED_AHEAD = 32
+
+
 @dataclass
 class _Session:
-    """A session's checked inputs: what to make, what is already made, and with what."""
+    """A session's checked inputs: what to make (drawn lazily), what is already made, and
+    with what."""
 
     roleplay: RolePlay
     backend: Backend
     run_dir: RunDir
     previous: RunManifest | None
     fingerprint: str
-    wanted: list[tuple[str, Scenario]]
-    pending: list[Scenario]
+    plan: Plan
+    pending: _Pending
+    tally: RunTally
     budget: Budget
+    already_done: int
+
+    def all_done(self, report: RunReport) -> bool:
+        """Is every planned dialogue on disk now (drawn, and each done or written)?"""
+        done = self.already_done + self.pending.skipped + report.written
+        return self.plan.exhausted and done >= self.plan.n
+
+
+class _Pending:
+    """The scenarios still to make, in plan order: first the undone part of what earlier
+    sessions drew (`head`, drawn up front, which checks it against their record), then the
+    rest of the plan, drawn as workers ask and skipping what is on disk."""
+
+    def __init__(self, head: list[Scenario], plan: Plan, done: set[str]) -> None:
+        self._head = iter(head)
+        self._plan = plan
+        self._done = done
+        self.any = bool(head) or not plan.exhausted
+        self.skipped = 0  # done dialogues met in the lazily drawn part
+
+    def __iter__(self) -> Iterator[Scenario]:
+        return self
+
+    def __next__(self) -> Scenario:
+        scenario = next(self._head, None)
+        if scenario is not None:
+            return scenario
+        for dlg_id, scenario in self._plan:
+            if dlg_id in self._done:
+                self.skipped += 1
+                continue
+            return scenario
+        raise StopIteration
 
 
 async def generate(
@@ -153,13 +195,13 @@ async def generate(
     Everything that can fail on bad input (prompts, taxonomy, scenarios, model file) is
     checked before the directory is touched."""
     session = await _open(config, out_dir, backend, source, ray)
-    report = RunReport(out_dir, config.n, len(session.wanted) - len(session.pending), 0)
+    report = RunReport(out_dir, config.n, session.already_done, 0)
     # Stop a run whose server is gone instead of failing every remaining dialogue.
-    report.abort_after = max(10, 2 * config.concurrency)
+    report.abort_after = max(10, 2 * config.in_flight)
     manifest = _start_manifest(config, session)
     session.run_dir.write_manifest(manifest)
     progress = progress or Progress.null()
-    progress.start(total=len(session.wanted), already=report.already_done)
+    progress.start(total=config.n, already=report.already_done)
     started = time.perf_counter()
     try:
         await _produce(config, session, report, progress, ray)
@@ -169,7 +211,7 @@ async def generate(
     else:
         if report.all_failed:
             manifest.status = "failed"
-        elif report.total >= len(session.wanted):
+        elif session.all_done(report):
             manifest.status = "complete"
         else:
             manifest.status = "budget_reached" if report.budget_stop else "incomplete"
@@ -178,6 +220,7 @@ async def generate(
         await session.backend.close()
         progress.stop()
         report.seconds = time.perf_counter() - started
+        report.already_done += session.pending.skipped
         _finish_manifest(manifest, session, report)
         session.run_dir.write_manifest(manifest)
         report.strategy_mix = manifest.strategy_mix
@@ -196,9 +239,13 @@ async def _open(
     there, budget not yet spent, backend started (by each Ray worker with `ray`)."""
     roleplay = RolePlay.from_config(config)
     fingerprint = config.fingerprint(roleplay.content_hashes)
-    scenarios = (source or scenario_source(config.scenarios)).scenarios(config.n, config.seed)
-    wanted = _plan(scenarios, config.seed)
-    backend = backend or build_backend(config.backend, config.concurrency)
+    # Drawn lazily: a bank too short or unreadable fails here, the rest as it is reached.
+    scenarios = streamed(source or scenario_source(config.scenarios), config.n, config.seed)
+    plan = Plan(scenarios, config.n, config.seed)
+    plan.prefetch(_CHECKED_AHEAD)  # a broken start of the source fails before the folder exists
+    backend = backend or build_backend(config.backend, config.in_flight)
+    if config.auto_concurrency and hasattr(backend, "adapt"):
+        backend.adapt(config.max_concurrency)
     if ray is not None:
         from factory.runs.ray_tasks import connect
 
@@ -219,30 +266,42 @@ async def _open(
                 f"{out_dir} holds a run made with another config ({what}): pass a new --out,"
                 " or rerun with that run's config"
             )
-        check_plan(previous, wanted, out_dir)
-        finished = run_dir.recover()
+        tally = run_dir.tally()
+        recorded = previous.plan if previous else None
+        plan.expect(recorded, out_dir)
+        # What earlier sessions drew is drawn again up front (checked against their record):
+        # it holds every dialogue on disk, so what is done and what is left is known here.
+        drawn_before = min(config.n, recorded.n if recorded else tally.dialogues)
+        head = [sc for dlg_id, sc in islice(plan, drawn_before) if dlg_id not in tally.ids]
+        pending = _Pending(head, plan, tally.ids)
         # The mix control picks up where the run's earlier sessions left off.
-        for dialogue in finished:
-            for turn in dialogue.turns:
-                if turn.role == "supporter":
-                    roleplay.mix.observe([turn.strategy], turn.phase)
-        done = {d.id for d in finished}
-        pending = [sc for dlg_id, sc in wanted if dlg_id not in done]
-        spent = Usage()
-        for dialogue in (*finished, *run_dir.logged_failures()):
-            spent.add(dialogue.generation.usage)
+        for (strategy, phase), count in tally.strategies.items():
+            roleplay.mix.observe([strategy] * count, phase)
+        spent = tally.usage.model_copy()  # the tally goes on counting; this stays put
         budget = Budget(config.budget, config.backend.model or backend.model, spent)
-        if pending and (why := budget.exceeded(Usage())):
+        if pending.any and (why := budget.exceeded(Usage())):
             raise BudgetSpent(
-                f"this run's {why} is already spent, with {len(pending)} dialogues to go:"
-                " raise the budget (--max-tokens, --max-cost or budget: in the config) and rerun"
+                f"this run's {why} is already spent, with {config.n - tally.dialogues}"
+                " dialogues to go: raise the budget (--max-tokens, --max-cost or budget: in the"
+                " config) and rerun"
             )
-        if pending and ray is None:
+        if pending.any and ray is None:
             await backend.start()  # with Ray each worker starts (and checks) its own
     except FactoryError:
         run_dir.discard_if_unused()
         raise
-    return _Session(roleplay, backend, run_dir, previous, fingerprint, wanted, pending, budget)
+    return _Session(
+        roleplay,
+        backend,
+        run_dir,
+        previous,
+        fingerprint,
+        plan,
+        pending,
+        tally,
+        budget,
+        already_done=drawn_before - len(head),
+    )
 
 
 def _start_manifest(config: GenerationConfig, session: _Session) -> RunManifest:
@@ -257,7 +316,7 @@ def _start_manifest(config: GenerationConfig, session: _Session) -> RunManifest:
         taxonomy=session.roleplay.taxonomy.name,
         prompt_hashes=session.roleplay.prompt_hashes,
         sessions=previous.sessions if previous else [],
-        plan=longer_plan(previous, plan_record(session.wanted)),
+        plan=session.plan.record(previous),
     )
 
 
@@ -270,11 +329,16 @@ async def _produce(
 ) -> None:
     """Makes the pending dialogues, in this process or as Ray tasks, until done or at the
     budget."""
-    if not session.pending:
+    if not session.pending.any:
         return
-    budget, run_dir = session.budget, session.run_dir
+    budget = session.budget
     if ray is None:
-        in_flight = min(config.concurrency, session.backend.max_parallel or config.concurrency)
+        limits = _limits_of(session.backend) if config.auto_concurrency else None
+        if limits is not None:
+            await _run_all(session, report, progress, config.max_concurrency, limits)
+            return
+        wanted = 8 if config.auto_concurrency else config.in_flight
+        in_flight = min(wanted, session.backend.max_parallel or wanted)
         await _run_all(session, report, progress, in_flight)
         return
     from factory.runs.ray_tasks import run_on_ray
@@ -290,56 +354,77 @@ async def _produce(
         ray,
         config,
         session.pending,
-        lambda dialogue: _record(dialogue, run_dir, report, progress),
+        lambda dialogue: _record(dialogue, session, report, progress),
         room,
     )
 
 
-def _plan(scenarios: list[Scenario], seed: int) -> list[tuple[str, Scenario]]:
-    seen: set[str] = set()
-    plan = []
-    for scenario in scenarios:
-        if scenario.id in seen:
-            raise DataFileError(
-                f"scenario id '{scenario.id}' appears twice: scenario ids must be unique"
-            )
-        seen.add(scenario.id)
-        plan.append((dialogue_id(scenario, seed), scenario))
-    return plan
+def _limits_of(backend: Backend) -> dict[str, ConcurrencyLimit] | None:
+    """The per-endpoint call limits of a backend that can adapt them (an HTTP server);
+    None for one that cannot (a local model, the scripted backend): auto runs those at 8."""
+    limits = getattr(backend, "limits", None)
+    return limits() if callable(limits) else None
+
+
+def _admitted(limits: dict[str, ConcurrencyLimit]) -> int:
+    """Dialogues let in at once under auto: the endpoints' limits together, and a quarter
+    more, so that calls wait at a limit and show it demand (each dialogue has one call out
+    at a time)."""
+    total = sum(limit.limit for limit in limits.values())
+    return total + max(1, total // 4)
+
+
+def _concurrency_note(limits: dict[str, ConcurrencyLimit]) -> str:
+    parts = [f"{limit.limit} ({limit.last.why})" for limit in limits.values()]
+    return "concurrency auto " + " + ".join(parts)
 
 
 async def _run_all(
-    session: _Session, report: RunReport, progress: Progress, concurrency: int
+    session: _Session,
+    report: RunReport,
+    progress: Progress,
+    concurrency: int,
+    limits: dict[str, ConcurrencyLimit] | None = None,
 ) -> None:
-    """`concurrency` workers take scenarios from one queue until it is empty or the budget
-    is reached."""
-    roleplay, backend, budget, run_dir = (
+    """`concurrency` workers take scenarios from the pending stream (each drawn as a worker
+    asks for it) until it runs out or the budget is reached. With auto `limits`, a worker
+    starts a dialogue only while fewer than `_admitted` are in flight."""
+    roleplay, backend, budget, pending = (
         session.roleplay,
         session.backend,
         session.budget,
-        session.run_dir,
+        session.pending,
     )
-    pending = session.pending
-    queue: asyncio.Queue[Scenario] = asyncio.Queue()
-    for scenario in pending:
-        queue.put_nowait(scenario)
+
+    active = 0
+    ended = asyncio.Event()  # a dialogue ended: room for another under auto
 
     async def worker() -> None:
+        nonlocal active
         while True:
-            if queue.empty():
-                return
+            while limits is not None and active >= _admitted(limits):
+                # Woken when a dialogue ends, or after a moment for a limit that grew.
+                ended.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), 0.2)
             # At the budget no new dialogue starts; those in flight finish and are kept.
             if why := budget.exceeded(report.usage):
                 report.budget_stop = why
                 return
-            try:
-                scenario = queue.get_nowait()
-            except asyncio.QueueEmpty:
+            scenario = next(pending, None)
+            if scenario is None:
                 return
-            dialogue = await roleplay.run(backend, scenario)
-            _record(dialogue, run_dir, report, progress)
+            active += 1
+            try:
+                dialogue = await roleplay.run(backend, scenario)
+            finally:
+                active -= 1
+                ended.set()
+            if limits is not None:
+                progress.note = _concurrency_note(limits)
+            _record(dialogue, session, report, progress)
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(pending)))]
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
     try:
         await asyncio.gather(*workers)
     finally:
@@ -348,7 +433,7 @@ async def _run_all(
         await asyncio.gather(*workers, return_exceptions=True)
 
 
-def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Progress) -> None:
+def _record(dialogue: Dialogue, session: _Session, report: RunReport, progress: Progress) -> None:
     """A dialogue that failed on the backend (server down, timeouts), or was refused before
     anyone spoke (a wrong model name, say), goes to failures.jsonl and is retried by the next
     rerun; everything else, parse failures and refusals mid-dialogue included, is final. Many
@@ -356,10 +441,12 @@ def _record(dialogue: Dialogue, run_dir: RunDir, report: RunReport, progress: Pr
     report.usage.add(dialogue.generation.usage)
     refused_empty = dialogue.end_reason == "error:rejected" and not dialogue.turns
     if dialogue.end_reason == "error:backend" or refused_empty:
-        run_dir.append_failure(dialogue)
+        session.run_dir.append_failure(dialogue)
+        session.tally.add_failure(dialogue)
         report.backend_failures += 1
     else:
-        run_dir.append(dialogue)
+        session.run_dir.append(dialogue)
+        session.tally.add(dialogue)
         report.written += 1
         report.end_reasons[dialogue.end_reason] += 1
     if dialogue.end_reason in ("error:backend", "error:rejected"):
@@ -419,10 +506,10 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _mix_record(mix: MixController, dialogues: list[Dialogue]) -> StrategyMixRecord:
-    used = Counter(
-        t.strategy for d in dialogues for t in d.turns if t.role == "supporter" and t.strategy
-    )
+def _mix_record(mix: MixController, tally: RunTally) -> StrategyMixRecord:
+    used: Counter[str] = Counter()
+    for (strategy, _), count in tally.strategies.items():
+        used[strategy] += count
     achieved = shares(used) if used else {}
     return StrategyMixRecord(
         target={k: round(v, 4) for k, v in mix.target.items()},
@@ -434,27 +521,23 @@ def _mix_record(mix: MixController, dialogues: list[Dialogue]) -> StrategyMixRec
 
 
 def _finish_manifest(manifest: RunManifest, session: _Session, report: RunReport) -> None:
-    """Counts, usage and the strategy mix come from the files themselves, so they stay true
-    across resumed sessions; usage includes the dialogues kept aside in failures.jsonl."""
-    run_dir, backend, wanted = session.run_dir, session.backend, len(session.wanted)
-    on_disk = run_dir.recover()
-    failed = run_dir.logged_failures()
-    totals = Usage()
-    for dialogue in (*on_disk, *failed):
-        totals.add(dialogue.generation.usage)
-    reasons = Counter(d.end_reason for d in on_disk)
+    """Counts, usage and the strategy mix come from the files (the tally read at the start,
+    plus what this session wrote), so they stay true across resumed sessions; usage includes
+    the dialogues kept aside in failures.jsonl."""
+    tally, backend = session.tally, session.backend
     manifest.updated_at = _now()
     manifest.backend = {"name": backend.name, "model": backend.model}
     manifest.versions = _versions(backend)
     manifest.counts = RunCounts(
-        requested=wanted,
-        dialogues=len(on_disk),
-        turns=sum(len(d.turns) for d in on_disk),
-        end_reasons=dict(sorted(reasons.items())),
-        backend_failures_logged=len(failed),
+        requested=session.plan.n,
+        dialogues=tally.dialogues,
+        turns=tally.turns,
+        end_reasons=dict(sorted(tally.end_reasons.items())),
+        backend_failures_logged=tally.failures,
     )
-    manifest.usage = totals
-    manifest.strategy_mix = _mix_record(session.roleplay.mix, on_disk)
+    manifest.usage = tally.usage.model_copy()
+    manifest.strategy_mix = _mix_record(session.roleplay.mix, tally)
+    manifest.plan = session.plan.record(session.previous)
     manifest.sessions.append(
         SessionRecord(
             finished_at=_now(),
@@ -465,5 +548,14 @@ def _finish_manifest(manifest: RunManifest, session: _Session, report: RunReport
             seconds=round(report.seconds, 2),
             usage=report.usage,
             calls_per_s=round(report.usage.calls / report.seconds, 2) if report.seconds else 0.0,
+            concurrency=_concurrency_record(session),
         )
     )
+
+
+def _concurrency_record(session: _Session) -> list[dict[str, Any]] | None:
+    """Under auto: each endpoint's limit, peak and the changes made (the URL scrubbed)."""
+    limits = _limits_of(session.backend)
+    if not limits or not any(limit.adaptive for limit in limits.values()):
+        return None
+    return [{"endpoint": scrub_text(url), **limit.record()} for url, limit in limits.items()]

@@ -11,8 +11,9 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from factory.errors import (
@@ -120,7 +121,7 @@ def connect(options: RayOptions) -> Any:
 async def run_on_ray(
     options: RayOptions,
     config: GenerationConfig,
-    pending: list[Scenario],
+    pending: Iterator[Scenario],
     record: Callable[[Dialogue], None],
     room: Callable[[], float | None],
 ) -> None:
@@ -134,29 +135,39 @@ async def run_on_ray(
     ray = connect(options)
     remote = ray.remote(num_cpus=1, max_retries=1)(_chunk_worker)
     config_json = config.model_dump_json()
-    chunks = [
-        [s.model_dump_json() for s in pending[i : i + options.chunk_size]]
-        for i in range(0, len(pending), options.chunk_size)
-    ]
+    # Chunks are cut from the pending stream as they are sent; a chunk split at the budget
+    # leaves its remainder at the front.
+    left_over: list[list[str]] = []
+
+    def next_chunk() -> list[str]:
+        if left_over:
+            return left_over.pop()
+        return [s.model_dump_json() for s in islice(pending, options.chunk_size)]
+
     slots = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     in_flight: list[Any] = []
     sizes: dict[Any, int] = {}
     try:
-        while chunks or in_flight:
-            while chunks and len(in_flight) < slots:
+        while True:
+            while len(in_flight) < slots:
                 allowed = room()
                 if allowed is None:  # a budget, nothing spent yet: one chunk to learn the cost
                     if in_flight:
                         break
-                elif allowed <= 0 or (
-                    in_flight and sum(sizes[r] for r in in_flight) + len(chunks[0]) > allowed
-                ):
+                elif allowed <= 0:
                     break
-                chunk = chunks.pop(0)
+                chunk = next_chunk()
+                if not chunk:
+                    break
+                if allowed is not None and (
+                    in_flight and sum(sizes[r] for r in in_flight) + len(chunk) > allowed
+                ):
+                    left_over.append(chunk)
+                    break
                 if allowed is not None and allowed < len(chunk):
                     # Near the budget: send only what it allows (at least one dialogue).
                     keep = max(1, int(allowed))
-                    chunks.insert(0, chunk[keep:])
+                    left_over.append(chunk[keep:])
                     chunk = chunk[:keep]
                 ref = remote.remote(config_json, chunk)
                 sizes[ref] = len(chunk)

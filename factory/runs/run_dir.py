@@ -12,6 +12,9 @@ import fcntl
 import logging
 import os
 import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -42,6 +45,7 @@ class SessionRecord(Record):
     seconds: float
     usage: Usage
     calls_per_s: float
+    concurrency: list[dict[str, Any]] | None = None  # under auto: each endpoint's limits
 
 
 class RunCounts(Record):
@@ -91,6 +95,38 @@ class RunManifest(Record):
     sessions: list[SessionRecord] = Field(default_factory=list)
     plan: PlanRecord | None = None
     strategy_mix: StrategyMixRecord | None = None
+
+
+@dataclass
+class RunTally:
+    """A run's files summed up: finished dialogues (ids, turns, end reasons, the supporter's
+    strategies by phase) and the usage of everything, failures kept aside included. Built by
+    `RunDir.tally` and kept up to date as a session writes, so the manifest's counts always
+    come from the files without reading them twice."""
+
+    ids: set[str] = field(default_factory=set)
+    turns: int = 0
+    end_reasons: Counter[str] = field(default_factory=Counter)
+    strategies: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    failures: int = 0
+
+    @property
+    def dialogues(self) -> int:
+        return len(self.ids)
+
+    def add(self, dialogue: Dialogue) -> None:
+        self.ids.add(dialogue.id)
+        self.turns += len(dialogue.turns)
+        self.end_reasons[dialogue.end_reason] += 1
+        self.usage.add(dialogue.generation.usage)
+        for turn in dialogue.turns:
+            if turn.role == "supporter" and turn.strategy:
+                self.strategies[turn.strategy, turn.phase] += 1
+
+    def add_failure(self, dialogue: Dialogue) -> None:
+        self.failures += 1
+        self.usage.add(dialogue.generation.usage)
 
 
 class RunDir:
@@ -169,49 +205,55 @@ class RunDir:
         tmp.write_text(manifest.model_dump_json(indent=2) + "\n")
         os.replace(tmp, self.manifest_path)
 
-    def recover(self) -> list[Dialogue]:
-        """The dialogues already written. A torn final line is cut off and kept in torn.log."""
-        dialogues = self._read_jsonl(self.dialogues_path, repair=True)
-        seen: set[str] = set()
-        for number, dialogue in enumerate(dialogues, start=1):
-            if dialogue.id in seen:
+    def tally(self) -> RunTally:
+        """What the run already holds, read one line at a time (memory flat in the file's
+        length): the finished dialogues' ids, counts and usage, and the usage of the failures
+        kept aside. A torn final line is cut off and kept in torn.log; a duplicate id stops."""
+        tally = RunTally()
+        for number, dialogue in self._read_jsonl(self.dialogues_path, repair=True):
+            if dialogue.id in tally.ids:
                 raise RunDirError(
                     f"{self.dialogues_path}: dialogue {dialogue.id} appears twice (line {number}):"
                     " remove the duplicate, then rerun"
                 )
-            seen.add(dialogue.id)
-        return dialogues
+            tally.add(dialogue)
+        for _, dialogue in self._read_jsonl(self.failures_path, repair=True):
+            tally.add_failure(dialogue)
+        return tally
 
-    def logged_failures(self) -> list[Dialogue]:
-        return self._read_jsonl(self.failures_path, repair=True)
-
-    def _read_jsonl(self, path: Path, repair: bool) -> list[Dialogue]:
+    def _read_jsonl(self, path: Path, repair: bool) -> Iterator[tuple[int, Dialogue]]:
+        """(line number, dialogue) for each record, streamed."""
         if not path.is_file():
-            return []
+            return
         try:
-            raw = path.read_bytes()
+            handle = path.open("rb")
         except OSError as exc:
             raise RunDirError(f"cannot read {path} ({exc.strerror})") from None
-        dialogues: list[Dialogue] = []
         offset = 0
-        for number, line in enumerate(raw.splitlines(keepends=True), start=1):
-            if line.strip():
-                try:
-                    dialogues.append(Dialogue.model_validate_json(line))
-                except ValidationError:
-                    torn = not line.endswith(b"\n")  # only a crash mid-write leaves this
-                    if not (torn and repair):
-                        raise RunDirError(
-                            f"{path}:{number} is not a valid dialogue: fix or remove that line, then rerun"
-                        ) from None
-                    self._cut_torn_tail(path, offset, line)
-                    return dialogues
-            offset += len(line)
-        if repair and raw and not raw.endswith(b"\n"):
+        line = b""
+        torn: tuple[int, bytes] | None = None
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        dialogue = Dialogue.model_validate_json(line)
+                    except ValidationError:
+                        cut = not line.endswith(b"\n")  # only a crash mid-write leaves this
+                        if not (cut and repair):
+                            raise RunDirError(
+                                f"{path}:{number} is not a valid dialogue: fix or remove that"
+                                " line, then rerun"
+                            ) from None
+                        torn = (offset, line)
+                        break
+                    yield number, dialogue
+                offset += len(line)
+        if torn is not None:
+            self._cut_torn_tail(path, *torn)
+        elif repair and line and not line.endswith(b"\n"):
             # A whole record whose newline was lost (a crash or a full disk right before it):
             # end the line, or the next dialogue would be appended to it.
             self._end_last_line(path)
-        return dialogues
 
     def _end_last_line(self, path: Path) -> None:
         try:

@@ -1,12 +1,15 @@
 """Scenario sources for `factory generate`: `SampledScenarios` draws them on the fly from the
 persona data (template situations, no model, no dedup); `ScenarioBank` reads a prepared
 scenarios.jsonl (from `factory personas sample`). Both give the same scenario for the same
-(seed, index), so dialogue ids are stable across reruns and a larger n only adds."""
+(seed, index), so dialogue ids are stable across reruns and a larger n only adds. Both
+stream: `stream(n, seed)` draws (or reads) one scenario at a time, so a run of a million
+starts at once and holds only what is in flight."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -15,15 +18,28 @@ from pydantic import ValidationError
 
 from factory.errors import DataFileError, first_error_line
 from factory.models import Scenario
-from factory.resources import read_text
 from factory.scenarios.persona_bank import PersonaBank
 from factory.scenarios.population import stratum
-from factory.scenarios.sampler import DeadEnd, PersonaDraw, PersonaSampler, scenario_from
+from factory.scenarios.sampler import Cell, DeadEnd, PersonaDraw, PersonaSampler, scenario_from
 from factory.scenarios.situations import TemplateWriter
 
 
 class ScenarioSource(Protocol):
     def scenarios(self, n: int, seed: int) -> list[Scenario]: ...
+
+    def stream(self, n: int, seed: int) -> Iterator[Scenario]:
+        """The same n scenarios, in order, drawn one at a time. Problems found up front
+        (a bank too short) are raised on the call, not on the first draw."""
+        ...
+
+
+def streamed(source: ScenarioSource, n: int, seed: int) -> Iterator[Scenario]:
+    """`source.stream`, or its whole list for a source that cannot stream."""
+    stream = getattr(source, "stream", None)
+    if stream is None:
+        return iter(source.scenarios(n, seed))
+    found: Iterator[Scenario] = stream(n, seed)
+    return found
 
 
 def draft_rng(seed: int, index: int, attempt: int = 0) -> random.Random:
@@ -52,29 +68,42 @@ class ScenarioDraws:
         self.sampler = sampler
         self.seed = seed
         self.writer = TemplateWriter(sampler)
-        cells = sampler.cell_sequence(seed)
-        self.cells = [next(cells) for _ in range(n)]
+        self._sequence = sampler.cell_sequence(seed)
+        self.cells: list[Cell] = []
+        self.n = n
+
+    def cell(self, index: int) -> Cell:
+        """The index-th cell of the seed's sequence (drawn as far as asked, then kept)."""
+        while len(self.cells) <= index:
+            self.cells.append(next(self._sequence))
+        return self.cells[index]
 
     def draw(self, index: int, attempt: int = 0) -> tuple[PersonaDraw, random.Random]:
         """The persona of scenario `index`, and the random stream its situation goes on with."""
         rng = draft_rng(self.seed, index, attempt)
-        return self.sampler.draw(rng, self.cells[index], stratum(self.seed, index)), rng
+        return self.sampler.draw(rng, self.cell(index), stratum(self.seed, index)), rng
 
     def template(self, index: int, attempt: int = 0) -> tuple[Scenario, list[Implausible]]:
         """Scenario `index` with a template situation that breaks no plausibility rule, and
         the drafts turned away on the way (each redrawn from the same stream)."""
+        return self.template_in(self.cell(index), index, attempt)
+
+    def template_in(
+        self, cell: Cell, index: int, attempt: int = 0
+    ) -> tuple[Scenario, list[Implausible]]:
+        """`template` for a cell already known (a stream walks the sequence itself)."""
         rng = draft_rng(self.seed, index, attempt)
         checker = self.sampler.checker
         turned_away: list[Implausible] = []
         for _ in range(_DRAFT_TRIES):
-            draw = self.sampler.draw(rng, self.cells[index], stratum(self.seed, index))
+            draw = self.sampler.draw(rng, cell, stratum(self.seed, index))
             scenario = scenario_from(draw, *self.writer.write(draw, rng))
             broken = checker.broken(scenario)
             if not broken:
                 return scenario, turned_away
             turned_away.append(Implausible(scenario, broken))
         raise DeadEnd(
-            f"no plausible scenario for {' x '.join(self.cells[index])} after {_DRAFT_TRIES}"
+            f"no plausible scenario for {' x '.join(cell)} after {_DRAFT_TRIES}"
             f" drafts (last broke {', '.join(turned_away[-1].rules)}): fix the events in"
             " personas/situations.yaml or the rules in personas/constraints.yaml"
         )
@@ -90,32 +119,64 @@ class SampledScenarios:
         self.turned_away: Counter[str] = Counter()
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
+        return list(self.stream(n, seed))
+
+    def stream(self, n: int, seed: int) -> Iterator[Scenario]:
         draws = ScenarioDraws(self.sampler, seed, n)
-        found = []
+        cells = self.sampler.cell_sequence(seed)  # walked here, not kept: flat in n
         for index in range(n):
-            scenario, turned_away = draws.template(index)
+            scenario, turned_away = draws.template_in(next(cells), index)
             self.turned_away.update(r for draft in turned_away for r in draft.rules)
-            found.append(scenario)
-        return found
+            yield scenario
 
 
 def read_scenarios(path: Path, limit: int | None = None) -> list[Scenario]:
     """Scenarios from a .jsonl bank (the first `limit` of them), one error line per problem."""
+    _check_bank(path)
+    return list(_bank_lines(path, limit))
+
+
+def _check_bank(path: Path) -> None:
     if not path.is_file():
         raise DataFileError(
             f"scenario file {path} not found: pass an existing .jsonl to --scenarios"
         )
-    found: list[Scenario] = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if limit is not None and len(found) >= limit:
-            break
-        if not line.strip():
-            continue
-        try:
-            found.append(Scenario.model_validate_json(line))
-        except ValidationError as exc:
-            raise DataFileError(f"{path}:{number}: {first_error_line(exc)}") from None
-    return found
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+
+
+def _bank_lines(path: Path, limit: int | None) -> Iterator[Scenario]:
+    count = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if limit is not None and count >= limit:
+                return
+            if not raw.strip():
+                continue
+            try:
+                scenario = Scenario.model_validate_json(raw)
+            except ValidationError as exc:
+                raise DataFileError(f"{path}:{number}: {first_error_line(exc)}") from None
+            count += 1
+            yield scenario
+
+
+def count_scenarios(path: Path) -> int:
+    """Non-empty lines of a bank, counted without parsing them (but checked as UTF-8)."""
+    count = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFileError(
+                    f"{path}:{number}: not UTF-8 text (byte {exc.start}): save it as UTF-8"
+                ) from None
+            count += bool(raw.strip())
+    return count
 
 
 class ScenarioBank:
@@ -125,12 +186,16 @@ class ScenarioBank:
         self.path = path
 
     def scenarios(self, n: int, seed: int) -> list[Scenario]:
-        found = read_scenarios(self.path, n)
-        if len(found) < n:
+        return list(self.stream(n, seed))
+
+    def stream(self, n: int, seed: int) -> Iterator[Scenario]:
+        _check_bank(self.path)
+        held = count_scenarios(self.path)
+        if held < n:
             raise DataFileError(
-                f"{self.path} holds {len(found)} scenarios but --n asks for {n}: lower --n or add scenarios"
+                f"{self.path} holds {held} scenarios but --n asks for {n}: lower --n or add scenarios"
             )
-        return found
+        return _bank_lines(self.path, n)
 
 
 def scenario_source(path: str | None) -> ScenarioSource:

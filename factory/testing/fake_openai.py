@@ -5,6 +5,12 @@ answer is the scripted backend's canned output for the agent the request looks l
 (seeker and counselor by their JSON schema, otherwise supporter); queued `FakeReply`s
 override that to script errors (429 with Retry-After, 500, slow or malformed replies).
 Run it alone with `python -m factory.testing.fake_openai --port 8000 --latency 0.2`.
+
+Given a `Capacity` it behaves like a loaded inference server: `slots` calls are served at
+once, each taking `latency` x (1 + growth x busy / slots) (a batch that grows slows every
+call in it a little); up to `queue` more wait for a slot; past that, 429. With `rate` it
+also throttles (429 with Retry-After) every call beyond that many a second, as a hosted
+provider's rate limit does.
 """
 
 from __future__ import annotations
@@ -79,6 +85,44 @@ def completion_body(content: str, prompt_tokens: int = 10, completion_tokens: in
     )
 
 
+@dataclass
+class Capacity:
+    slots: int
+    queue: int = 0
+    growth: float = 0.0
+    rate: float | None = None  # accepted calls per second; more get 429
+    retry_after_s: float = 1.0
+
+
+class _Load:
+    """A `Capacity` in force: slots, the queue before them and a token bucket."""
+
+    def __init__(self, capacity: Capacity) -> None:
+        self.capacity = capacity
+        self.slots = asyncio.Semaphore(capacity.slots)
+        self.busy = 0
+        self.waiting = 0
+        self.rejected = 0
+        self.served = 0
+        self._tokens = capacity.rate or 0.0
+        self._refilled = 0.0
+
+    def admit(self, now: float) -> bool:
+        c = self.capacity
+        if c.rate is not None:
+            elapsed = now - self._refilled if self._refilled else 0.0
+            self._tokens = min(c.rate, self._tokens + elapsed * c.rate)
+            self._refilled = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+        return self.busy + self.waiting < c.slots + c.queue
+
+    def service_s(self, latency: float) -> float:
+        c = self.capacity
+        return latency * (1 + c.growth * self.busy / c.slots)
+
+
 class FakeOpenAIServer:
     """Start with `start()` (runs in its own thread and loop); `url` is the base URL."""
 
@@ -88,12 +132,14 @@ class FakeOpenAIServer:
         port: int = 0,
         slots: int | None = None,
         models: tuple[str, ...] = (),
+        capacity: Capacity | None = None,
     ) -> None:
         self.latency = latency
         self.port = port
         # At most `slots` requests are served at once; the rest queue, as on a real server
         # whose batch is full. None: no limit.
         self._slots = asyncio.Semaphore(slots) if slots else None
+        self.load = _Load(capacity) if capacity else None
         self.replies: deque[FakeReply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.models = models
@@ -127,10 +173,38 @@ class FakeOpenAIServer:
             body = json.loads(raw)
         except json.JSONDecodeError:
             return web.json_response({"error": {"message": "body is not JSON"}}, status=400)
+        if self.load is not None:
+            return await self._under_load(self.load, body, request)
         if self._slots is not None:
             async with self._slots:
                 return await self._answer(body, request)
         return await self._answer(body, request)
+
+    async def _under_load(
+        self, load: _Load, body: dict[str, Any], request: web.Request
+    ) -> web.Response:
+        if not load.admit(asyncio.get_running_loop().time()):
+            load.rejected += 1
+            return web.json_response(
+                {"error": {"message": "server busy: too many requests"}},
+                status=429,
+                headers={"Retry-After": f"{load.capacity.retry_after_s:g}"},
+            )
+        load.waiting += 1
+        try:
+            await load.slots.acquire()
+        finally:
+            load.waiting -= 1
+        load.busy += 1
+        try:
+            await asyncio.sleep(load.service_s(self.latency))
+            load.served += 1
+            return web.Response(
+                text=completion_body(self._canned(body)), content_type="application/json"
+            )
+        finally:
+            load.busy -= 1
+            load.slots.release()
 
     async def _answer(self, body: dict[str, Any], request: web.Request) -> web.Response:
         self.requests.append(body)
@@ -209,8 +283,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per call")
+    parser.add_argument("--slots", type=int, help="calls served at once (a Capacity)")
+    parser.add_argument("--queue", type=int, default=0, help="calls waiting; more get 429")
+    parser.add_argument("--growth", type=float, default=0.0, help="latency growth at full batch")
+    parser.add_argument("--rate", type=float, help="calls accepted a second; more get 429")
+    parser.add_argument("--models", default="", help="comma-separated names for /v1/models")
     args = parser.parse_args()
-    server = FakeOpenAIServer(latency=args.latency, port=args.port)
+    capacity = (
+        Capacity(args.slots or 10**6, args.queue, args.growth, args.rate)
+        if args.slots or args.rate
+        else None
+    )
+    models = tuple(m for m in args.models.split(",") if m)
+    server = FakeOpenAIServer(
+        latency=args.latency, port=args.port, capacity=capacity, models=models
+    )
     web.run_app(server.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 
