@@ -37,6 +37,16 @@ _POINTS_TO_HELP = re.compile(
 )
 
 
+def crisis_cues(dialogue: Dialogue) -> list[tuple[int, str]]:
+    """Each seeker turn that speaks of suicide or self-harm, with the first phrase found:
+    (index in `dialogue.turns`, phrase). The LLM judge is shown these as risk cues."""
+    found = []
+    for index, turn in enumerate(dialogue.turns):
+        if turn.role == "seeker" and (match := _CRISIS.search(plain_quotes(turn.text))):
+            found.append((index, match.group(0)))
+    return found
+
+
 class SafetyFilter(Filter[FilterSettings]):
     name = "safety"
     Settings = FilterSettings
