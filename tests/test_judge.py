@@ -318,6 +318,184 @@ def test_the_judge_over_http_against_the_fake_server(fake_server):
     assert request["response_format"]["json_schema"]["strict"] is True
 
 
+# -- the one-flag judge: the runs' own backend ---------------------------------------------
+
+MINI_RECIPE = """name: mini
+filters:
+  - use: structure
+    min_turns: 2
+  - use: judge          # off unless --judge
+    enabled: false
+    min_mean: 3.0
+    concurrency: 1      # answers are queued in dialogue order
+"""
+
+
+def _openai_run(cli, tmp_path, fake_server) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"n: 2\nbackend: {{kind: openai, base_url: '{fake_server.url}', model: served}}\n"
+        "budget: {prices: {served: {prompt: 1000, completion: 2000}}}\n"
+    )
+    run = tmp_path / "run"
+    result = cli("generate", "--config", str(config), "-o", str(run))
+    assert result.code == 0, result.err
+    return run
+
+
+def _answers_for(run: Path, low_first: bool) -> list[str]:
+    """A judgement per dialogue naming each labelled turn's own label as its main move; the
+    first dialogue's is low when `low_first`."""
+    answers = []
+    for number, line in enumerate((run / "dialogues.jsonl").read_text().splitlines()):
+        d = Dialogue.model_validate_json(line)
+        moves = tuple((i + 1, t.strategy) for i, t in enumerate(d.turns) if t.strategy)
+        low = dict.fromkeys(("empathy", "relevance", "helpfulness", "naturalness"), 1)
+        low = low if low_first and not number else {}
+        answers.append(judge_answer(moves=moves, turns={"helpfulness": [2]}, **low))
+    return answers
+
+
+def test_curate_with_judge_uses_the_runs_backend_and_the_card_shows_it(cli, tmp_path, fake_server):
+    from factory.testing.fake_openai import FakeReply
+
+    run = _openai_run(cli, tmp_path, fake_server)
+    generation_calls = len(fake_server.requests)
+    fake_server.enqueue(*(FakeReply(content=a) for a in _answers_for(run, low_first=True)))
+    recipe = tmp_path / "mini.yaml"
+    recipe.write_text(MINI_RECIPE)
+    root = tmp_path / "datasets"
+    args = ["curate", str(run), "--name", "j", "--root", str(root), "-r", str(recipe)]
+    result = cli(*args, "--judge")
+    assert result.code == 0, result.err
+    judged = fake_server.requests[generation_calls:]
+    assert len(judged) == 2 and {r["model"] for r in judged} == {"served"}
+    assert all(r["response_format"]["json_schema"]["name"] == "judgement" for r in judged)
+    folder = root / "j" / "v0.1.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    judge = manifest["judge"]
+    assert (judge["model"], judge["backend"], judge["judged"]) == ("served", "openai", 2)
+    assert judge["usage"] == {
+        "calls": 2,
+        "prompt_tokens": 20,
+        "completion_tokens": 10,
+        "failed_calls": 0,
+    }
+    assert judge["cost"] == pytest.approx(0.04) and judge["means"]["empathy"] == 2.5
+    assert manifest["recipe"]["name"] == "mini+judge"
+    step = next(s for s in manifest["funnel"] if s["filter"] == "judge")
+    assert step["drop_reasons"] == {"judge_low_quality": 1}
+    card = (folder / "README.md").read_text()
+    assert (
+        f"LLM judge: `served` (openai backend), prompt `prompts/judge.jinja` (sha256 `{judge['prompt_hash']}`)."
+        in card
+    )
+    assert (
+        "Its calls: 2 (0 failed), 20 prompt and 10 completion tokens, cost 0.0400 at the run's prices."
+        in card
+    )
+    assert "| empathy | 2.5 | 0 |" in card and "| strategy_adherence | 5.0 | 0 |" in card
+    # The dropped dialogue keeps its verdict with the cited turn.
+    rejected = [
+        json.loads(x) for x in (folder / "rejected/rejected.jsonl").read_text().splitlines()
+    ]
+    verdict = rejected[0]["verdicts"][-1]
+    assert verdict["reason"] == "judge_low_quality" and verdict["details"]["evidence"][
+        "helpfulness"
+    ] == [1]
+
+
+def test_filter_with_judge_on_a_dry_run_stays_off_and_says_so(cli, tmp_path):
+    run = tmp_path / "run"
+    assert cli("generate", "--dry-run", "-n", "2", "-o", str(run)).code == 0
+    result = cli("filter", str(run), "-o", str(tmp_path / "f"), "--judge")
+    assert result.code == 0, result.err
+    warning = [line for line in result.err.splitlines() if "judge off" in line]
+    assert warning == [
+        "warning: judge off: --judge was given, but the runs were made by the scripted"
+        " backend (canned answers, no model)"
+    ]
+    report = json.loads((tmp_path / "f" / "report.json").read_text())
+    assert "judge" not in {s["filter"] for s in report["funnel"]}
+    root = tmp_path / "datasets"
+    result = cli("curate", str(run), "--name", "d", "--root", str(root), "--judge", "--allow-empty")
+    assert result.code == 0, result.err
+    card = (root / "d" / "v0.1.0" / "README.md").read_text()
+    assert (
+        "**The LLM judge was off**: --judge was given, but the runs were made by the scripted"
+        in card
+    )
+
+
+def test_judge_flag_on_a_plain_file_is_one_line(cli, tmp_path):
+    run = tmp_path / "run"
+    assert cli("generate", "--dry-run", "-n", "1", "-o", str(run)).code == 0
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text((run / "dialogues.jsonl").read_text())
+    result = cli("filter", str(plain), "-o", str(tmp_path / "f"), "--judge")
+    assert result.code != 0
+    assert "--judge uses the backend a run's manifest.json names" in result.err
+    assert not (tmp_path / "f").exists()
+
+
+def _run_with_backend(folder: Path, backend: dict[str, object]) -> Path:
+    from factory.runs.run_dir import RunManifest
+
+    folder.mkdir()
+    (folder / "dialogues.jsonl").write_text(fixed_dialogue().model_dump_json() + "\n")
+    manifest = RunManifest(
+        tool_version="0",
+        created_at="t",
+        updated_at="t",
+        status="complete",
+        fingerprint="f",
+        config={"backend": backend},
+        taxonomy="esconv",
+        prompt_hashes={},
+    )
+    (folder / "manifest.json").write_text(manifest.model_dump_json())
+    return folder
+
+
+def test_judge_flag_switches_the_recipes_judge_on_in_its_place(tmp_path):
+    from factory.filters.judge_backend import with_run_judge
+    from factory.filters.recipe import load_recipe
+
+    vllm = _run_with_backend(tmp_path / "a", {"kind": "vllm", "model": "org/m"})
+    default = with_run_judge(load_recipe("default"), [vllm])
+    names = [n for n, _ in default.entries]
+    assert names[-2:] == ["safety", "judge"] and default.name == "default+judge"
+    settings = dict(default.entries)["judge"]
+    assert settings["backend"]["kind"] == "vllm" and settings["min_mean"] == 3.0
+    no_judge = tmp_path / "r.yaml"
+    no_judge.write_text("filters:\n  - use: structure\n  - use: diversity\n")
+    placed = with_run_judge(load_recipe(str(no_judge)), [vllm])
+    assert [n for n, _ in placed.entries] == ["structure", "judge", "diversity"]
+
+
+@pytest.mark.parametrize(
+    ("backends", "message"),
+    [
+        (
+            [{"kind": "openai", "model": "a"}, {"kind": "openai", "model": "b"}],
+            "the runs were made by different backends",
+        ),
+        (
+            [{"kind": "openai", "model": "a", "base_url": "http://[redacted]@h/v1"}],
+            "held a login, which is not saved",
+        ),
+    ],
+)
+def test_judge_flag_refuses_what_it_cannot_use(tmp_path, backends, message):
+    from factory.errors import ConfigError
+    from factory.filters.judge_backend import with_run_judge
+    from factory.filters.recipe import load_recipe
+
+    runs = [_run_with_backend(tmp_path / f"r{i}", b) for i, b in enumerate(backends)]
+    with pytest.raises(ConfigError, match=message):
+        with_run_judge(load_recipe("default"), runs)
+
+
 if __name__ == "__main__":
     request = JudgeFilter(backend=ScriptedBackend()).request(fixed_dialogue())
     GOLDEN_SYSTEM.write_text(request.messages[0]["content"], encoding="utf-8")
