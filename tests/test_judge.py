@@ -95,6 +95,21 @@ def test_the_judge_request_is_rendered_exactly():
     assert request.agent == "judge" and request.schema_name == "judgement"
 
 
+def test_the_risk_cues_the_prompt_names_are_the_safety_filters_crisis_lexicon():
+    import re
+
+    from factory.filters.safety import crisis_cues
+
+    system = GOLDEN_SYSTEM.read_text(encoding="utf-8")
+    listed = system.split("thoughts of suicide or self-harm (", 1)[1].split("; the crisis", 1)[0]
+    phrases = re.findall(r'"([^"]+)"', listed)
+    assert len(phrases) == 5
+    for phrase in phrases:
+        seeker = fixed_dialogue().turns[0].model_copy(update={"text": f"Honestly, {phrase}."})
+        dialogue = fixed_dialogue().model_copy(update={"turns": [seeker]})
+        assert crisis_cues(dialogue) == [(0, phrase)], phrase
+
+
 def test_an_unknown_profile_is_said_and_the_taxonomy_is_the_dialogues_own():
     request = JudgeFilter(backend=ScriptedBackend()).request(
         fixed_dialogue(profile=False, taxonomy="extes")
