@@ -60,8 +60,9 @@ def _identity(backend: BackendConfig) -> str:
 def with_run_judge(recipe: Recipe, sources: list[Path]) -> Recipe:
     """The recipe with its judge on and judging through the runs' own backend; or, when that
     backend cannot judge, the recipe unchanged but for `judge_off`. The judge entry keeps
-    its settings from the recipe (even a disabled one, in its place); a recipe without one
-    gets the defaults, before any filter that needs every dialogue."""
+    its settings from the recipe (even a disabled one, in its place) except `backend`, which
+    the runs' replaces; a recipe without one gets the defaults, before any filter that needs
+    every dialogue."""
     found: dict[str, tuple[Path, BackendConfig, dict[str, Any]]] = {}
     for source in sources:
         run = RunDir(input_file(source).parent).read_manifest()
