@@ -701,6 +701,14 @@ def test_care_about_harm_is_not_encouragement(line):
         ("I applied for a job at a suicide hotline.", False),
         ("I have been having suicidal thoughts again.", True),
         ("Some nights I want to die.", True),
+        # Missed by the lexicon in the judge's capable-model check (issue 19):
+        ("I have a plan to sucide.", True),
+        ("I don't have anything to live for anymore.", True),
+        ("At times I would rather maybe just dissapear.", False),  # misspelt: not matched
+        ("At times I would rather just disappear.", True),
+        ("I feel like I am a burden to everyone.", True),
+        ("My plan to visit my sister fell through.", False),
+        ("There is a reason to live in the city.", False),
     ],
 )
 def test_crisis_mentions_are_the_seekers_own(line, flagged):
