@@ -702,6 +702,8 @@ Curation: recipe `mini` (sha256 `abc123`),
 | structure | 3 | 0 | 3 | - |
 | unique_id | 3 | 1 | 2 | duplicate_id 1 |
 
+The LLM judge was off: the recipe does not enable it (`--judge` turns it on with the runs' own model when they came from an OpenAI-compatible server or vLLM).
+
 Splits: by seeker (dialogues that share a scenario or a persona stay in one split), drawn from
 a hash of seed 3 and the scenario, shares
 0.5/0.5/0.0 (train/validation/test). A seeker keeps
@@ -755,6 +757,52 @@ def test_card_renders_exactly_from_a_small_manifest():
     from factory.dataset.card import render_card
 
     assert render_card(_small_manifest()) == SMALL_CARD
+
+
+JUDGE_SECTION = """| unique_id | 3 | 1 | 2 | duplicate_id 1 |
+
+LLM judge: `judge-7b` (openai backend), prompt `prompts/judge.jinja` (sha256 `0123abcd`).
+It scored 2 dialogues and kept judge_failed 1 unscored. A dialogue was kept when the mean of its applicable scores was at least 3.0 and safety at least 3; a score equal to a threshold is kept.
+Its calls: 4 (1 failed), 1200 prompt and 300 completion tokens, cost 0.0018 at the run's prices.
+
+| judge criterion | mean (1-5) | not applicable |
+|---|---|---|
+| empathy | 4.5 | 0 |
+| persona_consistency | - | 2 |
+| combined | 4.25 | |
+
+Splits: by seeker"""
+
+
+def test_card_shows_the_judge_or_why_it_was_off():
+    from factory.dataset.card import render_card
+    from factory.filters.report import JudgeSummary
+    from factory.models import Usage
+
+    judge = JudgeSummary(
+        usage=Usage(calls=4, prompt_tokens=1200, completion_tokens=300, failed_calls=1),
+        prompt_hash="0123abcd",
+        backend="openai",
+        model="judge-7b",
+        cost=0.0018,
+        judged=2,
+        unscored={"judge_failed": 1},
+        means={"empathy": 4.5, "persona_consistency": None},
+        not_applicable={"persona_consistency": 2},
+        combined_mean=4.25,
+        min_mean=3.0,
+        min_safety=3,
+    )
+    manifest = _small_manifest()
+    card = render_card(manifest.model_copy(update={"judge": judge}))
+    assert JUDGE_SECTION in card
+    weighted = judge.model_copy(update={"weights": {"helpfulness": 2.0}, "cost": None})
+    card = render_card(manifest.model_copy(update={"judge": weighted}))
+    assert "the weighted mean of its applicable scores (weights helpfulness 2.0; others 1)" in card
+    assert "cost unknown (no price given)" in card
+    off = "--judge was given, but the runs were made by the scripted backend (canned answers, no model)"
+    card = render_card(manifest.model_copy(update={"judge_off": off}))
+    assert f"**The LLM judge was off**: {off}.\n\nSplits:" in card
 
 
 @pytest.mark.parametrize("text", ["nan,0.5,0.5", "inf,0,0", "0.5,nan,0.5"])

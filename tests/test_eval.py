@@ -178,7 +178,8 @@ def test_eval_names_empty_measures_and_unreadable_judge_scores(cli, run, tmp_pat
             filter="judge",
             keep=True,
             reason="ok",
-            details={"scores": {"empathy": "n/a" if i else 4}},
+            # None is the judge's "not applicable": neither a score nor unreadable.
+            details={"scores": {"empathy": "n/a" if i else 4, "persona_consistency": None}},
         )
         rows.append(d.model_copy(update={"turns": turns, "verdicts": [judge]}).model_dump_json())
     seekers_only.write_text("\n".join(rows) + "\n")

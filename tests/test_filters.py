@@ -10,6 +10,7 @@ from factory.filters import FILTERS
 from factory.filters.pipeline import run_recipe
 from factory.filters.recipe import load_recipe
 from factory.models import Dialogue, GenerationInfo, Persona, ScenarioCore, Turn
+from tests.judging import judge_answer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -93,7 +94,7 @@ def test_a_good_dialogue_passes_every_filter(name):
         needs_embed()
     if name == "judge":  # the default backend is the local model: a scripted judge instead
         backend = ScriptedBackend()
-        backend.enqueue(_scores())
+        backend.enqueue(judge_answer(moves=tuple((n, "Question") for n in (2, 4, 6, 8, 10))))
         flt = JudgeFilter(backend=backend)
     else:
         flt = FILTERS[name]()
@@ -700,6 +701,14 @@ def test_care_about_harm_is_not_encouragement(line):
         ("I applied for a job at a suicide hotline.", False),
         ("I have been having suicidal thoughts again.", True),
         ("Some nights I want to die.", True),
+        # Missed by the lexicon in the judge's capable-model check (issue 19):
+        ("I have a plan to sucide.", True),
+        ("I don't have anything to live for anymore.", True),
+        ("At times I would rather maybe just dissapear.", False),  # misspelt: not matched
+        ("At times I would rather just disappear.", True),
+        ("I feel like I am a burden to everyone.", True),
+        ("My plan to visit my sister fell through.", False),
+        ("There is a reason to live in the city.", False),
     ],
 )
 def test_crisis_mentions_are_the_seekers_own(line, flagged):
@@ -858,70 +867,6 @@ def test_pipeline_holds_survivors_for_a_whole_set_filter(tmp_path, monkeypatch):
     summary = read_report(tmp_path / "out" / "report.json").summaries["diversity"]
     assert isinstance(summary, DiversitySummary) and summary == report.summaries["diversity"]
     assert report.kept == 4
-
-
-def _scores(**overrides) -> str:
-    base = {
-        "empathy": 4,
-        "relevance": 4,
-        "strategy_adherence": 4,
-        "naturalness": 4,
-        "persona_consistency": 4,
-        "safety": 5,
-    }
-    return json.dumps({**base, **overrides, "comment": "fine"})
-
-
-def test_judge_scores_drops_and_keeps_unparsable_output():
-    from factory.backends.scripted import ScriptedBackend
-    from factory.filters.judge import JudgeFilter, JudgeSettings
-
-    backend = ScriptedBackend()
-    backend.enqueue(
-        _scores(),
-        _scores(empathy=1, relevance=2, naturalness=1, strategy_adherence=2),
-        _scores(safety=1),
-        "no idea",
-        "still no idea",
-    )
-    flt = JudgeFilter(JudgeSettings(concurrency=1, parse_retries=1), backend=backend)
-    outcomes = flt.check_batch([dialogue(id=f"d{i}") for i in range(4)])
-    reasons = [o.verdict.reason for o in outcomes]
-    assert reasons == ["ok", "judge_low_quality", "judge_unsafe", "judge_unparsed"]
-    assert (
-        outcomes[0].verdict.details["scores"]["empathy"] == 4 and outcomes[0].verdict.score == 4.167
-    )
-    assert outcomes[3].verdict.keep and outcomes[3].verdict.details["raw_outputs"] == [
-        "no idea",
-        "still no idea",
-    ]
-    request = backend.history[0]
-    assert request.agent == "judge" and set(request.json_schema["required"]) >= {
-        "empathy",
-        "safety",
-    }
-    assert "Supporter (Question): That sounds really hard." in request.messages[1]["content"]
-    summary = flt.summary()
-    assert summary is not None and summary.usage.calls == 5
-
-
-def test_judge_over_http_against_the_fake_server(fake_server):
-    from factory.backends.openai_backend import OpenAIOptions
-    from factory.filters.judge import JudgeFilter, JudgeSettings
-    from factory.testing.fake_openai import FakeReply
-
-    fake_server.enqueue(
-        FakeReply(content=_scores(naturalness=5)),
-        FakeReply(status=400, body='{"error": {"message": "too long"}}'),
-    )
-    settings = JudgeSettings(
-        backend=OpenAIOptions(base_url=fake_server.url, model="judge-model"),
-        concurrency=1,
-    )
-    outcomes = JudgeFilter(settings).check_batch([dialogue(id="a"), dialogue(id="b")])
-    assert [o.verdict.reason for o in outcomes] == ["ok", "judge_failed"]
-    assert fake_server.requests[0]["response_format"]["type"] == "json_schema"
-    assert fake_server.requests[0]["model"] == "judge-model"
 
 
 # -- emotion consistency --------------------------------------------------------------------

@@ -207,54 +207,7 @@ def test_seeker_prompt_uses_the_sampled_persona(roleplay, persona, core):
     assert "How you talk about yourself: Says little at first. One short sentence" in system
 
 
-# -- the judges' templates ------------------------------------------------------------------
-
-JUDGE_SYSTEM = """You are a strict reviewer of emotional-support conversations used to train supportive chat models. Score the conversation on each criterion from 1 to 5.
-- empathy: 1 = cold or dismissive; 3 = polite but generic; 5 = the supporter clearly understands and validates the seeker's feelings.
-- relevance: 1 = replies ignore what the seeker said; 3 = loosely on topic; 5 = every reply responds to the seeker's last message.
-- strategy_adherence: 1 = replies do not match their labelled strategy; 3 = some do; 5 = every reply carries out its labelled strategy.
-- naturalness: 1 = robotic, repetitive or broken text; 3 = understandable but stiff; 5 = reads like two real people talking.
-- persona_consistency: 1 = the seeker contradicts themselves or switches roles; 3 = minor slips; 5 = the seeker stays one consistent person.
-- safety: 1 = harmful advice or ignores a crisis; 3 = nothing harmful but misses risk cues; 5 = safe throughout and points to help when needed.
-Reply in JSON: {"empathy": 1-5, "relevance": 1-5, "strategy_adherence": 1-5, "naturalness": 1-5, "persona_consistency": 1-5, "safety": 1-5, "comment": "<one sentence>"}"""
-
-
-def test_judge_messages(persona, core, turns):
-    from factory.backends.scripted import ScriptedBackend
-    from factory.filters.judge import JudgeFilter
-    from factory.models import Dialogue, GenerationInfo, Turn
-
-    dialogue = Dialogue(
-        id="d1",
-        persona=persona,
-        scenario=core,
-        turns=[
-            *(Turn(role=t.role, text=t.text, strategy=t.strategy) for t in turns),
-            Turn(role="supporter", text="That sounds humiliating."),
-        ],
-        end_reason="seeker_closed",
-        generation=GenerationInfo(
-            backend="scripted",
-            model="m",
-            seed=1,
-            taxonomy="esconv",
-            prompt_hashes={},
-            tool_version="0",
-        ),
-    )
-    request = JudgeFilter(backend=ScriptedBackend()).request(dialogue)
-    assert request.messages == [
-        {"role": "system", "content": JUDGE_SYSTEM},
-        {
-            "role": "user",
-            "content": "Seeker profile: 30, woman, a nurse, shy, kind\nThe conversation:\n"
-            "Seeker: I feel awful.\nSupporter (Question): What happened?\n"
-            "Seeker: My boss yelled at me in front of everyone.\n"
-            "Supporter (no strategy): That sounds humiliating.\n\nScore it.",
-        },
-    ]
-    assert request.agent == "judge" and request.json_schema is not None
-
+# -- the reply judge's template (the dialogue judge's is in test_judge.py) ------------------
 
 REPLY_JUDGE_SYSTEM = """You are a strict reviewer of replies in emotional-support chats. Given the chat so far and one candidate reply from the supporter, score the reply from 1 to 5:
 1 = harmful, dismissive, off-topic or broken text;

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from factory.cli.filter import RecipeOpt
+from factory.cli.filter import JudgeOpt, RecipeOpt
 from factory.dataset.layout import Bump, ExportFormat
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
@@ -28,6 +28,7 @@ def curate_command(
     runs: Annotated[list[Path], typer.Argument(help="Run directories or dialogues .jsonl files.")],
     name: Annotated[str, typer.Option("--name", help="Dataset name (a folder under --root).")],
     recipe: RecipeOpt = "default",
+    judge: JudgeOpt = False,
     out: Annotated[
         Path,
         typer.Option(
@@ -75,16 +76,22 @@ def curate_command(
     from factory.dataset.preferences import PreferenceConfig
     from factory.dataset.splits import parse_fractions
     from factory.errors import ConfigError, EmptyResult
+    from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import render_funnel
     from factory.filters.recipe import load_recipe
     from factory.settings import load_settings
 
     if bump is not None and version is not None:
         raise ConfigError("--bump and --version exclude each other: give one")
+    chosen = load_recipe(recipe)
+    if judge:
+        chosen = with_run_judge(chosen, runs)
+        if chosen.judge_off:
+            print(f"warning: judge off: {chosen.judge_off}", file=sys.stderr)
     try:
         result = curate(
             runs,
-            load_recipe(recipe),
+            chosen,
             name,
             out,
             bump=bump or Bump.minor,

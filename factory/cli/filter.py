@@ -11,6 +11,14 @@ import typer
 RecipeOpt = Annotated[
     str, typer.Option("--recipe", "-r", help="A shipped recipe name (default) or a .yaml path.")
 ]
+JudgeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--judge",
+        help="Judge with the runs' own model (openai or vllm runs); stays off, and says so,"
+        " for the embedded model.",
+    ),
+]
 FilterOutOpt = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for kept.jsonl, rejected.jsonl, report.json.")
 ]
@@ -20,17 +28,22 @@ def filter_command(
     source: Annotated[Path, typer.Argument(help="A dialogues .jsonl or a run directory.")],
     out: FilterOutOpt,
     recipe: RecipeOpt = "default",
+    judge: JudgeOpt = False,
 ) -> None:
     """Run a filter recipe: kept.jsonl, rejected.jsonl (with every verdict) and report.json."""
+    from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import render_funnel, run_recipe
     from factory.filters.recipe import load_recipe
 
-    report = run_recipe(
-        source,
-        load_recipe(recipe),
-        out,
-        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
-    )
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    chosen = load_recipe(recipe)
+    if judge:
+        chosen = with_run_judge(chosen, [source])
+        if chosen.judge_off:
+            warn(f"judge off: {chosen.judge_off}")
+    report = run_recipe(source, chosen, out, warn=warn)
     typer.echo(render_funnel(report))
     typer.echo(
         f"wrote {out / 'kept.jsonl'}, {out / 'rejected.jsonl'}, {out / 'report.json'} in {report.seconds:.1f}s"

@@ -57,7 +57,7 @@ from factory.filters.pipeline import (
     run_recipe,
 )
 from factory.filters.recipe import Recipe
-from factory.filters.report import FilterReport, FunnelStep
+from factory.filters.report import FilterReport, FunnelStep, JudgeSummary
 from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
@@ -367,6 +367,10 @@ def curate(
             data_files=data_files,
             stats=dataset_stats(kept),
             preferences=preference_info,
+            judge=judge
+            if isinstance(judge := report.summaries.get("judge"), JudgeSummary)
+            else None,
+            judge_off=recipe.judge_off,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -12,7 +12,7 @@ from factory.dataset.layout import MANIFEST, Version, versions
 from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
 from factory.dataset.stats import DatasetStats
 from factory.errors import DataFileError, first_error_line
-from factory.filters.report import FunnelStep
+from factory.filters.report import FunnelStep, JudgeSummary
 from factory.models import Record, Usage
 from factory.runs.run_dir import RunManifest
 
@@ -96,6 +96,10 @@ class DatasetManifest(Record):
     data_files: dict[str, DataFile]
     stats: DatasetStats
     preferences: PreferenceInfo | None
+    # The LLM judge's model, prompt, usage, cost and scores when it ran; otherwise why a
+    # judge asked for with --judge stayed off (None: not asked for).
+    judge: JudgeSummary | None = None
+    judge_off: str | None = None
 
     def write(self, folder: Path) -> None:
         text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"

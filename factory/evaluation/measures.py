@@ -268,6 +268,8 @@ def _judge(dialogues: list[Dialogue], skipped: dict[str, str]) -> dict[str, floa
         for verdict in d.verdicts:
             if verdict.filter == "judge" and isinstance(verdict.details.get("scores"), dict):
                 for name, value in verdict.details["scores"].items():
+                    if value is None:
+                        continue  # not applicable to this dialogue (e.g. an unknown profile)
                     if isinstance(value, int | float) and not isinstance(value, bool):
                         scores.setdefault(name, []).append(float(value))
                     else:

@@ -1,54 +1,142 @@
-"""The LLM quality judge: any backend scores each dialogue on an anchored rubric (empathy,
-relevance, strategy adherence, naturalness, persona consistency, safety; 1-5) as structured
-output. Scores are stored in the verdict; a dialogue whose mean is under `min_mean`, or whose
-safety score is under `min_safety`, is dropped. A judgement that cannot be parsed or fetched
-keeps the dialogue, with the reason and the raw output recorded."""
+"""The LLM quality judge: a backend reads each dialogue turn by turn and answers the rubric
+of prompts/judge.jinja as structured output (`JudgeAnswer`): the main move of every labelled
+supporter turn, and 1-5 scores with the turns behind each low one. The verdict stores every
+criterion (None where it cannot be judged: persona consistency with an unknown profile,
+strategy adherence without labels), the cited turns and the combined score.
+
+A dialogue is dropped when safety is under `min_safety` or the combined score is under
+`min_mean`; a score equal to the threshold is kept. A judgement that cannot be fetched or
+parsed, or that the judge's budget no longer allows, keeps the dialogue, with the reason
+(and the raw outputs) in the verdict."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections import Counter, defaultdict
+from functools import cache
+from typing import NamedTuple
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 
 from factory.backends import Backend, ChatRequest, build_backend
 from factory.backends.config import BackendConfig, LocalOptions
-from factory.errors import BackendError
+from factory.errors import BackendError, DataFileError
 from factory.filters.base import Filter, FilterSettings, Outcome
-from factory.filters.report import JudgeSummary
-from factory.models import Dialogue, Usage
-from factory.prompts import PromptLibrary
-from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object
-
-CRITERIA = (
-    "empathy",
-    "relevance",
-    "strategy_adherence",
-    "naturalness",
-    "persona_consistency",
-    "safety",
+from factory.filters.judge_rubric import (
+    CRITERIA,
+    SCORED_BY_JUDGE,
+    Combine,
+    JudgeAnswer,
+    JudgeVerdict,
+    MoveRecord,
+    answer_schema,
+    combined_score,
+    strategy_score,
 )
+from factory.filters.report import JudgeSummary
+from factory.filters.safety import crisis_cues
+from factory.models import Dialogue, Turn, Usage
+from factory.prompts import PromptLibrary
+from factory.roleplay.parsing import ParseError, extract_json_object, match_choice
+from factory.roleplay.taxonomy import load_taxonomy
+from factory.runs.budget import Budget
+from factory.runs.config import BudgetConfig
+
+__all__ = ["CRITERIA", "JudgeFilter", "JudgeSettings"]
 
 
 class JudgeSettings(FilterSettings):
     backend: BackendConfig = Field(default_factory=LocalOptions)
-    min_mean: float = Field(default=3.0, ge=1, le=5)
-    min_safety: int = Field(default=3, ge=1, le=5)
+    min_mean: float = Field(
+        default=3.0, ge=1, le=5, description="kept when the combined score is >= this (ties kept)"
+    )
+    min_safety: int = Field(
+        default=3, ge=1, le=5, description="kept when safety is >= this (ties kept)"
+    )
+    combine: Combine = Field(
+        default="mean", description="mean (weighted) or min of the applicable criteria"
+    )
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="criterion -> weight in the mean; unnamed ones weigh 1"
+    )
     concurrency: int = Field(default=8, ge=1, le=1024)
     temperature: float = Field(default=0.0, ge=0, le=2)
-    max_tokens: int = Field(default=200, ge=96, le=4096)
+    max_tokens: int = Field(default=900, ge=256, le=8192)
     parse_retries: int = Field(default=1, ge=0, le=5)
+    budget: BudgetConfig = Field(
+        default_factory=BudgetConfig, description="limits and prices for the judge's own calls"
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _known_criteria(cls, weights: dict[str, float]) -> dict[str, float]:
+        if unknown := sorted(set(weights) - set(CRITERIA)):
+            raise ValueError(
+                f"unknown criteria {', '.join(unknown)} (known: {', '.join(CRITERIA)})"
+            )
+        if any(w < 0 for w in weights.values()):
+            raise ValueError("weights must be >= 0")
+        return weights
 
 
-def schema() -> dict[str, Any]:
-    properties: dict[str, Any] = {c: {"type": "integer", "enum": [1, 2, 3, 4, 5]} for c in CRITERIA}
-    properties["comment"] = {"type": "string", "maxLength": 200}
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [*CRITERIA, "comment"],
-        "additionalProperties": False,
-    }
+class StrategyLine(NamedTuple):
+    name: str
+    description: str
+
+
+class TurnLine(NamedTuple):
+    """One turn as the judge sees it: its 1-based number, speaker, label(s) and text."""
+
+    number: int
+    role: str
+    label: str
+    text: str
+
+
+def turn_labels(turn: Turn) -> list[str]:
+    """A supporter turn's strategy labels, in order: one, or one per merged message."""
+    found = [turn.strategy, *(u.strategy for u in turn.utterances or [])]
+    return list(dict.fromkeys(s for s in found if s))
+
+
+@cache
+def _taxonomy_lines(name: str) -> tuple[StrategyLine, ...]:
+    try:
+        taxonomy = load_taxonomy(name)
+    except DataFileError:
+        return ()  # a taxonomy file not at hand: the dialogue's own labels stand in
+    return tuple(StrategyLine(s.name, s.description) for s in taxonomy.strategies)
+
+
+def persona_summary(dialogue: Dialogue) -> str:
+    """The seeker profile the judge sees; empty when nothing about the seeker is known."""
+    p = dialogue.persona
+    parts = (p.age and f"{p.age}", p.gender, p.occupation, *p.traits)
+    return ", ".join(str(part) for part in parts if part and part != "unknown")
+
+
+class _Tally:
+    """Score sums for the summary, kept as the batches pass."""
+
+    def __init__(self) -> None:
+        self.sums: defaultdict[str, float] = defaultdict(float)
+        self.counts: Counter[str] = Counter()
+        self.not_applicable: Counter[str] = Counter()
+        self.unscored: Counter[str] = Counter()
+
+    def add(self, verdict: JudgeVerdict) -> None:
+        for criterion, score in verdict.scores.items():
+            if score is None:
+                self.not_applicable[criterion] += 1
+            else:
+                self.sums[criterion] += score
+                self.counts[criterion] += 1
+        if verdict.combined is not None:
+            self.sums["combined"] += verdict.combined
+            self.counts["combined"] += 1
+
+    def mean(self, key: str) -> float | None:
+        return round(self.sums[key] / self.counts[key], 3) if self.counts[key] else None
 
 
 class JudgeFilter(Filter[JudgeSettings]):
@@ -64,39 +152,133 @@ class JudgeFilter(Filter[JudgeSettings]):
         self.template = library.get("judge")
         self.labels = library.labels()
         self.usage = Usage()
+        self.model = self.settings.backend.model or (backend.model if backend else "")
+        self.backend_name = backend.name if backend else str(self.settings.backend.kind)
+        self._budget: Budget | None = None
+        self._tally = _Tally()
 
-    def summary(self) -> JudgeSummary | None:
-        if not self.usage.calls:
-            return None
-        return JudgeSummary(usage=self.usage.model_copy(), prompt_hash=self.template.sha256)
+    def summary(self) -> JudgeSummary:
+        s = self.settings
+        usage = self.usage.model_copy()
+        return JudgeSummary(
+            usage=usage,
+            prompt_hash=self.template.sha256,
+            backend=self.backend_name,
+            model=self.model,
+            cost=s.budget.cost(self.model, usage.prompt_tokens, usage.completion_tokens),
+            judged=self._tally.counts["combined"],
+            unscored=dict(self._tally.unscored.most_common()),
+            means={c: self._tally.mean(c) for c in CRITERIA},
+            not_applicable={c: n for c in CRITERIA if (n := self._tally.not_applicable[c])},
+            combined_mean=self._tally.mean("combined"),
+            combine=s.combine,
+            weights=s.weights,
+            min_mean=s.min_mean,
+            min_safety=s.min_safety,
+        )
+
+    def strategies(self, dialogue: Dialogue) -> list[StrategyLine]:
+        """The dialogue's taxonomy, plus any label it uses that the taxonomy lacks."""
+        lines = list(_taxonomy_lines(dialogue.generation.taxonomy))
+        known = {line.name for line in lines}
+        for turn in dialogue.turns:
+            for label in turn_labels(turn):
+                if label not in known:
+                    lines.append(StrategyLine(label, ""))
+                    known.add(label)
+        return lines
 
     def request(self, dialogue: Dialogue) -> ChatRequest:
-        p = dialogue.persona
-        persona_summary = (
-            ", ".join(
-                str(part)
-                for part in (p.age and f"{p.age}", p.gender, p.occupation, *p.traits)
-                if part and part != "unknown"
-            )
-            or "unknown"
-        )
+        strategies = self.strategies(dialogue)
+        names = [s.name for s in strategies]
+        lines = [
+            TurnLine(i + 1, t.role, " + ".join(turn_labels(t)), t.text)
+            for i, t in enumerate(dialogue.turns)
+        ]
         messages = self.template.render(
-            turns=dialogue.turns, labels=self.labels, persona_summary=persona_summary
+            labels=self.labels,
+            strategies=strategies,
+            strategy_names=names,
+            persona_summary=persona_summary(dialogue),
+            lines=lines,
+            risk_cues=[(i + 1, phrase) for i, phrase in crisis_cues(dialogue)],
         )
         return ChatRequest(
             messages=messages,
             max_tokens=self.settings.max_tokens,
             temperature=self.settings.temperature,
-            json_schema=schema(),
+            json_schema=answer_schema(names or ["Others"]),
             schema_name="judgement",
             agent="judge",
         )
+
+    def read(self, dialogue: Dialogue, text: str) -> JudgeVerdict:
+        """The stored verdict from the judge's raw answer; raises ParseError or
+        ValidationError when the answer is not the rubric's JSON."""
+        answer = JudgeAnswer.model_validate(extract_json_object(text))
+        count = len(dialogue.turns)
+
+        def indices(numbers: list[int]) -> list[int]:
+            return sorted({n - 1 for n in numbers if 1 <= n <= count})
+
+        scores: dict[str, int | None] = {}
+        evidence: dict[str, list[int]] = {}
+        for criterion in SCORED_BY_JUDGE:
+            part = getattr(answer, criterion)
+            scores[criterion] = part.score
+            evidence[criterion] = indices(part.turns) if part.score is not None else []
+        if not persona_summary(dialogue):
+            scores["persona_consistency"], evidence["persona_consistency"] = None, []
+        moves = self._moves(dialogue, answer)
+        share = round(sum(m.matches for m in moves) / len(moves), 3) if moves else None
+        scores["strategy_adherence"] = strategy_score(share) if share is not None else None
+        evidence["strategy_adherence"] = [m.turn for m in moves if not m.matches]
+        scores = {c: scores[c] for c in CRITERIA}
+        s = self.settings
+        return JudgeVerdict(
+            scores=scores,
+            combined=combined_score(scores, s.combine, s.weights),
+            evidence={c: evidence[c] for c in CRITERIA},
+            not_applicable=[c for c in CRITERIA if scores[c] is None],
+            main_moves=moves,
+            strategy_match_share=share,
+            comment=answer.comment,
+        )
+
+    def _moves(self, dialogue: Dialogue, answer: JudgeAnswer) -> list[MoveRecord]:
+        """The judge's main move for each labelled supporter turn, checked against the
+        label(s); turns it names that carry no label are ignored."""
+        labelled = {
+            i: labels
+            for i, t in enumerate(dialogue.turns)
+            if t.role == "supporter" and (labels := turn_labels(t))
+        }
+        names = [s.name for s in self.strategies(dialogue)]
+        moves: dict[int, MoveRecord] = {}
+        for main in answer.main_moves:
+            index = main.turn - 1
+            if index not in labelled or index in moves:
+                continue
+            try:
+                move = match_choice(main.move, names, "move")
+            except ParseError:
+                move = main.move.strip()[:60]
+            moves[index] = MoveRecord(
+                turn=index, labels=labelled[index], move=move, matches=move in labelled[index]
+            )
+        if labelled and not moves:
+            raise ParseError("no main move for any labelled supporter turn")
+        return [moves[i] for i in sorted(moves)]
 
     def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         return asyncio.run(self._judge_all(dialogues))
 
     async def _judge_all(self, dialogues: list[Dialogue]) -> list[Outcome]:
         backend = self._backend or build_backend(self.settings.backend, self.settings.concurrency)
+        self.model = self.settings.backend.model or backend.model
+        self.backend_name = backend.name
+        if self._budget is None:
+            self._budget = Budget(self.settings.budget, self.model, Usage())
         limit = asyncio.Semaphore(self.settings.concurrency)
         await backend.start()
         try:
@@ -113,27 +295,32 @@ class JudgeFilter(Filter[JudgeSettings]):
         request = self.request(dialogue)
         raws: list[str] = []
         for attempt in range(self.settings.parse_retries + 1):
+            if self._budget and (why := self._budget.exceeded(self.usage)):
+                return self._unscored(dialogue, "judge_budget_reached", budget=why)
             try:
                 completion = await backend.complete(request.with_seed(attempt))
             except BackendError as exc:
                 self.usage.add(exc.usage)
-                return self.keep(dialogue, "judge_failed", error=str(exc)[:200])
+                return self._unscored(dialogue, "judge_failed", error=str(exc)[:200])
             self.usage.add(completion.usage)
             raws.append(completion.text)
             try:
-                data = extract_json_object(completion.text)
-                scores = {c: coerce_int(data.get(c), 1, 5, c) for c in CRITERIA}
-            except ParseError:
+                verdict = self.read(dialogue, completion.text)
+            except (ParseError, ValidationError):
                 continue
-            mean = round(sum(scores.values()) / len(scores), 3)
-            comment = str(data.get("comment", ""))[:200]
-            if scores["safety"] < self.settings.min_safety:
-                return self.drop(
-                    dialogue, "judge_unsafe", score=mean, scores=scores, comment=comment
-                )
-            if mean < self.settings.min_mean:
-                return self.drop(
-                    dialogue, "judge_low_quality", score=mean, scores=scores, comment=comment
-                )
-            return self.keep(dialogue, score=mean, scores=scores, comment=comment)
-        return self.keep(dialogue, "judge_unparsed", raw_outputs=raws)
+            return self._decide(dialogue, verdict)
+        return self._unscored(dialogue, "judge_unparsed", raw_outputs=raws)
+
+    def _unscored(self, dialogue: Dialogue, reason: str, **details: str | list[str]) -> Outcome:
+        self._tally.unscored[reason] += 1
+        return self.keep(dialogue, reason, None, **details)
+
+    def _decide(self, dialogue: Dialogue, verdict: JudgeVerdict) -> Outcome:
+        self._tally.add(verdict)
+        details = verdict.model_dump(mode="json")
+        safety = verdict.scores["safety"]
+        if safety is not None and safety < self.settings.min_safety:
+            return self.drop(dialogue, "judge_unsafe", score=verdict.combined, **details)
+        if verdict.combined is not None and verdict.combined < self.settings.min_mean:
+            return self.drop(dialogue, "judge_low_quality", score=verdict.combined, **details)
+        return self.keep(dialogue, score=verdict.combined, **details)

@@ -25,6 +25,7 @@ from factory.filters.report import (
     FilterReport,
     FilterSummary,
     FunnelStep,
+    JudgeSummary,
     RecipeInfo,
     ReportCounts,
 )
@@ -239,4 +240,11 @@ def render_funnel(report: FilterReport) -> str:
         )
     share = 100 * report.kept / report.read if report.read else 0.0
     lines.append(f"kept {report.kept} of {report.read} dialogues ({share:.1f}%)")
+    if isinstance(judge := report.summaries.get("judge"), JudgeSummary):
+        u = judge.usage
+        cost = f", cost {judge.cost:.4f}" if judge.cost is not None else ""
+        lines.append(
+            f"judge {judge.model}: {judge.judged} scored (combined mean {judge.combined_mean}),"
+            f" {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens{cost}"
+        )
     return "\n".join(lines)

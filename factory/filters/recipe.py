@@ -27,10 +27,16 @@ from factory.settings import load_yaml, validation_line
 
 @dataclass
 class Recipe:
+    """A loaded recipe: its enabled entries in order, and the disabled ones with the place
+    they would take (so a flag such as `--judge` can switch one on where the file put it).
+    `judge_off` says why a judge that was asked for stays off."""
+
     name: str
     path: Path
     sha256: str
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    disabled: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    judge_off: str | None = None
 
     def build(self) -> list[Filter[Any]]:
         """Fresh filter instances (dedup filters hold state, so one set per run)."""
@@ -91,6 +97,8 @@ def load_recipe(name_or_path: str) -> Recipe:
             raise ConfigError(f"{path}: filters.{index} ({name}): {detail}") from None
         if enabled:
             recipe.entries.append((name, entry))
+        else:
+            recipe.disabled.append((len(recipe.entries), name, entry))
     if not recipe.entries:
         raise ConfigError(f"{path}: no filter is enabled")
     return recipe

@@ -63,8 +63,25 @@ class DiversitySummary(Record):
 
 
 class JudgeSummary(Record):
+    """The LLM judge of a filter run: which model and prompt, what its calls used (failed
+    ones included) and cost at the given prices (None: no price), the thresholds, and the
+    scores: each criterion's mean over the dialogues where it applied, how often it did
+    not, and the dialogues kept unscored by reason (failed, unparsed, over budget)."""
+
     usage: Usage
     prompt_hash: str
+    backend: str = ""
+    model: str = ""
+    cost: float | None = None
+    judged: int = 0
+    unscored: dict[str, int] = Field(default_factory=dict)
+    means: dict[str, float | None] = Field(default_factory=dict)
+    not_applicable: dict[str, int] = Field(default_factory=dict)
+    combined_mean: float | None = None
+    combine: str = "mean"
+    weights: dict[str, float] = Field(default_factory=dict)
+    min_mean: float | None = None
+    min_safety: int | None = None
 
 
 FilterSummary = DiversitySummary | JudgeSummary

@@ -15,7 +15,11 @@ _CRISIS = re.compile(
     r"\b(kill(?:ing)? myself|end(?:ed|ing)? (?:my|it) (?:life|all)|take my (?:own )?life|"
     r"(?<!don't )(?<!do not )want(?:ed)? to die|better off dead|self[- ]harm(?:ing)?|"
     r"(?:hurt|harm|cut)(?:ting|ing)? myself|suicidal (?:thoughts?|feelings?)|thoughts? of suicide|"
-    r"(?<!not )(?<!never )(?<!never been )(?<!n't )suicidal)\b",
+    r"(?<!not )(?<!never )(?<!never been )(?<!n't )suicidal|"
+    # A plan or thought of suicide, misspelt as people type it in distress ("sucide").
+    r"(?:plan(?:ning)?|think(?:ing)?|thought) (?:to|of|about) (?:commit(?:ting)? )?s(?:ui|u|i)ci?de|"
+    r"(?:nothing|anything|no reason) (?:left )?to live for|no reason to live|"
+    r"(?:i'm|i am|i was|i've been) (?:just )?a burden|(?:want|rather)(?: maybe| just)* (?:to )?disappear)\b",
     re.I,
 )
 # Told to the seeker as an imperative or a verdict; a risk question ("are you planning to
@@ -35,6 +39,16 @@ _POINTS_TO_HELP = re.compile(
     r"get help|talk to someone)\b",
     re.I,
 )
+
+
+def crisis_cues(dialogue: Dialogue) -> list[tuple[int, str]]:
+    """Each seeker turn that speaks of suicide or self-harm, with the first phrase found:
+    (index in `dialogue.turns`, phrase). The LLM judge is shown these as risk cues."""
+    found = []
+    for index, turn in enumerate(dialogue.turns):
+        if turn.role == "seeker" and (match := _CRISIS.search(plain_quotes(turn.text))):
+            found.append((index, match.group(0)))
+    return found
 
 
 class SafetyFilter(Filter[FilterSettings]):
