@@ -93,9 +93,10 @@ def _shown_path(path: Path) -> str:
         return str(Path(*path.resolve().parts[-2:]))
 
 
-def _run_manifest(path: Path, warn: Warn | None) -> RunManifest | None:
+def _run_manifest(path: Path) -> RunManifest | None:
     """The manifest of the run that holds `path` (None: a plain dialogues file), secrets
-    scrubbed; refuses a run that a `factory generate` is still writing."""
+    scrubbed; refuses a run that a `factory generate` is still writing. (A run that is not
+    complete is curated as far as it goes; the filter pipeline warns about it.)"""
     run_dir = RunDir(path.parent)
     if run_dir.in_use():
         raise RunDirError(
@@ -110,15 +111,13 @@ def _run_manifest(path: Path, warn: Warn | None) -> RunManifest | None:
         ) from None
     if run is None:
         return None
-    if run.status != "complete" and warn:
-        warn(f"{path}: the run's status is '{run.status}': curating the dialogues it has")
     return RunManifest.model_validate(scrub(run.model_dump(mode="json")))
 
 
-def _source(path: Path, warn: Warn | None) -> SourceInfo:
+def _source(path: Path) -> SourceInfo:
     """What the version records about one input: its file's hash and its run's manifest."""
     file = input_file(path)
-    run = _run_manifest(file, warn)
+    run = _run_manifest(file)
     hashes: dict[str, str] = {}
     count = 0
     for _, dialogue, _ in read_dialogues(file):
@@ -330,7 +329,7 @@ def curate(
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
-    described = [_source(p, warn) for p in sources]
+    described = [_source(p) for p in sources]
     label = _new_label(root, name, bump, version)
     final = root / name / label
     with _building(root / name, label) as tmp:
