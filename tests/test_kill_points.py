@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import gc
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clean_runs import Result, World, dialogues, invoke, ok
+from clean_runs import Result, World, dialogues, invoke, ok, one_line
 
 KILLED = 137  # what a shell reports for SIGKILL
 
@@ -175,6 +177,99 @@ def test_generate_killed_at_each_rename_resumes_to_the_clean_run(world, tmp_path
         check_killed_run(world, run, args, world.run, label)
 
     each_kill_point(args, fresh(tmp_path), after_crash, hard, expected=2)
+
+
+def version_data(folder: Path) -> dict[str, str]:
+    """A version's data files as its manifest lists them, each checked against the file."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for relative, entry in manifest["data_files"].items():
+        digest = hashlib.sha256((folder / relative).read_bytes()).hexdigest()
+        assert digest == entry["sha256"], relative
+    return {k: v["sha256"] for k, v in manifest["data_files"].items()}
+
+
+def listed(root: Path) -> list[str]:
+    """The versions `factory versions esc` lists (none: no dataset yet)."""
+    result = invoke("versions", "esc", "--root", str(root))
+    if result.code == 1 and "no dataset 'esc'" in result.err:
+        return []
+    ok(result)
+    return [line.split()[0] for line in result.out.splitlines()[1:]]
+
+
+@functools.cache
+def whole_version(reference: Path) -> tuple[dict[str, str], bytes]:
+    """A clean version's data files and its export: what a version made by the same command
+    must hold."""
+    exported = reference.parents[2] / f"{reference.parents[1].name}-{reference.name}.jsonl"
+    ok(
+        invoke(
+            "export",
+            "esc",
+            reference.name,
+            "--root",
+            str(reference.parents[1]),
+            "-o",
+            str(exported),
+        )
+    )
+    return version_data(reference), exported.read_bytes()
+
+
+def check_killed_curate(args: list[str], root: Path, reference: Path, label: str) -> None:
+    """After a killed curate: every version listed is whole (its files are the ones its
+    manifest names, and the reference version's) and exports; a rerun adds the next version,
+    equal to the reference, and leaves nothing hidden behind."""
+    clean, clean_export = whole_version(reference)
+    versions = listed(root)
+    exported = root.parent / "exported.jsonl"
+    for version in versions:
+        assert version_data(root / "esc" / version) == clean, (label, version)
+        ok(invoke("export", "esc", version, "--root", str(root), "--out", str(exported)))
+        assert exported.read_bytes() == clean_export, label
+    rerun = invoke(*args)
+    assert rerun.code == 0, (label, rerun.err)
+    after = listed(root)
+    assert after == [*versions, f"v0.{len(versions) + 1}.0"], (label, versions, after)
+    assert version_data(root / "esc" / after[-1]) == clean, label
+    assert hidden(root) == [], label
+    # Readable by whoever may read the datasets folder, not by its owner only.
+    assert (root / "esc" / after[-1]).stat().st_mode == root.stat().st_mode, label
+
+
+@HOW
+@pytest.mark.parametrize("earlier", [False, True], ids=["first", "next"])
+def test_curate_killed_at_each_rename_saves_a_whole_version_or_none(world, tmp_path, hard, earlier):
+    root = tmp_path / "datasets"
+    args = world.curate(root)
+
+    def prepare() -> None:
+        fresh(tmp_path)()
+        if earlier:
+            shutil.copytree(world.datasets, root)
+
+    def after_crash(label: str) -> None:
+        check_killed_curate(args, root, world.datasets / "esc" / "v0.1.0", label)
+
+    # The rejected/ staging folder, a parquet and an ESConv file per non-empty split (two
+    # here), the version folder.
+    each_kill_point(args, prepare, after_crash, hard, expected=6)
+
+
+def test_a_curate_is_refused_while_another_builds_the_dataset(world, tmp_path):
+    """The lock that makes a killed curate's folder safe to remove: while a curate of `esc`
+    holds it, another one says one line and removes nothing."""
+    import fcntl
+
+    root = tmp_path / "datasets"
+    building = root / "esc" / ".v0.1.0.tmp-running"
+    building.mkdir(parents=True)
+    with (root / ".esc.curate-lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        one_line(invoke(*world.curate(root)), "another factory curate is writing dataset 'esc'")
+    assert building.is_dir()
+    ok(invoke(*world.curate(root)))  # and once it is gone, what it left is stale
+    assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]
 
 
 @pytest.mark.xfail(

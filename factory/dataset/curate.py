@@ -2,8 +2,9 @@
 
 The version is built in a hidden temporary folder next to the others and renamed into place
 at the end; anything that fails on the way removes it, so a version folder is either complete
-or absent. Every dialogue read is either kept or in rejected/ with the verdict that dropped
-it, and the funnel counts each drop, repeated ids included."""
+or absent; a killed curate's temporary folder is removed by the next one (a lock keeps two
+curates of one dataset apart). Every dialogue read is either kept or in rejected/ with the
+verdict that dropped it, and the funnel counts each drop, repeated ids included."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +62,7 @@ from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
 from factory.secrets import scrub
+from factory.staging import staging_folder, writer_lock
 
 Warn = Callable[[str], None]
 REJECTED = f"rejected/{REJECTED_FILE}"
@@ -159,21 +160,37 @@ def _new_label(root: Path, name: str, bump: Bump, version: str | None) -> str:
 
 
 @contextlib.contextmanager
-def _building(folder: Path, label: str) -> Iterator[Path]:
-    """A hidden temporary folder for the version, removed (with `folder` if this made it
-    and it stays empty) when the block fails."""
+def _building(root: Path, name: str, bump: Bump, version: str | None) -> Iterator[tuple[Path, str]]:
+    """The new version's tag and a hidden temporary folder to build it in, under a lock that
+    keeps a second curate of `name` out, so temporary folders a killed curate left are
+    removed first. When the block fails the folder is removed (with root/name if this made
+    it and it stays empty)."""
+    folder = root / name
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{label}.tmp-", dir=folder))
     except OSError as exc:
         raise RunDirError(
             f"cannot create a folder in {folder} ({exc.strerror}): pass a writable --out"
         ) from None
+    busy = f"another factory curate is writing dataset '{name}' in {root}: wait for it, then rerun"
     try:
-        yield tmp
+        with writer_lock(root / f".{name}.curate-lock", busy):
+            for stale in folder.glob(".v*.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            label = _new_label(root, name, bump, version)
+            try:
+                tmp = staging_folder(folder, f".{label}.tmp-")
+            except OSError as exc:
+                raise RunDirError(
+                    f"cannot create a folder in {folder} ({exc.strerror}): pass a writable --out"
+                ) from None
+            try:
+                yield tmp, label
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty
@@ -330,9 +347,8 @@ def curate(
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     described = [_source(p) for p in sources]
-    label = _new_label(root, name, bump, version)
-    final = root / name / label
-    with _building(root / name, label) as tmp:
+    with _building(root, name, bump, version) as (tmp, label):
+        final = root / name / label
         report, kept, duplicates = _filter(sources, recipe, tmp, allow_empty, warn)
         by_split = assign_splits(kept, fractions, seed)
         split_files, data_files = _write_splits(tmp, by_split, system_prompt)
