@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clean_runs import Result, World, dialogues, invoke, ok, one_line
+from clean_runs import Result, World, dialogues, invoke, lines_of, ok, one_line
 
 KILLED = 137  # what a shell reports for SIGKILL
 
@@ -177,6 +177,51 @@ def test_generate_killed_at_each_rename_resumes_to_the_clean_run(world, tmp_path
         check_killed_run(world, run, args, world.run, label)
 
     each_kill_point(args, fresh(tmp_path), after_crash, hard, expected=2)
+
+
+FilterSet = tuple[str, list[str], list[str], dict[str, int]]
+
+
+def filter_set(out: Path) -> FilterSet:
+    """A filter --out as one set: (input, kept lines, rejected lines, counts); the report's
+    counts must agree with the files, or the set is a mix."""
+    report = json.loads((out / "report.json").read_text())
+    kept, rejected = lines_of(out / "kept.jsonl"), lines_of(out / "rejected.jsonl")
+    counts = report["counts"]
+    assert (counts["kept"], counts["rejected"]) == (len(kept), len(rejected))
+    assert sorted(p.name for p in out.iterdir()) == ["kept.jsonl", "rejected.jsonl", "report.json"]
+    return report["input"], kept, rejected, counts
+
+
+@HOW
+@pytest.mark.parametrize("earlier", [False, True], ids=["new-out", "over-another-set"])
+def test_filter_killed_at_each_rename_leaves_one_whole_set(world, tmp_path, hard, earlier):
+    out = tmp_path / "filtered"
+    args = world.filter(world.run, out)
+    clean = filter_set(world.filtered)
+    previous: FilterSet | None = None
+
+    def prepare() -> None:
+        nonlocal previous
+        fresh(tmp_path)()
+        if earlier:
+            ok(invoke(*world.filter(world.other, out)))
+            previous = filter_set(out)
+
+    def after_crash(label: str) -> None:
+        # Interrupted, it leaves the previous set; killed between its two renames, no set.
+        assert out.exists() or not (earlier and not hard), label
+        if out.exists():
+            # What is at --out is one whole set, the new one or the previous: never a report
+            # of one input beside the kept dialogues of another.
+            assert filter_set(out) in (clean, previous), label
+            ok(invoke(*world.curate(tmp_path / "datasets", out / "kept.jsonl")))
+        rerun = invoke(*args)
+        assert rerun.code == 0, (label, rerun.err)
+        assert filter_set(out) == clean, label
+        assert hidden(tmp_path) == [], label
+
+    each_kill_point(args, prepare, after_crash, hard, expected=2 if earlier else 1)
 
 
 def version_data(folder: Path) -> dict[str, str]:

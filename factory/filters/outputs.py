@@ -1,8 +1,9 @@
 """A filter run's outputs (kept.jsonl, rejected.jsonl, report.json) as one set: they are
 written into a private staging folder beside `--out`, which then replaces `--out` whole, so
 no reader ever sees a new kept file beside an old report, and an interrupted run leaves the
-previous set as it was. A lock keeps two filter runs out of one `--out`; staging folders left
-by a killed run are removed by the next one."""
+previous set as it was (one killed between the two renames that swap the sets leaves none).
+A lock keeps two filter runs out of one `--out`; staging folders left by a killed run are
+removed by the next one."""
 
 from __future__ import annotations
 
@@ -61,11 +62,20 @@ def _remove_stale(out_dir: Path) -> None:
 
 
 def _publish(staging: Path, out_dir: Path) -> None:
+    """Two renames: the previous set aside, the new one in. An error or interruption between
+    them puts the previous set back; a kill there leaves no `out_dir` (never a mix) until the
+    next run."""
     try:
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            out_dir.rename(old / out_dir.name)
-            staging.rename(out_dir)
+            previous = old / out_dir.name
+            try:
+                out_dir.rename(previous)
+                staging.rename(out_dir)
+            except BaseException:
+                if previous.exists() and not out_dir.exists():
+                    previous.rename(out_dir)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             staging.rename(out_dir)
