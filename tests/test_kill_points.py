@@ -16,14 +16,17 @@ import gc
 import hashlib
 import json
 import os
+import random
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clean_runs import Result, World, dialogues, invoke, lines_of, ok, one_line
+from clean_runs import BIG, Result, World, dialogues, invoke, lines_of, ok, one_line
 
 KILLED = 137  # what a shell reports for SIGKILL
 
@@ -315,6 +318,57 @@ def test_a_curate_is_refused_while_another_builds_the_dataset(world, tmp_path):
     assert building.is_dir()
     ok(invoke(*world.curate(root)))  # and once it is gone, what it left is stale
     assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]
+
+
+@HOW
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_a_file_written_whole_or_not_at_all(world, tmp_path, hard, command):
+    target = tmp_path / "out.jsonl"
+    args = world.export(target) if command == "export" else world.import_(target)
+    clean = (world.exported if command == "export" else world.imported).read_bytes()
+    old = b'{"an": "earlier file"}\n'
+
+    def prepare() -> None:
+        fresh(tmp_path)()
+        target.write_bytes(old)
+
+    def after_crash(label: str) -> None:
+        assert target.read_bytes() in (old, clean), label
+        ok(invoke(*args))
+        assert target.read_bytes() == clean, label
+        assert hidden(tmp_path) == [], label
+
+    each_kill_point(args, prepare, after_crash, hard, expected=1)
+
+
+@pytest.mark.parametrize("command", ["generate", "curate"])
+def test_sigkill_at_random_moments_of_a_real_process(world, tmp_path, command):
+    """A real `python -m factory` process, SIGKILLed at seeded random moments of its run:
+    after each kill the same checks as at the kill points hold."""
+    rng = random.Random(f"sigkill-{command}")
+    if command == "generate":
+        target = tmp_path / "run"
+        args = world.generate(target, n=BIG)
+    else:
+        target = tmp_path / "datasets"
+        args = world.curate(target, world.big)
+    cmd = [sys.executable, "-m", "factory", *args]
+    started = time.monotonic()
+    subprocess.run(cmd, capture_output=True, check=True, timeout=120)
+    span = time.monotonic() - started  # imports, then the work: kills land anywhere in it
+    reference = tmp_path / "reference"
+    target.rename(reference)
+    for round in range(4):
+        shutil.rmtree(target, ignore_errors=True)
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.0) * span)
+        process.kill()
+        process.wait(timeout=60)
+        label = f"round {round}: exit {process.returncode}"
+        if command == "generate":
+            check_killed_run(world, target, args, reference, label)
+        else:
+            check_killed_curate(args, target, reference / "esc" / "v0.1.0", label)
 
 
 @pytest.mark.xfail(
