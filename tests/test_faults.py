@@ -1,80 +1,99 @@
-"""The machine says no: a full disk (stood in for by a file-size limit, which needs no
-privileges), a read-only target. Each command says one line and exits 1; the next command
-either completes or says why; nothing partial is read as complete."""
+"""The machine says no: a full disk, stood in for by a file-size limit (which needs no
+privileges) at several sizes, so that it strikes different writes. Each command says one
+line and exits 1; what it leaves reads as the previous result or as nothing, never as a
+partial set taken for complete; and the same command completes to a clean run's result
+once the machine allows."""
 
-import json
+from __future__ import annotations
+
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from clean_runs import (
+    Result,
+    check_run_after_fault,
+    check_versions_after_fault,
+    filter_set,
+    hidden,
+    invoke,
+    listed,
+    ok,
+    one_line,
+)
 
-LIMIT = 64 * 1024  # bytes any one file may reach in the limited process
 
+def factory(*args: str, limit: int | None = None) -> Result:
+    """`python -m factory ARGS...`, each file it writes capped at `limit` bytes."""
 
-def factory(*args: str, limit: int | None = None) -> subprocess.CompletedProcess[str]:
     def cap() -> None:  # Python ignores SIGXFSZ, so the write fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "factory", *args],
         capture_output=True,
         text=True,
         preexec_fn=cap if limit else None,
         timeout=600,
     )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
-def one_line(result: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("progress:")]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], lines
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under `folder`, with the bytes of each file."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }
 
 
-@pytest.fixture(scope="module")
-def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("big") / "run"
-    done = factory("generate", "--dry-run", "-n", "60", "--seed", "4", "--out", str(out))
-    assert done.returncode == 0, done.stderr
-    assert (out / "dialogues.jsonl").stat().st_size > 2 * LIMIT
-    return out
+FULL = "the file grew past the size"
 
 
-def test_generate_on_a_full_disk_says_one_line_and_the_rerun_completes(tmp_path):
-    out = tmp_path / "run"
-    args = ("generate", "--dry-run", "-n", "60", "--seed", "4", "--out", str(out))
-    one_line(factory(*args, limit=LIMIT), "the file grew past the size")
-    assert (out / "dialogues.jsonl").stat().st_size <= LIMIT
-    resumed = factory(*args)
-    assert resumed.returncode == 0, resumed.stderr
-    rows = [json.loads(line) for line in (out / "dialogues.jsonl").read_text().splitlines()]
-    assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
-    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+@pytest.mark.parametrize(
+    "limit", [2_000, 12_000, 24_000], ids=["first-manifest", "third-dialogue", "fifth-dialogue"]
+)
+def test_generate_on_a_full_disk_says_one_line_and_the_rerun_completes(world, tmp_path, limit):
+    run = tmp_path / "run"
+    args = world.generate(run)
+    one_line(factory(*args, limit=limit), FULL)
+    assert max(p.stat().st_size for p in run.iterdir()) <= limit
+    check_run_after_fault(world, run, args, world.run, f"limit {limit}")
 
 
-def test_filter_on_a_full_disk_leaves_no_output(tmp_path, big_run):
+@pytest.mark.parametrize(
+    ("limit", "earlier"), [(4_000, False), (20_000, True)], ids=["new-out", "over-another-set"]
+)
+def test_filter_on_a_full_disk_leaves_the_previous_set_or_none(world, tmp_path, limit, earlier):
     out = tmp_path / "filtered"
-    one_line(factory("filter", str(big_run), "--out", str(out), limit=LIMIT), "past the size")
-    assert not out.exists() or not any(out.iterdir())
-    done = factory("filter", str(big_run), "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    if earlier:
+        ok(invoke(*world.filter(world.other, out)))
+    before = tree(tmp_path)
+    one_line(factory(*world.filter(world.run, out), limit=limit), FULL)
+    assert tree(tmp_path) == before
+    ok(invoke(*world.filter(world.run, out)))
+    assert filter_set(out) == filter_set(world.filtered)
+    assert hidden(tmp_path) == []
 
 
-def test_curate_on_a_full_disk_saves_no_version(tmp_path, big_run):
+@pytest.mark.parametrize(
+    ("limit", "earlier"), [(4_000, False), (20_000, True)], ids=["first", "next"]
+)
+def test_curate_on_a_full_disk_saves_no_version(world, tmp_path, limit, earlier):
     root = tmp_path / "datasets"
-    args = ("curate", str(big_run), "--name", "esc", "--out", str(root), "--allow-empty")
-    one_line(factory(*args, limit=LIMIT), "past the size")
-    assert not list(root.glob("esc/v*"))
-    listed = factory("versions", "esc", "--root", str(root))
-    assert "v0.1.0" not in listed.stdout
-    done = factory(*args)
-    assert done.returncode == 0, done.stderr
-    assert (root / "esc" / "v0.1.0" / "manifest.json").is_file()
+    if earlier:
+        shutil.copytree(world.datasets, root)
+    before = listed(root)
+    one_line(factory(*world.curate(root), limit=limit), FULL)
+    assert listed(root) == before
+    assert hidden(root) == []
+    check_versions_after_fault(world.curate(root), root, world.datasets / "esc" / "v0.1.0", "")
 
 
-def test_a_name_too_long_is_one_line(tmp_path, big_run):
+def test_a_name_too_long_is_one_line(world, tmp_path):
     version = "v" + "1" * 300 + ".0.0"
-    args = ("curate", str(big_run), "--name", "esc", "--out", str(tmp_path), "--version", version)
-    one_line(factory(*args), "too long")
+    one_line(invoke(*world.curate(tmp_path), "--version", version), "too long")
+    assert list(tmp_path.iterdir()) == []

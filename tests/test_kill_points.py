@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import gc
-import hashlib
-import json
 import os
 import random
 import shutil
@@ -26,7 +23,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clean_runs import BIG, Result, World, dialogues, invoke, lines_of, ok, one_line
+from clean_runs import (
+    BIG,
+    FilterSet,
+    check_run_after_fault,
+    check_versions_after_fault,
+    filter_set,
+    hidden,
+    invoke,
+    ok,
+    one_line,
+)
 
 KILLED = 137  # what a shell reports for SIGKILL
 
@@ -128,46 +135,6 @@ def fresh(folder: Path) -> Callable[[], None]:
     return prepare
 
 
-def one_line_or_ok(result: Result) -> bool:
-    """True when the command completed; otherwise it said one line (and no traceback)."""
-    if result.code == 0:
-        return True
-    assert result.code == 1, result.err
-    lines = [line for line in result.err.splitlines() if line.startswith(("error:", "Trace"))]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
-    return False
-
-
-def hidden(folder: Path) -> list[str]:
-    """What a crash may leave behind: hidden files and folders anywhere under `folder` (a
-    run's own .lock aside: it stays by design)."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*") if p.name != ".lock")
-
-
-def check_killed_run(world: World, run: Path, args: list[str], reference: Path, label: str) -> None:
-    """After a killed generate: the manifest says complete only over every dialogue; curate
-    and filter read the run and warn that it is unfinished; a rerun completes it to exactly
-    the reference run."""
-    clean = dialogues(reference / "dialogues.jsonl")
-    manifest = run / "manifest.json"
-    status = json.loads(manifest.read_text())["status"] if manifest.is_file() else None
-    if status == "complete":  # a reader trusts this word: it must be true
-        assert dialogues(run / "dialogues.jsonl") == clean, label
-    scratch = run.parent / "readers"
-    for reader in (world.curate(scratch, run), world.filter(run, scratch / "filtered")):
-        seen = invoke(*reader)
-        if one_line_or_ok(seen) and status != "complete":
-            assert "warning:" in seen.err and "not complete" in seen.err, (label, reader[0])
-    shutil.rmtree(scratch, ignore_errors=True)
-    rerun = invoke(*args)
-    assert rerun.code == 0, (label, rerun.err)
-    assert dialogues(run / "dialogues.jsonl") == clean, label
-    done = json.loads(manifest.read_text())
-    assert done["status"] == "complete", label
-    assert done["counts"]["dialogues"] == len(clean), label
-    assert hidden(run) == [], label
-
-
 HOW = pytest.mark.parametrize("hard", [False, True], ids=["exception", "exit"])
 
 
@@ -177,23 +144,9 @@ def test_generate_killed_at_each_rename_resumes_to_the_clean_run(world, tmp_path
     args = world.generate(run)
 
     def after_crash(label: str) -> None:
-        check_killed_run(world, run, args, world.run, label)
+        check_run_after_fault(world, run, args, world.run, label)
 
     each_kill_point(args, fresh(tmp_path), after_crash, hard, expected=2)
-
-
-FilterSet = tuple[str, list[str], list[str], dict[str, int]]
-
-
-def filter_set(out: Path) -> FilterSet:
-    """A filter --out as one set: (input, kept lines, rejected lines, counts); the report's
-    counts must agree with the files, or the set is a mix."""
-    report = json.loads((out / "report.json").read_text())
-    kept, rejected = lines_of(out / "kept.jsonl"), lines_of(out / "rejected.jsonl")
-    counts = report["counts"]
-    assert (counts["kept"], counts["rejected"]) == (len(kept), len(rejected))
-    assert sorted(p.name for p in out.iterdir()) == ["kept.jsonl", "rejected.jsonl", "report.json"]
-    return report["input"], kept, rejected, counts
 
 
 @HOW
@@ -227,64 +180,6 @@ def test_filter_killed_at_each_rename_leaves_one_whole_set(world, tmp_path, hard
     each_kill_point(args, prepare, after_crash, hard, expected=2 if earlier else 1)
 
 
-def version_data(folder: Path) -> dict[str, str]:
-    """A version's data files as its manifest lists them, each checked against the file."""
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for relative, entry in manifest["data_files"].items():
-        digest = hashlib.sha256((folder / relative).read_bytes()).hexdigest()
-        assert digest == entry["sha256"], relative
-    return {k: v["sha256"] for k, v in manifest["data_files"].items()}
-
-
-def listed(root: Path) -> list[str]:
-    """The versions `factory versions esc` lists (none: no dataset yet)."""
-    result = invoke("versions", "esc", "--root", str(root))
-    if result.code == 1 and "no dataset 'esc'" in result.err:
-        return []
-    ok(result)
-    return [line.split()[0] for line in result.out.splitlines()[1:]]
-
-
-@functools.cache
-def whole_version(reference: Path) -> tuple[dict[str, str], bytes]:
-    """A clean version's data files and its export: what a version made by the same command
-    must hold."""
-    exported = reference.parents[2] / f"{reference.parents[1].name}-{reference.name}.jsonl"
-    ok(
-        invoke(
-            "export",
-            "esc",
-            reference.name,
-            "--root",
-            str(reference.parents[1]),
-            "-o",
-            str(exported),
-        )
-    )
-    return version_data(reference), exported.read_bytes()
-
-
-def check_killed_curate(args: list[str], root: Path, reference: Path, label: str) -> None:
-    """After a killed curate: every version listed is whole (its files are the ones its
-    manifest names, and the reference version's) and exports; a rerun adds the next version,
-    equal to the reference, and leaves nothing hidden behind."""
-    clean, clean_export = whole_version(reference)
-    versions = listed(root)
-    exported = root.parent / "exported.jsonl"
-    for version in versions:
-        assert version_data(root / "esc" / version) == clean, (label, version)
-        ok(invoke("export", "esc", version, "--root", str(root), "--out", str(exported)))
-        assert exported.read_bytes() == clean_export, label
-    rerun = invoke(*args)
-    assert rerun.code == 0, (label, rerun.err)
-    after = listed(root)
-    assert after == [*versions, f"v0.{len(versions) + 1}.0"], (label, versions, after)
-    assert version_data(root / "esc" / after[-1]) == clean, label
-    assert hidden(root) == [], label
-    # Readable by whoever may read the datasets folder, not by its owner only.
-    assert (root / "esc" / after[-1]).stat().st_mode == root.stat().st_mode, label
-
-
 @HOW
 @pytest.mark.parametrize("earlier", [False, True], ids=["first", "next"])
 def test_curate_killed_at_each_rename_saves_a_whole_version_or_none(world, tmp_path, hard, earlier):
@@ -297,7 +192,7 @@ def test_curate_killed_at_each_rename_saves_a_whole_version_or_none(world, tmp_p
             shutil.copytree(world.datasets, root)
 
     def after_crash(label: str) -> None:
-        check_killed_curate(args, root, world.datasets / "esc" / "v0.1.0", label)
+        check_versions_after_fault(args, root, world.datasets / "esc" / "v0.1.0", label)
 
     # The rejected/ staging folder, a parquet and an ESConv file per non-empty split (two
     # here), the version folder.
@@ -366,9 +261,9 @@ def test_sigkill_at_random_moments_of_a_real_process(world, tmp_path, command):
         process.wait(timeout=60)
         label = f"round {round}: exit {process.returncode}"
         if command == "generate":
-            check_killed_run(world, target, args, reference, label)
+            check_run_after_fault(world, target, args, reference, label)
         else:
-            check_killed_curate(args, target, reference / "esc" / "v0.1.0", label)
+            check_versions_after_fault(args, target, reference / "esc" / "v0.1.0", label)
 
 
 @pytest.mark.xfail(
