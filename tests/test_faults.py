@@ -1,8 +1,9 @@
-"""The machine says no: a full disk, stood in for by a file-size limit (which needs no
-privileges) at several sizes, so that it strikes different writes; a read-only target; a
-file where a folder belongs. Each command says one line and exits 1; what it leaves reads
-as the previous result or as nothing, never as a partial set taken for complete; and the
-same command completes to a clean run's result once the machine allows."""
+"""The machine says no: a full disk (stood in for by a file-size limit, which needs no
+privileges, at several sizes so that it strikes different writes; and, where this process
+may mount one, a really full tmpfs at every size up to what the command needs), a
+read-only target, a file where a folder belongs. Each command says one line and exits 1;
+what it leaves reads as the previous result or as nothing, never as a partial set taken for
+complete; and the same command completes to a clean run's result once the machine allows."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import resource
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,80 @@ class Tmpfs:
         for child in self.path.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
 
+    def unmount(self) -> None:
+        if os.path.ismount(self.path):
+            subprocess.run(["umount", "-l", str(self.path)], check=True)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root: the file-size limit above stands in for it")
+    disk = Tmpfs(tmp_path / "disk")
+    disk.path.mkdir()
+    try:
+        yield disk
+    finally:
+        disk.unmount()
+
+
+PAGE = 4096
+ENOSPC = "no space left on the device"
+
+
+def fill_up(disk: Tmpfs, args: list[str], check: Callable[[int], None], step: int) -> int:
+    """Runs `args` on a disk `step` bytes bigger each time, from one page until it fits: each
+    run stops at a later write, says one line, and `check(size)` reads what it left (with
+    room to spare again). Returns how many sizes failed."""
+    size = PAGE
+    while True:
+        disk.empty()
+        disk.mount(size)
+        result = invoke(*args)
+        if result.code == 0:
+            return (size - PAGE) // step
+        one_line(result, ENOSPC)
+        disk.mount(64 * 1024 * 1024)
+        check(size)
+        size += step
+        assert size < 1024 * 1024, "the command never fit"
+
+
+def test_generate_on_a_really_full_disk_at_every_size(world, tmpfs):
+    run = tmpfs.path / "run"
+    args = world.generate(run)
+
+    def check(size: int) -> None:
+        check_run_after_fault(world, run, args, world.run, f"{size} bytes")
+
+    # The first manifest, then each dialogue (~5 KB) in turn
+    assert fill_up(tmpfs, args, check, step=2 * PAGE) >= 4
+
+
+def test_filter_on_a_really_full_disk_at_every_size(world, tmpfs):
+    out = tmpfs.path / "filtered"
+    args = world.filter(world.run, out)
+
+    def check(size: int) -> None:
+        assert not out.exists(), size
+        assert hidden(tmpfs.path) == [], size
+        ok(invoke(*args))
+        assert filter_set(out) == filter_set(world.filtered), size
+
+    assert fill_up(tmpfs, args, check, step=PAGE) >= 4
+
+
+def test_curate_on_a_really_full_disk_at_every_size(world, tmpfs):
+    root = tmpfs.path / "datasets"
+    args = world.curate(root)
+
+    def check(size: int) -> None:
+        assert listed(root) == [] and hidden(tmpfs.path) == [], size
+        check_versions_after_fault(args, root, world.datasets / "esc" / "v0.1.0", f"{size}")
+
+    # kept.jsonl and rejected.jsonl first, then parquet, ESConv JSON, card and manifest
+    assert fill_up(tmpfs, args, check, step=2 * PAGE) >= 8
+
 
 @pytest.fixture
 def read_only(tmp_path: Path, world: World) -> Iterator[Path]:
@@ -144,21 +219,23 @@ def read_only(tmp_path: Path, world: World) -> Iterator[Path]:
     folder = tmp_path / "read-only"
     folder.mkdir()
     disk = Tmpfs(folder) if os.geteuid() == 0 else None
-    if disk is not None:
-        disk.mount(16 * 1024 * 1024)
-    for name in ("run", "filtered", "datasets"):
-        shutil.copytree(world.root / name, folder / name)
-    if disk is not None:
-        disk.mount(16 * 1024 * 1024, read_only=True)
-    else:
-        for path in (folder, *folder.rglob("*")):
-            path.chmod(path.stat().st_mode & ~0o222)
-    yield folder
-    if disk is not None:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-    else:
-        for path in (folder, *folder.rglob("*")):
-            path.chmod(path.stat().st_mode | 0o200)
+    try:
+        if disk is not None:
+            disk.mount(16 * 1024 * 1024)
+        for name in ("run", "filtered", "datasets"):
+            shutil.copytree(world.root / name, folder / name)
+        if disk is not None:
+            disk.mount(16 * 1024 * 1024, read_only=True)
+        else:
+            for path in (folder, *folder.rglob("*")):
+                path.chmod(path.stat().st_mode & ~0o222)
+        yield folder
+    finally:
+        if disk is not None:
+            disk.unmount()
+        else:
+            for path in (folder, *folder.rglob("*")):
+                path.chmod(path.stat().st_mode | 0o200)
 
 
 def test_read_only_targets_say_one_line_and_leave_nothing(world, read_only, tmp_path):
