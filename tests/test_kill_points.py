@@ -31,6 +31,7 @@ from clean_runs import (
     filter_set,
     hidden,
     invoke,
+    listed,
     ok,
     one_line,
 )
@@ -213,6 +214,19 @@ def test_a_curate_is_refused_while_another_builds_the_dataset(world, tmp_path):
     assert building.is_dir()
     ok(invoke(*world.curate(root)))  # and once it is gone, what it left is stale
     assert sorted(p.name for p in (root / "esc").iterdir()) == ["v0.1.0"]
+
+
+def test_a_version_folder_without_its_manifest_is_never_read(world, tmp_path):
+    """A version folder cut short (a copy, a sync, a hand) is not a version: not listed, not
+    exported, and its tag is never reused."""
+    root = tmp_path / "datasets"
+    shutil.copytree(world.datasets, root)
+    shutil.copytree(root / "esc" / "v0.1.0", root / "esc" / "v0.2.0")
+    (root / "esc" / "v0.2.0" / "manifest.json").unlink()
+    assert listed(root) == ["v0.1.0"]
+    export = ["export", "esc", "v0.2.0", "--root", str(root), "--out", str(tmp_path / "x")]
+    one_line(invoke(*export), "has no version v0.2.0 (it has: v0.1.0)")
+    assert "v0.3.0" in ok(invoke(*world.curate(root))).out
 
 
 @HOW
