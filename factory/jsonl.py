@@ -4,10 +4,9 @@ is removed and the target is left as it was."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +46,7 @@ def atomic_file(path: Path) -> Iterator[IO[str]]:
 
 def _remove(partial: Path) -> None:
     # On a read-only file system even removing a file that is not there fails (EROFS).
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         partial.unlink(missing_ok=True)
 
 
