@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from factory.errors import RunDirError
+from factory.errors import RunDirError, os_fault_line
 
 
 @contextmanager
@@ -32,11 +32,22 @@ def atomic_file(path: Path) -> Iterator[IO[str]]:
             yield handle
         partial.replace(path)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise RunDirError(f"cannot write {path} ({exc.strerror}): pass a writable --out") from None
+        _remove(partial)
+        # A full disk or a read-only place is said as such (with what to do), naming the
+        # target rather than the hidden partial file.
+        fault = os_fault_line(OSError(exc.errno, exc.strerror, str(path)))
+        raise RunDirError(
+            fault or f"cannot write {path} ({exc.strerror}): pass a writable --out"
+        ) from None
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
         raise
+
+
+def _remove(partial: Path) -> None:
+    # On a read-only file system even removing a file that is not there fails (EROFS).
+    with suppress(OSError):
+        partial.unlink(missing_ok=True)
 
 
 def json_line(row: Any) -> str:

@@ -93,3 +93,12 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Small clean runs of every writing command (tests/clean_runs.py), made once: what the
+    fault tests compare against."""
+    from clean_runs import make_world
+
+    return make_world(tmp_path_factory.mktemp("world"))

@@ -2,8 +2,9 @@
 
 The version is built in a hidden temporary folder next to the others and renamed into place
 at the end; anything that fails on the way removes it, so a version folder is either complete
-or absent. Every dialogue read is either kept or in rejected/ with the verdict that dropped
-it, and the funnel counts each drop, repeated ids included."""
+or absent; a killed curate's temporary folder is removed by the next one (a lock keeps two
+curates of one dataset apart). Every dialogue read is either kept or in rejected/ with the
+verdict that dropped it, and the funnel counts each drop, repeated ids included."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +62,7 @@ from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
 from factory.secrets import scrub
+from factory.staging import staging_folder, writer_lock
 
 Warn = Callable[[str], None]
 REJECTED = f"rejected/{REJECTED_FILE}"
@@ -93,9 +94,10 @@ def _shown_path(path: Path) -> str:
         return str(Path(*path.resolve().parts[-2:]))
 
 
-def _run_manifest(path: Path, warn: Warn | None) -> RunManifest | None:
+def _run_manifest(path: Path) -> RunManifest | None:
     """The manifest of the run that holds `path` (None: a plain dialogues file), secrets
-    scrubbed; refuses a run that a `factory generate` is still writing."""
+    scrubbed; refuses a run that a `factory generate` is still writing. (A run that is not
+    complete is curated as far as it goes; the filter pipeline warns about it.)"""
     run_dir = RunDir(path.parent)
     if run_dir.in_use():
         raise RunDirError(
@@ -110,15 +112,13 @@ def _run_manifest(path: Path, warn: Warn | None) -> RunManifest | None:
         ) from None
     if run is None:
         return None
-    if run.status != "complete" and warn:
-        warn(f"{path}: the run's status is '{run.status}': curating the dialogues it has")
     return RunManifest.model_validate(scrub(run.model_dump(mode="json")))
 
 
-def _source(path: Path, warn: Warn | None) -> SourceInfo:
+def _source(path: Path) -> SourceInfo:
     """What the version records about one input: its file's hash and its run's manifest."""
     file = input_file(path)
-    run = _run_manifest(file, warn)
+    run = _run_manifest(file)
     hashes: dict[str, str] = {}
     count = 0
     for _, dialogue, _ in read_dialogues(file):
@@ -160,21 +160,37 @@ def _new_label(root: Path, name: str, bump: Bump, version: str | None) -> str:
 
 
 @contextlib.contextmanager
-def _building(folder: Path, label: str) -> Iterator[Path]:
-    """A hidden temporary folder for the version, removed (with `folder` if this made it
-    and it stays empty) when the block fails."""
+def _building(root: Path, name: str, bump: Bump, version: str | None) -> Iterator[tuple[Path, str]]:
+    """The new version's tag and a hidden temporary folder to build it in, under a lock that
+    keeps a second curate of `name` out, so temporary folders a killed curate left are
+    removed first. When the block fails the folder is removed (with root/name if this made
+    it and it stays empty)."""
+    folder = root / name
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{label}.tmp-", dir=folder))
     except OSError as exc:
         raise RunDirError(
             f"cannot create a folder in {folder} ({exc.strerror}): pass a writable --out"
         ) from None
+    busy = f"another factory curate is writing dataset '{name}' in {root}: wait for it, then rerun"
     try:
-        yield tmp
+        with writer_lock(root / f".{name}.curate-lock", busy):
+            for stale in folder.glob(".v*.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            label = _new_label(root, name, bump, version)
+            try:
+                tmp = staging_folder(folder, f".{label}.tmp-")
+            except OSError as exc:
+                raise RunDirError(
+                    f"cannot create a folder in {folder} ({exc.strerror}): pass a writable --out"
+                ) from None
+            try:
+                yield tmp, label
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty
@@ -330,10 +346,9 @@ def curate(
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
-    described = [_source(p, warn) for p in sources]
-    label = _new_label(root, name, bump, version)
-    final = root / name / label
-    with _building(root / name, label) as tmp:
+    described = [_source(p) for p in sources]
+    with _building(root, name, bump, version) as (tmp, label):
+        final = root / name / label
         report, kept, duplicates = _filter(sources, recipe, tmp, allow_empty, warn)
         by_split = assign_splits(kept, fractions, seed)
         split_files, data_files = _write_splits(tmp, by_split, system_prompt)

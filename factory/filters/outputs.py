@@ -1,21 +1,20 @@
 """A filter run's outputs (kept.jsonl, rejected.jsonl, report.json) as one set: they are
 written into a private staging folder beside `--out`, which then replaces `--out` whole, so
 no reader ever sees a new kept file beside an old report, and an interrupted run leaves the
-previous set as it was. A lock keeps two filter runs out of one `--out`; staging folders left
-by a killed run are removed by the next one."""
+previous set as it was (one killed between the two renames that swap the sets leaves none).
+A lock keeps two filter runs out of one `--out`; staging folders left by a killed run are
+removed by the next one."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 from factory.errors import RunDirError
+from factory.staging import staging_folder, writer_lock
 
 OUTPUT_FILES = frozenset({"kept.jsonl", "rejected.jsonl", "report.json"})
 
@@ -32,28 +31,15 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
         raise RunDirError(
             f"cannot create {out_dir.parent} ({exc.strerror}): pass a writable --out"
         ) from None
-    lock = _lock(out_dir)
-    try:
+    busy = f"another factory filter is writing to {out_dir}: wait for it or pass another --out"
+    with writer_lock(out_dir.parent / f".{out_dir.name}.filter-lock", busy):
         _remove_stale(out_dir)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
-        staging.chmod(_folder_mode())  # mkdtemp's 0700 would hide the outputs from others
+        staging = staging_folder(out_dir.parent, f".{out_dir.name}.staging-")
         try:
             yield staging
             _publish(staging, out_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    finally:
-        # The lock file goes with the run, so no hidden file is left beside the outputs (a
-        # run that opened it just before may then run too: a window of microseconds).
-        Path(lock.name).unlink(missing_ok=True)
-        lock.close()  # closing the file releases the flock
-
-
-def _folder_mode() -> int:
-    """What a plain mkdir would give: 0777 less the process's umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o777 & ~mask
 
 
 def _check_target(out_dir: Path) -> None:
@@ -68,24 +54,6 @@ def _check_target(out_dir: Path) -> None:
             )
 
 
-def _lock(out_dir: Path) -> IO[str]:
-    path = out_dir.parent / f".{out_dir.name}.filter-lock"
-    try:
-        handle = path.open("a")
-    except OSError as exc:
-        raise RunDirError(
-            f"cannot write in {out_dir.parent} ({exc.strerror}): pass a writable --out"
-        ) from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise RunDirError(
-            f"another factory filter is writing to {out_dir}: wait for it or pass another --out"
-        ) from None
-    return handle
-
-
 def _remove_stale(out_dir: Path) -> None:
     """Staging and old folders of killed runs (the lock says none is in use)."""
     for pattern in (f".{out_dir.name}.staging-*", f".{out_dir.name}.old-*"):
@@ -94,11 +62,20 @@ def _remove_stale(out_dir: Path) -> None:
 
 
 def _publish(staging: Path, out_dir: Path) -> None:
+    """Two renames: the previous set aside, the new one in. An error or interruption between
+    them puts the previous set back; a kill there leaves no `out_dir` (never a mix) until the
+    next run."""
     try:
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            out_dir.rename(old / out_dir.name)
-            staging.rename(out_dir)
+            previous = old / out_dir.name
+            try:
+                out_dir.rename(previous)
+                staging.rename(out_dir)
+            except BaseException:
+                if previous.exists() and not out_dir.exists():
+                    previous.rename(out_dir)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             staging.rename(out_dir)

@@ -107,6 +107,21 @@ def input_file(path: Path) -> Path:
     return path
 
 
+def unfinished_run_warning(path: Path) -> str | None:
+    """What to say when dialogues file `path` belongs to a run that is not complete (killed,
+    stopped at its budget, failed): its dialogues are only part of what was asked for."""
+    try:
+        run = RunDir(path.parent).read_manifest()
+    except RunDirError:
+        return None  # not a run's manifest: curate refuses it, filter reads the file as it is
+    if run is None or run.status == "complete":
+        return None
+    return (
+        f"{path}: the run's status is '{run.status}', not complete: reading the dialogues"
+        " it has (rerun its `factory generate` to finish it)"
+    )
+
+
 def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
     """(line number, dialogue or None if malformed, raw line); blank lines are skipped."""
     try:
@@ -136,6 +151,9 @@ def run_recipe(
 ) -> FilterReport:
     """Runs the recipe over one or more dialogue files or run directories, in order."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
+    for path in paths:
+        if (unfinished := unfinished_run_warning(path)) is not None:
+            warn(unfinished)
     filters = recipe.build()
     tally = _Tally([_StepTally(f.name) for f in filters])
     started = time.perf_counter()
