@@ -262,11 +262,6 @@ def test_read_only_targets_say_one_line_and_leave_nothing(world, read_only, tmp_
     assert listed(read_only / "datasets") == ["v0.1.0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RunDir.in_use() opens the run's .lock for appending, so filter and curate cannot"
-    " read a finished run on read-only storage (factory/runs/run_dir.py)",
-)
 def test_a_finished_run_on_read_only_storage_can_be_filtered(world, read_only, tmp_path):
     ok(invoke(*world.filter(read_only / "run", tmp_path / "filtered")))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gc
 import os
 import random
 import shutil
@@ -82,10 +81,6 @@ def crash(args: list[str], at: int, before: bool, hard: bool) -> None:
             pytest.fail(f"rename {at} was never reached")
         except Killed:
             pass
-        if args[0] == "generate":
-            # A crashed generate() holds its run's lock until its frames are collected (see
-            # the xfail test below); a crashed process holds nothing, nor may this one.
-            gc.collect()
         return
     child = os.fork()
     if child == 0:  # never returns into pytest
@@ -280,12 +275,6 @@ def test_sigkill_at_random_moments_of_a_real_process(world, tmp_path, command):
             check_versions_after_fault(args, target, reference / "esc" / "v0.1.0", label)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generate() releases the run's lock in the `finally` around its dialogues only;"
-    " a failure at the first manifest write (or in that `finally`) leaves the folder locked"
-    " until the failed frames are garbage (factory/runs/generate.py)",
-)
 async def test_a_generate_that_fails_writing_its_manifest_releases_the_folder(
     world, config, out_dir, monkeypatch
 ):

@@ -198,8 +198,28 @@ async def generate(
     report = RunReport(out_dir, config.n, session.already_done, 0)
     # Stop a run whose server is gone instead of failing every remaining dialogue.
     report.abort_after = max(10, 2 * config.in_flight)
+    try:
+        await _session(config, session, report, progress, ray)
+    finally:
+        # Whatever failed (a manifest write on a full disk included), the folder is free.
+        session.run_dir.release()
+    return report
+
+
+async def _session(
+    config: GenerationConfig,
+    session: _Session,
+    report: RunReport,
+    progress: Progress | None,
+    ray: RayOptions | None,
+) -> None:
+    """Makes the dialogues between a `running` manifest and the final one."""
     manifest = _start_manifest(config, session)
-    session.run_dir.write_manifest(manifest)
+    try:
+        session.run_dir.write_manifest(manifest)
+    except BaseException:
+        await session.backend.close()
+        raise
     progress = progress or Progress.null()
     progress.start(total=config.n, already=report.already_done)
     started = time.perf_counter()
@@ -224,8 +244,6 @@ async def generate(
         _finish_manifest(manifest, session, report)
         session.run_dir.write_manifest(manifest)
         report.strategy_mix = manifest.strategy_mix
-        session.run_dir.release()
-    return report
 
 
 async def _open(

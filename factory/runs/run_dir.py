@@ -171,7 +171,7 @@ class RunDir:
         lock = self.path / LOCK_FILE
         if not lock.is_file():
             return False
-        with lock.open("a") as handle:
+        with lock.open("rb") as handle:  # read-only: a finished run may sit on read-only storage
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
