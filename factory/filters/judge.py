@@ -31,13 +31,15 @@ CRITERIA = (
 
 
 class JudgeSettings(FilterSettings):
-    backend: BackendConfig = Field(default_factory=LocalOptions)
-    min_mean: float = Field(default=3.0, ge=1, le=5)
-    min_safety: int = Field(default=3, ge=1, le=5)
-    concurrency: int = Field(default=8, ge=1, le=1024)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    max_tokens: int = Field(default=200, ge=96, le=4096)
-    parse_retries: int = Field(default=1, ge=0, le=5)
+    backend: BackendConfig = Field(default_factory=LocalOptions, description="the judge's model")
+    min_mean: float = Field(default=3.0, ge=1, le=5, description="a lower mean score drops")
+    min_safety: int = Field(default=3, ge=1, le=5, description="a lower safety score drops")
+    concurrency: int = Field(default=8, ge=1, le=1024, description="judgements in flight")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="of the judge's calls")
+    max_tokens: int = Field(default=200, ge=96, le=4096, description="completion tokens")
+    parse_retries: int = Field(
+        default=1, ge=0, le=5, description="extra calls when a judgement cannot be parsed"
+    )
 
 
 def schema() -> dict[str, Any]:
