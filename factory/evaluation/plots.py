@@ -123,7 +123,7 @@ def _lengths(plt: Any, dialogues: list[Dialogue], reference: list[Dialogue], sid
                     label=label,
                 )
         ax.set_title(f"Length of {role} utterances")
-        ax.set_xlabel(f"whitespace tokens (4 a bar; the last holds {LONGEST}+)")
+        ax.set_xlabel(f"words (whitespace tokens; 4 a bar, the last holds {LONGEST}+)")
         if any(series[(role, side)] for side in (0, 1)):
             ax.legend()
     _percent_axis(axes[0].yaxis)
