@@ -127,7 +127,7 @@ def default_text(info: FieldInfo) -> str:
         return "required"
     if isinstance(value, BaseModel):
         kind = getattr(value, "kind", None)
-        return f"`{{kind: {kind.value}}}`" if kind is not None else "see below"
+        return f"`{{kind: {kind.value}}}`" if kind is not None else "each key's own"
     return f"`{_yaml(value)}`"
 
 
