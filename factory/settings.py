@@ -108,7 +108,9 @@ def validation_line(exc: ValidationError, model: type[BaseModel]) -> str:
     shown = ".".join(_locate(model, loc)[0])
     if err["type"] == "extra_forbidden":
         _, parent, tag = _locate(model, loc[:-1])
-        allowed = (", ".join(parent.model_fields) or "none") if parent else "see README"
+        allowed = (
+            (", ".join(parent.model_fields) or "none") if parent else "see docs/configuration.md"
+        )
         scope = f"with kind {tag}" if tag else "here"
         return f"unknown key '{shown}' (allowed {scope}: {allowed})"
     if err["type"] == "union_tag_invalid" and loc:

@@ -84,7 +84,7 @@ def test_eval_against_a_reference_writes_report_plots_and_realism(cli, run, tmp_
     for name in data["plots"]:
         assert (out / name).read_bytes().startswith(PNG)
     markdown = (out / "report.md").read_text()
-    assert "| utterances per dialogue |" in markdown and "AUC" in markdown
+    assert "| utterances (messages) per dialogue |" in markdown and "AUC" in markdown
     assert "realism AUC" in result.out
 
 
@@ -156,7 +156,7 @@ def test_eval_output_problems_are_one_line_and_reruns_leave_no_stale_plot(cli, r
     (out / "report.json").rmdir()
     assert cli("eval", str(run), "-o", str(out), "--sample-size", "10").code == 0
     assert (out / "strategy.png").is_file()
-    assert "distinct-2 (samples of 10 dialogues)" in (out / "report.md").read_text()
+    assert "distinct-2, samples of 10 dialogues" in (out / "report.md").read_text()
     plain = tmp_path / "plain.jsonl"
     rows = []
     for d in read(run / "dialogues.jsonl"):
@@ -253,3 +253,65 @@ def test_an_auc_under_half_is_explained(monkeypatch):
     empty = measure([])
     comparison = _compare(nothing, empty, nothing, empty, True, 0, {})
     assert comparison.warnings and "AUC 0.07 is under 0.5" in comparison.warnings[0]
+
+
+def test_intensity_by_position_puts_first_and_last_ratings_at_0_and_1(run):
+    dialogues = read(run / "dialogues.jsonl")
+    every_turn = measure(dialogues).measures.intensity
+    assert every_turn is not None
+    points = [float(k) for k in every_turn.by_position]
+    assert points[0] == 0.0 and points[-1] == 1.0 and len(points) > 2
+    # ESConv's shape: a rating on the first and the last seeker turn only.
+    ends_only = []
+    for d in dialogues:
+        seeker = [i for i, t in enumerate(d.turns) if t.role == "seeker"]
+        turns = [
+            t.model_copy(update={"intensity": None}) if i in seeker[1:-1] else t
+            for i, t in enumerate(d.turns)
+        ]
+        ends_only.append(d.model_copy(update={"turns": turns}))
+    two_points = measure(ends_only).measures.intensity
+    assert two_points is not None and list(two_points.by_position) == ["0.0", "1.0"]
+    assert two_points.by_position["1.0"] == every_turn.by_position["1.0"]
+    # by_seeker_turn kept the last ratings at the turn they fell on, far from each other.
+    assert len(two_points.by_seeker_turn) > 2
+
+
+def test_the_report_reads_for_a_person(cli, run, tmp_path):
+    other = tmp_path / "other"
+    assert cli("generate", "--dry-run", "-n", "12", "--seed", "5", "--out", str(other)).code == 0
+    out = tmp_path / "r"
+    result = cli("eval", str(run), "--reference", str(other), "-o", str(out), "--no-realism")
+    assert result.code == 0, result.err
+    text = (out / "report.md").read_text()
+    assert "| measure | evaluated | reference | better |" in text
+    assert text.index("| intensity: first rating") < text.index("| intensity: last rating")
+    # Shares as percentages, with the direction of each measure.
+    assert "| supporter utterances with a strategy | 100.0% | 100.0% | higher |" in text
+    assert "| supporter utterances repeating an earlier one |" in text and "| lower |" in text
+    assert "nearer the reference" in text and "lower is better" in text
+    for raw in ("improved_share", "mean_drop", "dialogues_rated", "utterances_per_dialogue"):
+        assert raw not in text
+    assert "- seeker_closed: the seeker ended it near its planned length:" in text
+
+
+def test_plots_put_both_sets_on_shared_labelled_axes(run, tmp_path):
+    from factory.evaluation import plots
+
+    plt = plots._pyplot()
+    mine = read(run / "dialogues.jsonl")
+    theirs = mine[:10]
+    measured, reference = measure(mine).measures, measure(theirs).measures
+    sides = (("evaluated (run)", plots.SUBJECT), ("reference (ref)", plots.REFERENCE))
+    coverage = plots._coverage(plt, mine, theirs, ("evaluated (run)", "reference (ref)"))
+    panels = [ax for ax in coverage.axes if ax.get_title()]
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["evaluated (run)", "reference (ref)"]
+    assert coverage.axes[-1].get_ylabel().startswith("share of the set's dialogues")
+    lengths = plots._lengths(plt, mine, theirs, sides)
+    assert lengths.axes[0].get_ylabel() == "share of the set's utterances"
+    intensity = plots._intensity(plt, measured, reference, sides)
+    ax = intensity.axes[0]
+    assert ax.get_xlabel().startswith("position in the dialogue") and ax.get_xlim() == (-0.05, 1.05)
+    assert [line.get_label() for line in ax.get_lines()] == [s[0] for s in sides]
+    for fig in (coverage, lengths, intensity):
+        plt.close(fig)

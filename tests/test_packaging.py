@@ -51,3 +51,6 @@ def test_wheel_carries_the_data_folders(tmp_path):
         "factory/dataset/card.jinja",
     ):
         assert shipped in names, shipped
+    # pyproject says Apache-2.0: the licence text itself ships with the wheel.
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "Apache License" in (ROOT / "LICENSE").read_text()

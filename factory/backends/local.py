@@ -29,8 +29,10 @@ class LocalOptions(Strict):
     model: str | None = Field(
         default=None, description="a GGUF path (default: the embedded SmolLM2)"
     )
-    n_ctx: int = Field(default=2048, ge=256, le=131072)
-    n_threads: int | None = Field(default=None, ge=1, le=256)
+    n_ctx: int = Field(default=2048, ge=256, le=131072, description="context window in tokens")
+    n_threads: int | None = Field(
+        default=None, ge=1, le=256, description="CPU threads; default: all cores up to 8"
+    )
     repeat_penalty: float = Field(default=1.15, ge=1, le=2, description="llama.cpp repeat penalty")
 
 

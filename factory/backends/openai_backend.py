@@ -69,7 +69,10 @@ class OpenAIOptions(Strict):
 
     kind: Literal[BackendKind.openai] = BackendKind.openai
     model: str | None = Field(default=None, description="the served model name")
-    base_url: str = "http://127.0.0.1:8000/v1"
+    base_url: str = Field(
+        default="http://127.0.0.1:8000/v1",
+        description="the server's OpenAI-compatible URL, with /v1",
+    )
     base_urls: list[str] = Field(
         default_factory=list,
         description="several replicas of one model (e.g. vllm serve on each GPU box); overrides base_url",
@@ -80,13 +83,27 @@ class OpenAIOptions(Strict):
         le=3600,
         description="a failing endpoint rests this long, then is probed",
     )
-    api_key_env: str = "OPENAI_API_KEY"
-    transport: Transport = Transport.http
-    structured: StructuredMode = StructuredMode.json_schema
-    timeout_s: float = Field(default=60.0, gt=0, le=3600)
-    max_retries: int = Field(default=4, ge=0, le=20)
-    backoff_s: float = Field(default=0.5, gt=0, le=60)
-    max_backoff_s: float = Field(default=30.0, gt=0, le=600)
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        description="the variable holding the key; unset or empty: no Authorization header",
+    )
+    transport: Transport = Field(
+        default=Transport.http, description="http: lean aiohttp client; sdk: the openai SDK"
+    )
+    structured: StructuredMode = Field(
+        default=StructuredMode.json_schema,
+        description="json_schema (OpenAI, vLLM), json_object (llama.cpp's server) or prompt only",
+    )
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="per request")
+    max_retries: int = Field(
+        default=4, ge=0, le=20, description="on 408/409/425/429/5xx, timeouts, malformed bodies"
+    )
+    backoff_s: float = Field(
+        default=0.5, gt=0, le=60, description="first backoff; exponential, full jitter"
+    )
+    max_backoff_s: float = Field(
+        default=30.0, gt=0, le=600, description="longest backoff (a Retry-After is honoured)"
+    )
     max_retry_after_s: float = Field(
         default=120.0, ge=0, le=3600, description="longer Retry-After waits fail the call instead"
     )

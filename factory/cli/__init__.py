@@ -19,6 +19,7 @@ from factory.cli.dataset import (
 from factory.cli.evaluate import eval_command
 from factory.cli.filter import filter_command
 from factory.cli.generate import generate_command
+from factory.cli.help_format import FactoryCommand, FactoryGroup
 from factory.cli.importers import import_app
 from factory.cli.personas import app as personas_app
 from factory.errors import FactoryError, os_fault_line
@@ -32,17 +33,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=FactoryGroup,
 )
-app.command("generate")(generate_command)
+app.command("generate", cls=FactoryCommand)(generate_command)
 app.add_typer(personas_app, name="personas")
-app.command("filter")(filter_command)
+app.command("filter", cls=FactoryCommand)(filter_command)
 app.add_typer(import_app, name="import")
-app.command("curate")(curate_command)
-app.command("versions")(versions_command)
-app.command("diff")(diff_command)
-app.command("export")(export_command)
-app.command("push")(push_command)
-app.command("eval")(eval_command)
+app.command("curate", cls=FactoryCommand)(curate_command)
+app.command("versions", cls=FactoryCommand)(versions_command)
+app.command("diff", cls=FactoryCommand)(diff_command)
+app.command("export", cls=FactoryCommand)(export_command)
+app.command("push", cls=FactoryCommand)(push_command)
+app.command("eval", cls=FactoryCommand)(eval_command)
 
 
 def _print_version(value: bool) -> None:

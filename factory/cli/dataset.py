@@ -37,7 +37,7 @@ def curate_command(
     ] = DEFAULT_ROOT,
     bump: Annotated[
         Bump | None,
-        typer.Option(help="Which part of the version to raise (default: minor)."),
+        typer.Option(help="Which part of the version to raise.", show_default=Bump.minor.value),
     ] = None,
     version: Annotated[
         str | None, typer.Option(help="An explicit version (vX.Y.Z) instead of --bump.")
@@ -67,7 +67,7 @@ def curate_command(
     preferences: Annotated[
         Path | None,
         typer.Option(
-            help="YAML: also build DPO preference pairs with this backend (see README); calls the model."
+            help="YAML: also build DPO preference pairs (docs/datasets.md); calls the model."
         ),
     ] = None,
 ) -> None:
@@ -163,7 +163,9 @@ def export_command(
     format: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="messages (.jsonl) or esconv (.json).")
     ] = ExportFormat.messages,
-    split: Annotated[str, typer.Option(help="train, validation or test.")] = "train",
+    split: Annotated[
+        str, typer.Option(metavar="<train|validation|test>", help="The split to write.")
+    ] = "train",
     strategy_in_text: Annotated[
         bool,
         typer.Option(

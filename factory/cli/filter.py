@@ -9,7 +9,10 @@ from typing import Annotated
 import typer
 
 RecipeOpt = Annotated[
-    str, typer.Option("--recipe", "-r", help="A shipped recipe name (default) or a .yaml path.")
+    str,
+    typer.Option(
+        "--recipe", "-r", metavar="<name|path>", help="A shipped recipe's name or a .yaml path."
+    ),
 ]
 JudgeOpt = Annotated[
     bool,

@@ -9,41 +9,89 @@ from typing import Annotated
 import typer
 
 from factory.backends.config import BackendKind, dry_run_options, flag_overrides
-from factory.cli.options import BaseUrlOpt, ModelOpt
+from factory.cli.help_format import config_default
+from factory.cli.options import BACKEND_PANEL, BaseUrlOpt, ModelOpt
 from factory.errors import ConfigError
 from factory.progress import Progress
-from factory.runs.config import load_config
+from factory.runs.config import GenerationConfig, load_config
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
-NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of dialogues (default 5).")]
+RUN, OUTPUT, BUDGET, SCALE_OUT = "What to make", "Output", "Budget", "Scale-out"
+
+
+def _default(key: str) -> str:
+    return config_default(GenerationConfig, key)
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file.", rich_help_panel=RUN),
+]
+NOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--n", "-n", help="Number of dialogues.", show_default=_default("n"), rich_help_panel=RUN
+    ),
+]
 OutOpt = Annotated[
     str | None,
     typer.Option(
         "--out",
         "-o",
-        help="Run directory or fsspec URL, e.g. s3://bucket/run (default outputs/runs/<backend>-<model>-seed<seed>).",
+        help="Run directory or fsspec URL, e.g. s3://bucket/run.",
+        show_default="outputs/runs/<backend>-<model>-seed<seed>",
+        rich_help_panel=OUTPUT,
     ),
 ]
 BackendOpt = Annotated[
-    BackendKind | None, typer.Option("--backend", "-b", help="Backend (default local).")
+    BackendKind | None,
+    typer.Option(
+        "--backend",
+        "-b",
+        help="Which backend runs the three roles.",
+        show_default=_default("backend"),
+        rich_help_panel=BACKEND_PANEL,
+    ),
 ]
 ConcurrencyOpt = Annotated[
     str | None,
     typer.Option(
         "--concurrency",
-        metavar="N|auto",
-        help="Dialogues in flight (default 8), or auto: found per endpoint while the run goes.",
+        metavar="<N|auto>",
+        help="Dialogues in flight, or auto: found per endpoint while the run goes.",
+        show_default=_default("concurrency"),
+        rich_help_panel=BACKEND_PANEL,
     ),
 ]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Run seed (default 7).")]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option("--seed", help="Run seed.", show_default=_default("seed"), rich_help_panel=RUN),
+]
 ScenariosOpt = Annotated[
-    str | None, typer.Option("--scenarios", help="Scenario bank .jsonl to generate from.")
+    str | None,
+    typer.Option(
+        "--scenarios",
+        help="Scenario bank .jsonl to generate from.",
+        show_default="drawn on the fly",
+        rich_help_panel=RUN,
+    ),
 ]
 TaxonomyOpt = Annotated[
-    str | None, typer.Option("--taxonomy", help="esconv, extes, or a taxonomy YAML path.")
+    str | None,
+    typer.Option(
+        "--taxonomy",
+        metavar="<esconv|extes|path>",
+        help="Strategy taxonomy: a shipped one or a YAML path.",
+        show_default=_default("roleplay.taxonomy"),
+        rich_help_panel=RUN,
+    ),
 ]
 DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Use the scripted backend: no model, instant.")
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Use the scripted backend: no model, instant.",
+        rich_help_panel=BACKEND_PANEL,
+    ),
 ]
 
 
@@ -70,21 +118,43 @@ def generate_command(
     taxonomy: TaxonomyOpt = None,
     dry_run: DryRunOpt = False,
     max_tokens: Annotated[
-        int | None, typer.Option(help="Token budget for the whole run (all sessions).")
+        int | None,
+        typer.Option(help="Token budget for the whole run (all sessions).", rich_help_panel=BUDGET),
     ] = None,
     ray: Annotated[
-        bool, typer.Option("--ray", help="Run chunks of dialogues as Ray tasks (`ray` extra).")
+        bool,
+        typer.Option(
+            "--ray",
+            help="Run chunks of dialogues as Ray tasks (`ray` extra).",
+            rich_help_panel=SCALE_OUT,
+        ),
     ] = False,
     address: Annotated[
-        str | None, typer.Option(help="Ray cluster address (default: a local Ray for this run).")
+        str | None,
+        typer.Option(
+            help="Ray cluster address, HOST:PORT or ray://HOST:10001.",
+            show_default="a local Ray for this run",
+            rich_help_panel=SCALE_OUT,
+        ),
     ] = None,
-    ray_chunk: Annotated[int, typer.Option(min=1, help="Scenarios per Ray task.")] = 8,
+    ray_chunk: Annotated[
+        int, typer.Option(min=1, help="Scenarios per Ray task.", rich_help_panel=SCALE_OUT)
+    ] = 8,
     max_cost: Annotated[
         float | None,
-        typer.Option(help="Money budget for the whole run; needs budget.prices in --config."),
+        typer.Option(
+            help="Money budget for the whole run; needs budget.prices in --config.",
+            rich_help_panel=BUDGET,
+        ),
     ] = None,
     max_concurrency: Annotated[
-        int | None, typer.Option(min=1, help="The ceiling of --concurrency auto (default 64).")
+        int | None,
+        typer.Option(
+            min=1,
+            help="The ceiling of --concurrency auto.",
+            show_default=_default("max_concurrency"),
+            rich_help_panel=BACKEND_PANEL,
+        ),
     ] = None,
 ) -> None:
     """Generate persona-grounded ESC dialogues; rerun the same command to resume."""

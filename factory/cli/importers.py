@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
-import_app = typer.Typer(help="Bring real ESC data into the dialogue format.")
+from factory.cli.help_format import FactoryCommand, FactoryGroup
+
+import_app = typer.Typer(help="Bring real ESC data into the dialogue format.", cls=FactoryGroup)
 
 
-@import_app.command("esconv")
+@import_app.command("esconv", cls=FactoryCommand)
 def import_esconv_command(
     paths: Annotated[
         list[Path], typer.Argument(help="ESConv .jsonl splits and/or ESConv.json-style files.")

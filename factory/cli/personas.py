@@ -10,47 +10,72 @@ from typing import Annotated
 import typer
 
 from factory.backends.config import BackendKind, flag_overrides
-from factory.cli.options import BaseUrlOpt, ModelOpt
-from factory.scenarios.builder import SituationMode
+from factory.cli.help_format import FactoryCommand, FactoryGroup, config_default
+from factory.cli.options import BACKEND_PANEL, BaseUrlOpt, ModelOpt
+from factory.scenarios.builder import ScenarioConfig, SituationMode
 from factory.scenarios.sampler import Marginals, Mix
 
 app = typer.Typer(
-    help="Sample seekers (persona x problem x emotion x situation) and check coverage."
+    help="Sample seekers (persona x problem x emotion x situation) and check coverage.",
+    cls=FactoryGroup,
 )
 
+
+def _default(key: str) -> str:
+    return config_default(ScenarioConfig, key)
+
+
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings file.")]
-NOpt = Annotated[int | None, typer.Option("--n", "-n", help="Number of scenarios (default 100).")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed (default 7).")]
+NOpt = Annotated[
+    int | None,
+    typer.Option("--n", "-n", help="Number of scenarios.", show_default=_default("n")),
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed.", show_default=_default("seed"))]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Scenario bank to write (.jsonl).")]
 MixOpt = Annotated[
-    Mix | None, typer.Option("--mix", help="Target weights over the grid (default uniform).")
+    Mix | None,
+    typer.Option("--mix", help="Target weights over the grid.", show_default=_default("mix")),
 ]
 MarginalsOpt = Annotated[
     Marginals | None,
     typer.Option(
         "--marginals",
-        help="Age, gender and home shares: personas/population.yaml's, or the pools evenly"
-        " (default population).",
+        help="Age, gender and home shares: personas/population.yaml's, or the pools evenly.",
+        show_default=_default("marginals"),
     ),
 ]
 SituationsOpt = Annotated[
     SituationMode | None,
-    typer.Option("--situations", help="Where situations come from (default template)."),
+    typer.Option(
+        "--situations",
+        help="Where situations come from.",
+        show_default=_default("situations"),
+    ),
 ]
 SeedsOpt = Annotated[
     list[Path] | None,
-    typer.Option("--seeds", help="Seed file for --situations seeded (repeatable)."),
+    typer.Option(
+        "--seeds", metavar="<path>", help="Seed file for --situations seeded (repeatable)."
+    ),
 ]
 BackendOpt = Annotated[
-    BackendKind | None, typer.Option("--backend", "-b", help="Backend for llm/seeded situations.")
+    BackendKind | None,
+    typer.Option(
+        "--backend",
+        "-b",
+        help="Backend for llm/seeded situations.",
+        show_default=_default("backend"),
+        rich_help_panel=BACKEND_PANEL,
+    ),
 ]
 NoDedupOpt = Annotated[bool, typer.Option("--no-dedup", help="Keep near-duplicate situations.")]
 DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="A personas folder (default: the shipped one).")
+    Path | None,
+    typer.Option("--data-dir", help="A personas folder.", show_default="the shipped one"),
 ]
 
 
-@app.command("sample")
+@app.command("sample", cls=FactoryCommand)
 def sample_command(
     out: OutOpt,
     config: ConfigOpt = None,
@@ -113,7 +138,7 @@ def sample_command(
         typer.echo(f"cells no persona can satisfy (left out): {cells}")
 
 
-@app.command("stats")
+@app.command("stats", cls=FactoryCommand)
 def stats_command(path: Path, data_dir: DataDirOpt = None) -> None:
     """Print the problem x emotion coverage and the attribute marginals of a scenario bank."""
     from factory.scenarios.persona_bank import PersonaBank
@@ -126,7 +151,7 @@ def stats_command(path: Path, data_dir: DataDirOpt = None) -> None:
     typer.echo(render_stats(bank_stats(scenarios, sampler.cells, SkeletonBlanker(bank))))
 
 
-@app.command("check")
+@app.command("check", cls=FactoryCommand)
 def check_command(path: Path, data_dir: DataDirOpt = None) -> None:
     """Check a scenario bank against the plausibility rules (personas/constraints.yaml):
     one line per rule with its count of violations and an example id; exit 1 if any."""

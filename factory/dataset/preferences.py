@@ -39,15 +39,25 @@ DEFAULT_WORDS = (10, 22)
 class PreferenceConfig(Strict):
     """`factory curate --preferences FILE.yaml`: how pairs are made."""
 
-    backend: BackendConfig = Field(default_factory=LocalOptions)
-    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    roleplay: RoleplayConfig = Field(default_factory=RoleplayConfig)
+    backend: BackendConfig = Field(
+        default_factory=LocalOptions, description="writes the rival replies and judges them"
+    )
+    sampling: SamplingConfig = Field(
+        default_factory=SamplingConfig, description="of the rival replies"
+    )
+    roleplay: RoleplayConfig = Field(
+        default_factory=RoleplayConfig, description="the supporter's prompts and word caps"
+    )
     alternatives: int = Field(default=3, ge=1, le=8, description="other strategies tried per turn")
-    turns_per_dialogue: int = Field(default=2, ge=1, le=50)
+    turns_per_dialogue: int = Field(
+        default=2, ge=1, le=50, description="supporter turns of each kept dialogue given rivals"
+    )
     min_margin: int = Field(default=1, ge=1, le=4, description="judge points between the two")
-    concurrency: int = Field(default=8, ge=1, le=1024)
-    judge_max_tokens: int = Field(default=120, ge=32, le=4096)
-    seed: int = 0
+    concurrency: int = Field(default=8, ge=1, le=1024, description="dialogues in flight")
+    judge_max_tokens: int = Field(
+        default=120, ge=32, le=4096, description="completion tokens of one judgement"
+    )
+    seed: int = Field(default=0, description="chooses the turns and the strategies tried")
 
 
 def judge_schema() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     SerializerFunctionWrapHandler,
     model_serializer,
     model_validator,
@@ -55,6 +56,10 @@ class IntensityMeasures(BaseModel):
     mean_drop: float | None
     improved_share: float
     by_seeker_turn: dict[str, float | None]
+    # Mean rating by where it falls in the dialogue, 0 the seeker's first message and 1 its
+    # last, in fifths: sets of different lengths (ESConv rates only the first and the last
+    # message) then share one axis.
+    by_position: dict[str, float | None] = Field(default_factory=dict)
 
 
 # Measures that are absent from report.json (not null) when they cannot be computed.
@@ -228,15 +233,20 @@ def _sampled_distinct(
     return SampledDistinct(size=size, distinct_1=spreads[0], distinct_2=spreads[1])
 
 
+POSITION_STEP = 0.2  # by_position's resolution
+MIN_RATINGS = {"turn": 5, "position": 3}  # fewer ratings at a point: left out, not plotted
+
+
 def _intensity(dialogues: list[Dialogue], skipped: dict[str, str]) -> IntensityMeasures | None:
-    rated = [
-        [
-            (i, t.intensity)
-            for i, t in enumerate(t for t in d.turns if t.role == "seeker")
-            if t.intensity
-        ]
-        for d in dialogues
-    ]
+    seekers = [[t for t in d.turns if t.role == "seeker"] for d in dialogues]
+    rated = [[(i, t.intensity) for i, t in enumerate(turns) if t.intensity] for turns in seekers]
+    by_position: dict[float, list[int]] = {}
+    for turns, ratings in zip(seekers, rated, strict=True):
+        if len(ratings) >= 2:
+            for i, value in ratings:
+                position = i / (len(turns) - 1)
+                point = round(round(position / POSITION_STEP) * POSITION_STEP, 1)
+                by_position.setdefault(point, []).append(value)
     rated = [r for r in rated if len(r) >= 2]
     if not rated:
         skipped["intensity"] = "no dialogue has two or more self-rated intensities"
@@ -256,7 +266,12 @@ def _intensity(dialogues: list[Dialogue], skipped: dict[str, str]) -> IntensityM
         by_seeker_turn={
             str(i): _mean([float(x) for x in values])
             for i, values in sorted(by_turn.items())
-            if len(values) >= 5
+            if len(values) >= MIN_RATINGS["turn"]
+        },
+        by_position={
+            str(point): _mean([float(x) for x in values])
+            for point, values in sorted(by_position.items())
+            if len(values) >= MIN_RATINGS["position"]
         },
     )
 

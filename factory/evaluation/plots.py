@@ -1,5 +1,7 @@
-"""PNG plots for `factory eval`: strategy shares against the reference, utterance lengths,
-intensity by seeker turn, and the emotion x problem coverage grid."""
+"""PNG plots for `factory eval`, each on axes both sets share: strategy shares, utterance
+lengths as shares of each set, intensity by position in the dialogue (0 to 1, so a set rated
+at every turn and ESConv, rated at the first and the last, meet), and the emotion x problem
+grid of both sets on one colour scale of shares."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from factory.evaluation.report import EvalReport
 from factory.models import Dialogue
 
 SUBJECT, REFERENCE = "#3b6ea5", "#c4843b"
-SIDES = (("this set", SUBJECT), ("reference", REFERENCE))
 PLOTS = ("strategy.png", "lengths.png", "intensity.png", "coverage.png")
 LONGEST = 80  # longer utterances are counted in the last bin
+EMPTY_CELL = "#e6e6e6"  # a combination the set never has: grey, unlike any share
 
 
 def _pyplot() -> Any:
@@ -27,6 +29,13 @@ def _pyplot() -> Any:
     return plt
 
 
+def set_labels(report: EvalReport) -> tuple[str, str]:
+    """How legends and titles name the two sets: their role and their file or folder."""
+    mine = f"evaluated ({Path(report.input.path).name})"
+    theirs = f"reference ({Path(report.reference.path).name})" if report.reference else ""
+    return mine, theirs
+
+
 def plot_all(
     out: Path,
     dialogues: list[Dialogue],
@@ -36,25 +45,35 @@ def plot_all(
     """Writes the plots that have data; returns their file names."""
     plt = _pyplot()
     mine, theirs, others = report.measures, report.reference_measures, reference or []
+    labels = set_labels(report)
+    sides = ((labels[0], SUBJECT), (labels[1], REFERENCE))
     figures: list[tuple[str, Callable[[], Any]]] = [
-        ("strategy.png", lambda: _strategy(plt, mine, theirs)),
-        ("lengths.png", lambda: _lengths(plt, dialogues, others)),
-        ("intensity.png", lambda: _intensity(plt, mine, theirs)),
-        ("coverage.png", lambda: _coverage(plt, dialogues, others)),
+        ("strategy.png", lambda: _strategy(plt, mine, theirs, sides)),
+        ("lengths.png", lambda: _lengths(plt, dialogues, others, sides)),
+        ("intensity.png", lambda: _intensity(plt, mine, theirs, sides)),
+        ("coverage.png", lambda: _coverage(plt, dialogues, others, labels)),
     ]
     written = []
     for name, draw in figures:
         fig = draw()
         if fig is None:
             continue
-        fig.tight_layout()
+        if fig.get_layout_engine() is None:
+            fig.tight_layout()
         fig.savefig(out / name, dpi=90)
         plt.close(fig)
         written.append(name)
     return written
 
 
-def _strategy(plt: Any, mine: Measures, ref: Measures | None) -> Any:
+def _percent_axis(axis: Any) -> None:
+    """Shares as percentages: 0.001 reads 0.1%, 0.25 reads 25%."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:.3g}%"))
+
+
+def _strategy(plt: Any, mine: Measures, ref: Measures | None, sides: Any) -> Any:
     if mine.strategy is None:
         return None
     theirs = ref.strategy if ref else None
@@ -63,92 +82,132 @@ def _strategy(plt: Any, mine: Measures, ref: Measures | None) -> Any:
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
     positions = range(len(names))
     for offset, shares, (label, color) in (
-        (0.2, mine.strategy, SIDES[0]),
-        (-0.2, theirs, SIDES[1]),
+        (-0.2, mine.strategy, sides[0]),
+        (0.2, theirs, sides[1]),
     ):
         if shares is not None:
             bars = [shares.get(n, 0) for n in names]
             ax.barh([p + offset for p in positions], bars, 0.4, color=color, label=label)
     ax.set_yticks(list(positions), names)
     ax.invert_yaxis()
-    ax.set_xlabel("share of supporter utterances")
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel("share of the set's supporter utterances")
     ax.legend()
-    ax.set_title("Strategy distribution")
+    ax.set_title("Support strategies")
     return fig
 
 
-def _lengths(plt: Any, dialogues: list[Dialogue], reference: list[Dialogue]) -> Any:
+def _lengths(plt: Any, dialogues: list[Dialogue], reference: list[Dialogue], sides: Any) -> Any:
     series = {
-        (role, label): [
+        (role, side): [
             min(len(u.text.split()), LONGEST) for d in data for u in utterances(d) if u.role == role
         ]
         for role in ("seeker", "supporter")
-        for data, label in ((dialogues, "this set"), (reference, "reference"))
+        for side, data in enumerate((dialogues, reference))
     }
     if not any(series.values()):
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for ax, role in zip(axes, ("seeker", "supporter"), strict=True):
-        for label, color in SIDES:
-            lengths = series[(role, label)]
+        for side, (label, color) in enumerate(sides):
+            lengths = series[(role, side)]
             if lengths:
+                # Each utterance weighs 1/n: the bars are shares of the set's utterances, so a
+                # set of 12 dialogues and one of 1,300 are on one scale.
                 ax.hist(
                     lengths,
                     bins=range(0, LONGEST + 5, 4),
-                    density=True,
+                    weights=[1 / len(lengths)] * len(lengths),
                     alpha=0.55,
                     color=color,
                     label=label,
                 )
-        ax.set_title(f"Tokens per {role} utterance")
-        ax.set_xlabel(f"whitespace tokens (the last bin holds {LONGEST}+)")
-        if any(series[(role, label)] for label, _ in SIDES):
+        ax.set_title(f"Length of {role} utterances")
+        ax.set_xlabel(f"words (whitespace tokens; 4 a bar, the last holds {LONGEST}+)")
+        if any(series[(role, side)] for side in (0, 1)):
             ax.legend()
+    _percent_axis(axes[0].yaxis)
+    axes[0].set_ylabel("share of the set's utterances")
     return fig
 
 
-def _intensity(plt: Any, mine: Measures, ref: Measures | None) -> Any:
-    curves = {
-        label: (measured.intensity.by_seeker_turn if measured and measured.intensity else {})
-        for measured, label in ((mine, "this set"), (ref, "reference"))
-    }
-    if not any(curves.values()):
+def _intensity(plt: Any, mine: Measures, ref: Measures | None, sides: Any) -> Any:
+    curves = [
+        measured.intensity.by_position if measured and measured.intensity else {}
+        for measured in (mine, ref)
+    ]
+    if not any(curves):
         return None
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, color in SIDES:
-        curve = curves[label]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for curve, (label, color) in zip(curves, sides, strict=True):
         if curve:
-            turns = [int(k) + 1 for k in curve]
-            # A line only where ratings come turn after turn; ESConv rates only the first
-            # and the last turn, and a line between them would invent a trajectory.
-            dense = turns == list(range(turns[0], turns[0] + len(turns)))
+            points = [float(k) for k in curve]
+            # A line only where ratings come through the dialogue; ESConv rates only the
+            # first and the last message, and a line between them would invent a trajectory.
             ax.plot(
-                turns,
+                points,
                 list(curve.values()),
                 marker="o",
-                linestyle="-" if dense else "none",
+                linestyle="-" if len(points) > 2 else "none",
                 color=color,
                 label=label,
             )
-    ax.set_xlabel("seeker turn")
-    ax.set_ylabel("mean self-rated intensity (1-5)")
+    ax.set_xlabel("position in the dialogue (0: the seeker's first message, 1: its last)")
+    ax.set_ylabel("mean self-rated intensity\n(1 calm - 5 overwhelmed)")
+    ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(1, 5)
-    ax.set_title("Intensity trajectory")
+    ax.set_title("Seeker's intensity through the dialogue (lower at the end is better)")
     ax.legend()
     return fig
 
 
-def _coverage(plt: Any, dialogues: list[Dialogue], reference: list[Dialogue]) -> Any:
-    grid = Counter((d.scenario.emotion_type, d.scenario.problem_type) for d in dialogues)
-    # The reference's labels too, so combinations this set never made show as gaps.
-    seen = [*grid, *((d.scenario.emotion_type, d.scenario.problem_type) for d in reference)]
-    emotions = sorted({e for e, _ in seen})
-    problems = sorted({p for _, p in seen})
-    fig, ax = plt.subplots(figsize=(0.45 * len(problems) + 3, 0.35 * len(emotions) + 2))
-    matrix = [[grid.get((e, p), 0) for p in problems] for e in emotions]
-    image = ax.imshow(matrix, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(problems)), problems, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(len(emotions)), emotions, fontsize=8)
-    fig.colorbar(image, ax=ax, label="dialogues")
-    ax.set_title("Emotion x problem coverage")
+def _coverage(
+    plt: Any, dialogues: list[Dialogue], reference: list[Dialogue], labels: tuple[str, str]
+) -> Any:
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    sets = [(dialogues, labels[0])] + ([(reference, labels[1])] if reference else [])
+    grids = [
+        Counter((d.scenario.emotion_type, d.scenario.problem_type) for d in s) for s, _ in sets
+    ]
+    # Both sets' labels on both panels, so a combination one set lacks shows as a grey gap.
+    emotions = sorted({e for g in grids for e, _ in g})
+    problems = sorted({p for g in grids for _, p in g})
+    shares = [
+        np.ma.masked_equal(
+            [[g.get((e, p), 0) / max(1, len(s)) for p in problems] for e in emotions], 0
+        )
+        for g, (s, _) in zip(grids, sets, strict=True)
+    ]
+    positive = [float(m.min()) for m in shares if m.count()]
+    if not positive:
+        return None
+    # One log scale for both panels: shares from a fraction of a percent to the largest cell
+    # stay apart, where a linear scale made 0 and 1 dialogue the same white.
+    norm = LogNorm(vmin=min(positive), vmax=max(float(m.max()) for m in shares if m.count()))
+    cmap = plt.get_cmap("viridis").with_extremes(bad=EMPTY_CELL)
+    width = 0.42 * len(problems) + 1.5
+    fig, axes = plt.subplots(
+        1,
+        len(sets),
+        figsize=(width * len(sets) + 1.5, 0.33 * len(emotions) + 2.6),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",  # room for the shared colour bar
+    )
+    for ax, matrix, grid, (data, label) in zip(axes[0], shares, grids, sets, strict=True):
+        image = ax.imshow(matrix, cmap=cmap, norm=norm, aspect="auto")
+        for row, emotion in enumerate(emotions):
+            for col, problem in enumerate(problems):
+                if count := grid.get((emotion, problem), 0):
+                    dark = norm(matrix[row, col]) < 0.6
+                    ax.text(col, row, count, ha="center", va="center", fontsize=6,
+                            color="white" if dark else "black")  # fmt: skip
+        ax.set_xticks(range(len(problems)), problems, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(emotions)), emotions, fontsize=8)
+        ax.set_title(f"{label}: {len(data)} dialogues, {len(grid)} cells", fontsize=9)
+    fig.colorbar(image, ax=list(axes[0]), label="share of the set's dialogues (numbers: count)")
+    _percent_axis(fig.axes[-1].yaxis)
+    fig.suptitle("Emotion x problem coverage (grey: none)")
     return fig

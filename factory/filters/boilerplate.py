@@ -16,8 +16,10 @@ from factory.text import normalised
 
 
 class BoilerplateSettings(FilterSettings):
-    min_words: int = Field(default=6, ge=1)
-    max_dialogues_per_line: int = Field(default=20, ge=1)
+    min_words: int = Field(default=6, ge=1, description="shorter supporter lines are not counted")
+    max_dialogues_per_line: int = Field(
+        default=20, ge=1, description="a line this many earlier dialogues used drops the next"
+    )
 
 
 class BoilerplateFilter(Filter[BoilerplateSettings]):

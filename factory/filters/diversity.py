@@ -21,11 +21,15 @@ from factory.models import Dialogue
 
 
 class DiversitySettings(FilterSettings):
-    keep_fraction: float = Field(default=0.9, gt=0, le=1)
-    max_share_per_problem: float = Field(default=1.0, gt=0, le=1)
-    max_share_per_emotion: float = Field(default=1.0, gt=0, le=1)
-    max_words: int = Field(default=100, ge=10)
-    seed: int = 0
+    keep_fraction: float = Field(default=0.9, gt=0, le=1, description="share of the survivors kept")
+    max_share_per_problem: float = Field(
+        default=1.0, gt=0, le=1, description="cap on one problem's share of those kept"
+    )
+    max_share_per_emotion: float = Field(
+        default=1.0, gt=0, le=1, description="cap on one emotion's share of those kept"
+    )
+    max_words: int = Field(default=100, ge=10, description="opening words embedded per dialogue")
+    seed: int = Field(default=0, description="chooses the first pick")
 
 
 def set_stats(dialogues: list[Dialogue], vectors: Any, seed: int) -> SetStats:

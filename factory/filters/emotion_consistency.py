@@ -53,11 +53,17 @@ class EvidenceWeights(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seeker_embedding: float = 1.44
-    situation_embedding: float = 1.03
-    seeker_words: float = 1.36
-    situation_words: float = 1.79
-    supporter_words: float = 0.72
+    seeker_embedding: float = Field(
+        default=1.44, description="the seeker's opening words against the prototype sentences"
+    )
+    situation_embedding: float = Field(
+        default=1.03, description="the situation against the prototype sentences"
+    )
+    seeker_words: float = Field(default=1.36, description="feeling words in the seeker's turns")
+    situation_words: float = Field(default=1.79, description="feeling words in the situation")
+    supporter_words: float = Field(
+        default=0.72, description="feeling words in the supporter's turns"
+    )
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in SIGNALS]
@@ -83,7 +89,9 @@ class EmotionConsistencySettings(FilterSettings):
         le=20,
         description="later seeker turns whose words on are also compared (0: the opening only)",
     )
-    weights: EvidenceWeights = Field(default_factory=EvidenceWeights)
+    weights: EvidenceWeights = Field(
+        default_factory=EvidenceWeights, description="how much each of the five signals counts"
+    )
     lexicon: str | None = Field(
         default=None, description="family evidence file; default filters/lexicons/..."
     )

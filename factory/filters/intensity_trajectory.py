@@ -17,9 +17,13 @@ from factory.models import Dialogue
 
 
 class IntensitySettings(FilterSettings):
-    require_improvement: bool = True
-    max_step_drop: int = Field(default=2, ge=1, le=4)
-    fast_cure_turns: int = Field(default=2, ge=1)
+    require_improvement: bool = Field(
+        default=True, description="the last rating must be below the highest"
+    )
+    max_step_drop: int = Field(default=2, ge=1, le=4, description="a larger fall in one turn drops")
+    fast_cure_turns: int = Field(
+        default=2, ge=1, description="reaching 1 within this many turns from 4-5 drops"
+    )
 
 
 class IntensityTrajectoryFilter(Filter[IntensitySettings]):

@@ -46,7 +46,7 @@ __all__ = ["CRITERIA", "JudgeFilter", "JudgeSettings"]
 
 
 class JudgeSettings(FilterSettings):
-    backend: BackendConfig = Field(default_factory=LocalOptions)
+    backend: BackendConfig = Field(default_factory=LocalOptions, description="the judge's model")
     min_mean: float = Field(
         default=3.0, ge=1, le=5, description="kept when the combined score is >= this (ties kept)"
     )
@@ -59,10 +59,12 @@ class JudgeSettings(FilterSettings):
     weights: dict[str, float] = Field(
         default_factory=dict, description="criterion -> weight in the mean; unnamed ones weigh 1"
     )
-    concurrency: int = Field(default=8, ge=1, le=1024)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    max_tokens: int = Field(default=900, ge=256, le=8192)
-    parse_retries: int = Field(default=1, ge=0, le=5)
+    concurrency: int = Field(default=8, ge=1, le=1024, description="judgements in flight")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="of the judge's calls")
+    max_tokens: int = Field(default=900, ge=256, le=8192, description="completion tokens")
+    parse_retries: int = Field(
+        default=1, ge=0, le=5, description="extra calls when a judgement cannot be parsed"
+    )
     budget: BudgetConfig = Field(
         default_factory=BudgetConfig, description="limits and prices for the judge's own calls"
     )

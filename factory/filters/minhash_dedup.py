@@ -24,10 +24,12 @@ def _mix(x: Any) -> Any:
 
 
 class MinHashSettings(FilterSettings):
-    threshold: float = Field(default=0.8, gt=0, le=1)
-    num_perm: int = Field(default=128, ge=16, le=1024)
-    shingle_words: int = Field(default=3, ge=1, le=10)
-    seed: int = 1
+    threshold: float = Field(
+        default=0.8, gt=0, le=1, description="estimated Jaccard with an earlier dialogue that drops"
+    )
+    num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations")
+    shingle_words: int = Field(default=3, ge=1, le=10, description="words per shingle")
+    seed: int = Field(default=1, description="draws the hash permutations")
 
 
 class MinHashDedupFilter(Filter[MinHashSettings]):

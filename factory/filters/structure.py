@@ -15,10 +15,10 @@ from factory.text import words
 
 
 class StructureSettings(FilterSettings):
-    min_turns: int = Field(default=6, ge=1)
-    max_turns: int = Field(default=80, ge=1)
-    min_mean_words: float = Field(default=3.0, ge=0)
-    max_turn_words: int = Field(default=250, ge=1)
+    min_turns: int = Field(default=6, ge=1, description="fewer turns drop")
+    max_turns: int = Field(default=80, ge=1, description="more turns drop")
+    min_mean_words: float = Field(default=3.0, ge=0, description="a lower mean per turn drops")
+    max_turn_words: int = Field(default=250, ge=1, description="a longer turn drops")
     first_speaker: Literal["seeker", "supporter"] | None = Field(
         default=None, description="None: either"
     )

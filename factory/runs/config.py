@@ -18,8 +18,8 @@ from factory.settings import Strict, load_settings
 class Price(Strict):
     """What a model costs, in money per million tokens."""
 
-    prompt: float = Field(ge=0)
-    completion: float = Field(ge=0)
+    prompt: float = Field(ge=0, description="per million prompt tokens")
+    completion: float = Field(ge=0, description="per million completion tokens")
 
 
 class BudgetConfig(Strict):
@@ -41,8 +41,17 @@ class BudgetConfig(Strict):
 
 
 class GenerationConfig(Strict):
-    n: int = Field(default=5, ge=1, le=10_000_000)
-    seed: int = Field(default=7, ge=0, le=2**31 - 1)
+    """`factory generate --config FILE`: what one run makes and how."""
+
+    n: int = Field(
+        default=5, ge=1, le=10_000_000, description="dialogues in the run; a larger n extends it"
+    )
+    seed: int = Field(
+        default=7,
+        ge=0,
+        le=2**31 - 1,
+        description="with each scenario, fixes its dialogue's id and draws",
+    )
     concurrency: Annotated[int, Field(ge=1, le=4096)] | Literal["auto"] = Field(
         default=8,
         description="dialogues in flight, or auto: calls in flight found per endpoint"

@@ -44,13 +44,17 @@ class SituationMode(StrEnum):
 
 
 class DedupConfig(BaseModel):
+    """Near-duplicate scenarios turned away at sampling time (MiniLM; the `embed` extra)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="false: keep near-duplicates (--no-dedup)")
     threshold: float = Field(
         default=0.95, gt=0, le=1, description="cosine at or above which a situation is a duplicate"
     )
-    max_attempts: int = Field(default=8, ge=1, le=100)
+    max_attempts: int = Field(
+        default=8, ge=1, le=100, description="draws before a near-duplicate is kept anyway"
+    )
 
 
 class ScenarioConfig(BaseModel):
@@ -58,22 +62,37 @@ class ScenarioConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n: int = Field(default=100, ge=1, le=10_000_000)
-    seed: int = Field(default=7, ge=0, le=2**31 - 1)
+    n: int = Field(default=100, ge=1, le=10_000_000, description="scenarios to write")
+    seed: int = Field(
+        default=7, ge=0, le=2**31 - 1, description="same seed and settings: a byte-identical file"
+    )
     data_dir: str | None = Field(
         default=None, description="a personas folder; default: the shipped one"
     )
-    mix: Mix = Mix.uniform
-    marginals: Marginals = Marginals.population
-    intensity_weights: tuple[float, float, float, float, float] = DEFAULT_INTENSITY_WEIGHTS
-    situations: SituationMode = SituationMode.template
+    mix: Mix = Field(
+        default=Mix.uniform, description="target weights over the problem x emotion grid"
+    )
+    marginals: Marginals = Field(
+        default=Marginals.population,
+        description="age, gender and home shares: personas/population.yaml's, or the pools evenly",
+    )
+    intensity_weights: tuple[float, float, float, float, float] = Field(
+        default=DEFAULT_INTENSITY_WEIGHTS,
+        description="weights of initial intensity 1..5, within the event's range",
+    )
+    situations: SituationMode = Field(
+        default=SituationMode.template,
+        description="template: composed from situations.yaml; llm: written by the backend; seeded: paraphrased seeds",
+    )
     seeds: list[str] = Field(
         default_factory=list, description="ESConv .jsonl / ESC-Eval .json for `seeded`"
     )
-    concurrency: int = Field(default=8, ge=1, le=4096)
-    temperature: float = Field(default=0.8, ge=0, le=2)
+    concurrency: int = Field(default=8, ge=1, le=4096, description="situation calls in flight")
+    temperature: float = Field(default=0.8, ge=0, le=2, description="of situation calls")
     dedup: DedupConfig = Field(default_factory=DedupConfig)
-    backend: BackendConfig = Field(default_factory=LocalOptions)
+    backend: BackendConfig = Field(
+        default_factory=LocalOptions, description="writes llm and seeded situations"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioConfig:
