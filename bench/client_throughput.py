@@ -17,46 +17,15 @@ import json
 import os
 import platform
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from factory.testing.fake_openai import spawn
+
 CALLS_PER_DIALOGUE = 13  # the fake server's canned seeker closes after 4 exchanges
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "factory.testing.fake_openai",
-            "--port",
-            str(port),
-            "--latency",
-            str(latency),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("fake server did not start")
 
 
 def run_factory(url: str, concurrency: int, calls: int, transport: str) -> dict[str, float]:
@@ -127,7 +96,7 @@ def main() -> None:
     parser.add_argument("--distilabel-python", help="a Python that has distilabel 1.5.3 installed")
     args = parser.parse_args()
 
-    server, url = start_server(args.latency)
+    server, url = spawn("--latency", str(args.latency))
     print(
         f"# {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()},"
         f" server latency {args.latency * 1000:.0f} ms, about {args.calls} calls each"

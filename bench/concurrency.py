@@ -23,9 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +31,7 @@ from typing import Any
 from factory.backends import build_backend
 from factory.runs.config import load_config
 from factory.runs.generate import generate
+from factory.testing.fake_openai import spawn
 
 
 def timed(backend: Any, times: list[float]) -> Any:
@@ -51,37 +49,6 @@ def timed(backend: Any, times: list[float]) -> Any:
 
 def longest_gap(times: list[float]) -> float:
     return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve(args: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "factory.testing.fake_openai",
-            "--port",
-            str(port),
-            "--models",
-            "m",
-            *args,
-        ]
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}/v1"
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the fake server did not start")
 
 
 def run(url: str, concurrency: int | str, dialogues: int, exchanges: int) -> dict[str, float]:
@@ -151,9 +118,9 @@ def main() -> None:
         f"{'conc.':>9} {'calls/s':>8} {'wall s':>7} {'failed':>6} {'retried':>7} {'stall s':>7}"
     )
 
-    proc, url = serve(
-        ["--latency", str(args.latency), "--slots", str(args.slots), "--queue", str(args.queue),
-         "--growth", str(args.growth)]
+    proc, url = spawn(
+        "--models", "m", "--latency", str(args.latency), "--slots", str(args.slots),
+        "--queue", str(args.queue), "--growth", str(args.growth),
     )  # fmt: skip
     try:
         print(
@@ -174,7 +141,7 @@ def main() -> None:
     finally:
         proc.kill()
 
-    proc, url = serve(["--latency", str(args.latency), "--rate", str(args.rate)])
+    proc, url = spawn("--models", "m", "--latency", str(args.latency), "--rate", str(args.rate))
     try:
         print(f"\n2. rate-limited provider: {args.rate:g} calls a second, 429 past it")
         print(header)

@@ -19,7 +19,10 @@ import argparse
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -277,6 +280,26 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def spawn(*args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """This server in a process of its own (for benchmarks: no GIL shared with the client),
+    given `main`'s command-line arguments; returns the process and its base URL once it
+    accepts connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    command = [sys.executable, "-m", "factory.testing.fake_openai", "--port", str(port), *args]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the fake server did not start within 20 s")
 
 
 def main() -> None:
