@@ -110,6 +110,60 @@ def test_the_risk_cues_the_prompt_names_are_the_safety_filters_crisis_lexicon():
         assert crisis_cues(dialogue) == [(0, phrase)], phrase
 
 
+def test_the_prompt_says_the_crisis_list_is_a_hint_that_can_miss_wording():
+    system = GOLDEN_SYSTEM.read_text(encoding="utf-8")
+    assert "can miss misspelt or indirect wording" in system
+    assert "its hits are hints, so read every Seeker turn yourself" in system
+
+
+def test_the_prompt_says_main_moves_are_read_from_the_text_not_the_label():
+    system = GOLDEN_SYSTEM.read_text(encoding="utf-8")
+    assert "Read it from the text alone, not the label" in system
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [
+        ("Restatement", "Restatement or Paraphrasing"),
+        ("reflection of feelings", "Reflection of feelings"),
+        ("Affirmation", "Affirmation and Reassurance"),
+        ("Rest", "Rest"),  # not whole leading words: left as written
+        ("Suggestions", "Suggestions"),  # not the leading words of any name
+    ],
+)
+def test_a_label_that_abbreviates_a_taxonomy_name_is_read_as_that_name(label, name):
+    from factory.filters.judge import taxonomy_name
+
+    names = ["Question", "Restatement or Paraphrasing", "Reflection of feelings"]
+    names += ["Affirmation and Reassurance", "Providing Suggestions", "Others"]
+    assert taxonomy_name(label, names) == name
+
+
+def test_an_ambiguous_abbreviation_is_left_as_written():
+    from factory.filters.judge import taxonomy_name
+
+    assert taxonomy_name("Share", ["Share Information", "Share Feelings"]) == "Share"
+
+
+def test_an_abbreviated_label_is_shown_and_scored_as_the_taxonomy_name():
+    dialogue = fixed_dialogue()
+    turns = list(dialogue.turns)
+    turns[1] = turns[1].model_copy(
+        update={"strategy": "Restatement", "text": "You were yelled at."}
+    )
+    dialogue = dialogue.model_copy(update={"turns": turns})
+    flt, _ = judge(judge_answer(moves=((2, "Restatement or Paraphrasing"),)))
+    request = flt.request(dialogue)
+    user = request.messages[1]["content"]
+    assert "[2] Supporter (Restatement or Paraphrasing): You were yelled at." in user
+    assert request.json_schema is not None
+    move = request.json_schema["properties"]["main_moves"]["items"]["properties"]["move"]
+    assert "Restatement" not in move["enum"] and len(move["enum"]) == 8
+    details = flt.check_batch([dialogue])[0].verdict.details
+    assert details["main_moves"][0]["labels"] == ["Restatement or Paraphrasing"]
+    assert details["main_moves"][0]["matches"] is True
+
+
 def test_an_unknown_profile_is_said_and_the_taxonomy_is_the_dialogues_own():
     request = JudgeFilter(backend=ScriptedBackend()).request(
         fixed_dialogue(profile=False, taxonomy="extes")

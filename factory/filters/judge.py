@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple
 
@@ -95,10 +96,20 @@ class TurnLine(NamedTuple):
     text: str
 
 
-def turn_labels(turn: Turn) -> list[str]:
-    """A supporter turn's strategy labels, in order: one, or one per merged message."""
+def turn_labels(turn: Turn, names: Sequence[str] = ()) -> list[str]:
+    """A supporter turn's strategy labels, in order: one, or one per merged message; each
+    as the taxonomy `names` spell it where it abbreviates one of them (see taxonomy_name)."""
     found = [turn.strategy, *(u.strategy for u in turn.utterances or [])]
-    return list(dict.fromkeys(s for s in found if s))
+    return list(dict.fromkeys(taxonomy_name(s, names) for s in found if s))
+
+
+def taxonomy_name(label: str, names: Sequence[str]) -> str:
+    """The taxonomy name a dialogue's label stands for: the name itself in any case, or the
+    one name it is the leading words of ("Restatement" for "Restatement or Paraphrasing").
+    Otherwise the label as written, so the judge is shown it and may name it."""
+    wanted = label.strip().lower()
+    found = [n for n in names if n.lower() == wanted or n.lower().startswith(wanted + " ")]
+    return found[0] if len(found) == 1 else label
 
 
 @cache
@@ -183,8 +194,9 @@ class JudgeFilter(Filter[JudgeSettings]):
         """The dialogue's taxonomy, plus any label it uses that the taxonomy lacks."""
         lines = list(_taxonomy_lines(dialogue.generation.taxonomy))
         known = {line.name for line in lines}
+        taxonomy = [line.name for line in lines]
         for turn in dialogue.turns:
-            for label in turn_labels(turn):
+            for label in turn_labels(turn, taxonomy):
                 if label not in known:
                     lines.append(StrategyLine(label, ""))
                     known.add(label)
@@ -194,7 +206,7 @@ class JudgeFilter(Filter[JudgeSettings]):
         strategies = self.strategies(dialogue)
         names = [s.name for s in strategies]
         lines = [
-            TurnLine(i + 1, t.role, " + ".join(turn_labels(t)), t.text)
+            TurnLine(i + 1, t.role, " + ".join(turn_labels(t, names)), t.text)
             for i, t in enumerate(dialogue.turns)
         ]
         messages = self.template.render(
@@ -250,12 +262,12 @@ class JudgeFilter(Filter[JudgeSettings]):
     def _moves(self, dialogue: Dialogue, answer: JudgeAnswer) -> list[MoveRecord]:
         """The judge's main move for each labelled supporter turn, checked against the
         label(s); turns it names that carry no label are ignored."""
+        names = [s.name for s in self.strategies(dialogue)]
         labelled = {
             i: labels
             for i, t in enumerate(dialogue.turns)
-            if t.role == "supporter" and (labels := turn_labels(t))
+            if t.role == "supporter" and (labels := turn_labels(t, names))
         }
-        names = [s.name for s in self.strategies(dialogue)]
         moves: dict[int, MoveRecord] = {}
         for main in answer.main_moves:
             index = main.turn - 1
