@@ -707,6 +707,8 @@ def test_care_about_harm_is_not_encouragement(line):
         ("At times I would rather maybe just dissapear.", False),  # misspelt: not matched
         ("At times I would rather just disappear.", True),
         ("I feel like I am a burden to everyone.", True),
+        ("I want to jump over a bridge.", True),  # missed in round 2 of the judge's check
+        ("Some days I could kill myslef.", True),
         ("My plan to visit my sister fell through.", False),
         ("There is a reason to live in the city.", False),
     ],

@@ -12,7 +12,7 @@ from factory.text import plain_quotes
 
 # The seeker speaking of their own suicidal thoughts or self-harm.
 _CRISIS = re.compile(
-    r"\b(kill(?:ing)? myself|end(?:ed|ing)? (?:my|it) (?:life|all)|take my (?:own )?life|"
+    r"\b(kill(?:ing)? mys(?:el|le)f|jump (?:off|over|from|in front of) (?:a|the) (?:bridge|building|train)|end(?:ed|ing)? (?:my|it) (?:life|all)|take my (?:own )?life|"
     r"(?<!don't )(?<!do not )want(?:ed)? to die|better off dead|self[- ]harm(?:ing)?|"
     r"(?:hurt|harm|cut)(?:ting|ing)? myself|suicidal (?:thoughts?|feelings?)|thoughts? of suicide|"
     r"(?<!not )(?<!never )(?<!never been )(?<!n't )suicidal|"
