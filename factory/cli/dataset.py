@@ -70,6 +70,13 @@ def curate_command(
             help="YAML: also build DPO preference pairs (docs/datasets.md); calls the model."
         ),
     ] = None,
+    dedup_published: Annotated[
+        bool,
+        typer.Option(
+            "--dedup-published",
+            help="Drop exact and near copies of dialogues the dataset's earlier versions hold.",
+        ),
+    ] = False,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
     from factory.dataset.curate import curate
@@ -103,6 +110,7 @@ def curate_command(
             system_prompt=_system_prompt(system_prompt),
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
+            dedup_published=dedup_published,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
     except EmptyResult as exc:

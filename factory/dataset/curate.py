@@ -42,11 +42,13 @@ from factory.dataset.manifest import (
     VersionCounts,
 )
 from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig, preference_schema
+from factory.dataset.published import drop_published
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
 from factory.dataset.terms import licence_conflicts
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
+from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.pipeline import (
     KEPT_FILE,
     REJECTED_FILE,
@@ -264,6 +266,15 @@ def _filter(
     return report, unique, duplicates
 
 
+def _minhash_settings(recipe: Recipe) -> MinHashSettings:
+    """The recipe's own near-duplicate settings, so that published copies are judged as
+    copies within the input are (the defaults when the recipe has no minhash_dedup)."""
+    for name, settings in recipe.entries:
+        if name == MinHashDedupFilter.name:
+            return MinHashSettings.model_validate(settings)
+    return MinHashSettings()
+
+
 def _data_file(tmp: Path, relative: str, rows: int) -> DataFile:
     return DataFile(sha256=sha256_file(tmp / relative), rows=rows)
 
@@ -338,11 +349,13 @@ def curate(
     system_prompt: str,
     preferences: PreferenceConfig | None = None,
     allow_empty: bool = False,
+    dedup_published: bool = False,
     warn: Warn | None = None,
 ) -> CurateResult:
     """Filters the sources with the recipe and saves what passes as the next version of
     `name` under `root` (or as `version`): parquet splits, ESConv exports, optional
-    preference pairs, rejected/, the card and the manifest."""
+    preference pairs, rejected/, the card and the manifest. With `dedup_published`, exact
+    and near copies of dialogues in the dataset's earlier versions are dropped too."""
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
@@ -350,6 +363,18 @@ def curate(
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
         report, kept, duplicates = _filter(sources, recipe, tmp, allow_empty, warn)
+        published = None
+        if dedup_published:
+            kept, published = drop_published(
+                kept, report, tmp / REJECTED, root, name, _minhash_settings(recipe)
+            )
+            if not kept and not allow_empty:
+                raise EmptyResult(
+                    f"every dialogue that passed recipe '{recipe.name}' is already published in"
+                    f" an earlier version of {name}: nothing saved (--allow-empty saves the"
+                    " version anyway)",
+                    render_funnel(report),
+                )
         by_split = assign_splits(kept, fractions, seed)
         split_files, data_files = _write_splits(tmp, by_split, system_prompt)
         preference_info = None
@@ -386,6 +411,7 @@ def curate(
             if isinstance(judge := report.summaries.get("judge"), JudgeSummary)
             else None,
             judge_off=recipe.judge_off,
+            published=published,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

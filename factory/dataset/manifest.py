@@ -75,6 +75,16 @@ class PreferenceInfo(Record):
     settings: PreferenceConfig
 
 
+class PublishedCheck(Record):
+    """What a version was deduplicated against: the dataset's earlier versions, the
+    dialogues they hold, and how many new ones were dropped as their exact or near copies."""
+
+    versions: list[str]
+    dialogues: int
+    dropped: int
+    threshold: float
+
+
 class DatasetManifest(Record):
     """manifest.json of a version folder."""
 
@@ -100,9 +110,15 @@ class DatasetManifest(Record):
     # judge asked for with --judge stayed off (None: not asked for).
     judge: JudgeSummary | None = None
     judge_off: str | None = None
+    # Set when the version was checked against the dataset's published versions (curate
+    # --dedup-published); left out of the file otherwise, so older manifests read the same.
+    published: PublishedCheck | None = None
 
     def write(self, folder: Path) -> None:
-        text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        row = self.model_dump(
+            mode="json", exclude={"published"} if self.published is None else None
+        )
+        text = json.dumps(row, indent=2, ensure_ascii=False) + "\n"
         (folder / MANIFEST).write_text(text, encoding="utf-8")
 
 
