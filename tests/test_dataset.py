@@ -922,3 +922,48 @@ def test_a_new_version_holds_nothing_an_earlier_one_published(cli, run, recipe, 
     assert curate(cli, bigger, recipe, root).code == 0
     third = json.loads((root / "esc" / "v0.3.0" / "manifest.json").read_text())
     assert third["counts"]["kept"] == 16 and "published" not in third
+
+
+def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, recipe, tmp_path):
+    quoted = (
+        "My landlord raised the rent twice this winter and I have started skipping meals"
+        " so that my daughter can eat properly"
+    )
+    # An ESConv-shaped file (records with a `dialog` of texts) and a JSONL of plain texts.
+    esconv = tmp_path / "esconv_test.json"
+    esconv.write_text(json.dumps([{"dialog": [{"speaker": "usr", "text": quoted}]}]))
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text(json.dumps({"text": "too short to matter"}) + "\n" + json.dumps("hi") + "\n")
+    source = Dialogue.model_validate_json((run / "dialogues.jsonl").read_text().splitlines()[0])
+    turns = list(source.turns)
+    turns[0] = turns[0].model_copy(update={"text": f"Honestly... {quoted.upper()}!"})
+    quoting = source.model_copy(update={"id": "quoting", "turns": turns})
+    extra = tmp_path / "quoting.jsonl"
+    extra.write_text(quoting.model_dump_json(exclude_none=True) + "\n")
+    root = tmp_path / "datasets"
+    result = cli(
+        "curate", str(run), str(extra), "--name", "esc", "-r", recipe, "-o", str(root),
+        "--decontaminate", str(esconv), "--decontaminate", str(texts),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    folder = root / "esc" / "v0.1.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["counts"]["kept"] == 12
+    assert manifest["decontamination"] == {
+        "sets": [
+            {"name": "esconv_test.json", "texts": 1, "ngrams": 9},
+            {"name": "texts.jsonl", "texts": 0, "ngrams": 0},
+        ],
+        "ngram_words": 13,
+        "dropped": 1,
+    }
+    (row,) = [
+        json.loads(line)
+        for line in (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
+        if json.loads(line)["id"] == "quoting"
+    ]
+    assert row["verdicts"][-1]["reason"] == "shares_eval_ngram"
+    assert row["verdicts"][-1]["details"] == {"eval_set": "esconv_test.json", "ngram_words": 13}
+    card = (folder / "README.md").read_text()
+    assert "Decontaminated against `esconv_test.json` (1 texts, 9 distinct" in card
+    assert ": 1 dialogues sharing a 13-word sequence with them dropped" in card

@@ -77,6 +77,14 @@ def curate_command(
             help="Drop exact and near copies of dialogues the dataset's earlier versions hold.",
         ),
     ] = False,
+    decontaminate: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decontaminate",
+            help="Evaluation set (ESConv JSON/JSONL, ESC-Eval role cards, JSONL of texts):"
+            " drop dialogues sharing a 13-word sequence with it. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
     from factory.dataset.curate import curate
@@ -111,6 +119,7 @@ def curate_command(
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
             dedup_published=dedup_published,
+            decontaminate_with=decontaminate,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
     except EmptyResult as exc:

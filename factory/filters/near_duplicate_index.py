@@ -41,7 +41,7 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return choice
 
 
-class _Powers:
+class Powers:
     """BASE**i and BASE**-i modulo 2**64 for i below a length that grows as needed."""
 
     def __init__(self) -> None:
@@ -63,7 +63,7 @@ class _Powers:
         return self.up[:n], self.down[:n]
 
 
-def shingle_hashes(texts: list[str], k: int, powers: _Powers) -> tuple[Any, Any]:
+def shingle_hashes(texts: list[str], k: int, powers: Powers) -> tuple[Any, Any]:
     """Every text's word k-shingles as 64-bit hashes in one flat array, and row offsets.
     Words are runs of anything but space, newline and colon (the texts are normalised
     transcripts, ASCII). A text of fewer than k words is one shingle of what it has."""
@@ -123,7 +123,7 @@ class NearDuplicateIndex:
 
         self.threshold, self.num_perm, self.k, self.seed = threshold, num_perm, shingle_words, seed
         self.bands, self.rows = lsh_bands(threshold, num_perm)
-        self._powers = _Powers()
+        self._powers = Powers()
         self._buckets: dict[int, list[int]] = {}
         self._keys: list[str] = []
         self._signatures = np.zeros((1024, num_perm), dtype=np.uint32)
