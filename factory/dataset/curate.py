@@ -43,13 +43,12 @@ from factory.dataset.manifest import (
     VersionCounts,
 )
 from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig, preference_schema
-from factory.dataset.published import drop_published
+from factory.dataset.published import drop_published, minhash_settings
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
 from factory.dataset.terms import licence_conflicts
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
-from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.pipeline import (
     KEPT_FILE,
     REJECTED_FILE,
@@ -267,15 +266,6 @@ def _filter(
     return report, unique, duplicates
 
 
-def _minhash_settings(recipe: Recipe) -> MinHashSettings:
-    """The recipe's own near-duplicate settings, so that published copies are judged as
-    copies within the input are (the defaults when the recipe has no minhash_dedup)."""
-    for name, settings in recipe.entries:
-        if name == MinHashDedupFilter.name:
-            return MinHashSettings.model_validate(settings)
-    return MinHashSettings()
-
-
 def _data_file(tmp: Path, relative: str, rows: int) -> DataFile:
     return DataFile(sha256=sha256_file(tmp / relative), rows=rows)
 
@@ -371,7 +361,7 @@ def curate(
             kept, decontamination = decontaminate(kept, report, tmp / REJECTED, decontaminate_with)
         if dedup_published:
             kept, published = drop_published(
-                kept, report, tmp / REJECTED, root, name, _minhash_settings(recipe)
+                kept, report, tmp / REJECTED, root, name, minhash_settings(recipe)
             )
         if (dedup_published or decontaminate_with) and not kept and not allow_empty:
             raise EmptyResult(

@@ -10,8 +10,9 @@ from pathlib import Path
 from factory.dataset.layout import versions
 from factory.dataset.manifest import PublishedCheck
 from factory.dataset.table import SPLITS, read_split, split_path
-from factory.filters.minhash_dedup import MinHashSettings
+from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.near_duplicate_index import NearDuplicateIndex
+from factory.filters.recipe import Recipe
 from factory.filters.report import FilterReport, FunnelStep
 from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
@@ -97,3 +98,12 @@ def drop_published(
         threshold=s.threshold,
     )
     return unique, check
+
+
+def minhash_settings(recipe: Recipe) -> MinHashSettings:
+    """The recipe's own near-duplicate settings, so that published copies are judged as
+    copies within the input are (the defaults when the recipe has no minhash_dedup)."""
+    for name, settings in recipe.entries:
+        if name == MinHashDedupFilter.name:
+            return MinHashSettings.model_validate(settings)
+    return MinHashSettings()
