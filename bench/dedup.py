@@ -5,6 +5,9 @@ from git, so both run in one process on one file).
 
     python bench/dedup.py --shared ../shared/data --n 100000 --baseline 2a39e73
 
+(The baseline's MinHash used datasketch, no longer a dependency: `pip install "datasketch<3"`
+to time it.)
+
 The set: distinct dialogues whose turns are ESConv utterances drawn at random (so no two
 share more than chance), then planted exact copies (case and spacing changed) and near
 copies (`--near-words` words replaced) of some of them. Catch rates are counted from the
