@@ -7,9 +7,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-from factory.models import Dialogue
+from factory.models import Dialogue, Turn
 
 _WORD = re.compile(r"[a-z0-9']+")
+# ASCII text lowered, with every byte that is not a word character made a space: the same
+# words as _WORD finds, several times faster than the regular expression.
+_WORD_BYTES = bytes(
+    c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789'" else 32 for c in range(256)
+)
 
 
 def words(text: str) -> list[str]:
@@ -19,17 +24,41 @@ def words(text: str) -> list[str]:
 
 def normalised(text: str) -> str:
     """The text's words joined by single spaces: case, punctuation and spacing ignored."""
+    if text.isascii():
+        return " ".join(text.lower().encode().translate(_WORD_BYTES).decode().split())
     return " ".join(words(text))
+
+
+# The last few thousand transcripts by the identity of their turns list: exact and near
+# dedup read the same dialogues one after the other (the pipeline's copies share the list),
+# and normalising is most of what they cost. A dialogue's turns are never changed in place
+# once it is built (filters return copies), so a list seen again has the same transcript.
+_TRANSCRIPTS: dict[int, tuple[list[Turn], str]] = {}
+_TRANSCRIPTS_KEPT = 8192
 
 
 def normalised_transcript(dialogue: Dialogue) -> str:
     """`role: normalised text` per turn, one a line: what dedup compares."""
-    return "\n".join(f"{t.role}: {normalised(t.text)}" for t in dialogue.turns)
+    turns = dialogue.turns
+    cached = _TRANSCRIPTS.get(id(turns))
+    if cached is not None and cached[0] is turns:
+        return cached[1]
+    text = "\n".join([f"{t.role}: {normalised(t.text)}" for t in turns])
+    if len(_TRANSCRIPTS) >= _TRANSCRIPTS_KEPT:
+        _TRANSCRIPTS.clear()
+    _TRANSCRIPTS[id(turns)] = (turns, text)
+    return text
 
 
 def content_hash(dialogue: Dialogue) -> str:
     """Equal for dialogues with the same turns up to case, punctuation and spacing."""
     return hashlib.sha256(normalised_transcript(dialogue).encode()).hexdigest()
+
+
+def transcript_digest(dialogue: Dialogue) -> bytes:
+    """A 128-bit digest of the normalised transcript: what exact dedup keys on (a chance
+    collision among a billion dialogues is about 1 in 10**20)."""
+    return hashlib.blake2b(normalised_transcript(dialogue).encode(), digest_size=16).digest()
 
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from factory.dataset.splits import assign_splits
+from factory.dataset.table import read_split
 from factory.models import Dialogue
 
 # Keeps everything with sane structure: curation tests need survivors, not the model-based
@@ -867,3 +868,102 @@ def test_a_mixed_version_says_what_it_holds_and_keeps_its_sources_terms(cli, run
     forced = cli("curate", str(run), str(human), "--name", "mix", "--recipe", recipe,
                  "--out", str(root), "--license", "cc-by-4.0", "--license-override")  # fmt: skip
     assert forced.code == 0, forced.err
+
+
+def test_a_new_version_holds_nothing_an_earlier_one_published(cli, run, recipe, tmp_path):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root, "--dedup-published").code == 0  # nothing published yet
+    first = json.loads((root / "esc" / "v0.1.0" / "manifest.json").read_text())
+    assert "published" not in first and first["counts"]["kept"] == 12
+    # A bigger run from the same seed repeats the first 12 dialogues; one more file holds a
+    # near copy (one word changed) of one of them under a new id.
+    bigger = tmp_path / "run2"
+    assert cli("generate", "--dry-run", "-n", "16", "--seed", "5", "--out", str(bigger)).code == 0
+    original = Dialogue.model_validate_json((run / "dialogues.jsonl").read_text().splitlines()[3])
+    turns = list(original.turns)
+    turns[1] = turns[1].model_copy(update={"text": turns[1].text.replace(" ", " really ", 1)})
+    near = original.model_copy(update={"id": "near-copy", "turns": turns})
+    extra = tmp_path / "near.jsonl"
+    extra.write_text(near.model_dump_json(exclude_none=True) + "\n")
+    result = cli(
+        "curate", str(bigger), str(extra), "--name", "esc", "-r", recipe, "-o", str(root),
+        "--dedup-published",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "published_dedup" in result.out and "duplicate_of_published 13" in result.out
+    second = root / "esc" / "v0.2.0"
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["counts"]["kept"] == 4
+    assert manifest["published"] == {
+        "versions": ["v0.1.0"],
+        "dialogues": 12,
+        "dropped": 13,
+        "threshold": 0.8,
+    }
+    old_ids = {
+        Dialogue.model_validate_json(line).id
+        for line in (run / "dialogues.jsonl").read_text().splitlines()
+    }
+    new_ids = {d.id for f in second.glob("data/*.parquet") for d in read_split(f)}
+    assert len(new_ids) == 4 and not new_ids & old_ids and "near-copy" not in new_ids
+    rejected = [
+        json.loads(line)
+        for line in (second / "rejected" / "rejected.jsonl").read_text().splitlines()
+    ]
+    verdicts = {r["id"]: r["verdicts"][-1] for r in rejected}
+    assert verdicts["near-copy"]["reason"] == "duplicate_of_published"
+    assert verdicts["near-copy"]["details"] == {"version": "v0.1.0", "duplicate_of": original.id}
+    assert 0.8 <= verdicts["near-copy"]["score"] < 1
+    card = (second / "README.md").read_text()
+    assert "Checked against the 12 dialogues published in v0.1.0: 13 exact or near copies" in card
+    assert "| published_dedup | 17 | 13 | 4 | duplicate_of_published 13 |" in card
+    # The published version is unchanged, and without the flag a version is a full snapshot.
+    assert json.loads((root / "esc" / "v0.1.0" / "manifest.json").read_text()) == first
+    assert curate(cli, bigger, recipe, root).code == 0
+    third = json.loads((root / "esc" / "v0.3.0" / "manifest.json").read_text())
+    assert third["counts"]["kept"] == 16 and "published" not in third
+
+
+def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, recipe, tmp_path):
+    quoted = (
+        "My landlord raised the rent twice this winter and I have started skipping meals"
+        " so that my daughter can eat properly"
+    )
+    # An ESConv-shaped file (records with a `dialog` of texts) and a JSONL of plain texts.
+    esconv = tmp_path / "esconv_test.json"
+    esconv.write_text(json.dumps([{"dialog": [{"speaker": "usr", "text": quoted}]}]))
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text(json.dumps({"text": "too short to matter"}) + "\n" + json.dumps("hi") + "\n")
+    source = Dialogue.model_validate_json((run / "dialogues.jsonl").read_text().splitlines()[0])
+    turns = list(source.turns)
+    turns[0] = turns[0].model_copy(update={"text": f"Honestly... {quoted.upper()}!"})
+    quoting = source.model_copy(update={"id": "quoting", "turns": turns})
+    extra = tmp_path / "quoting.jsonl"
+    extra.write_text(quoting.model_dump_json(exclude_none=True) + "\n")
+    root = tmp_path / "datasets"
+    result = cli(
+        "curate", str(run), str(extra), "--name", "esc", "-r", recipe, "-o", str(root),
+        "--decontaminate", str(esconv), "--decontaminate", str(texts),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    folder = root / "esc" / "v0.1.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["counts"]["kept"] == 12
+    assert manifest["decontamination"] == {
+        "sets": [
+            {"name": "esconv_test.json", "texts": 1, "ngrams": 9},
+            {"name": "texts.jsonl", "texts": 0, "ngrams": 0},
+        ],
+        "ngram_words": 13,
+        "dropped": 1,
+    }
+    (row,) = [
+        json.loads(line)
+        for line in (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
+        if json.loads(line)["id"] == "quoting"
+    ]
+    assert row["verdicts"][-1]["reason"] == "shares_eval_ngram"
+    assert row["verdicts"][-1]["details"] == {"eval_set": "esconv_test.json", "ngram_words": 13}
+    card = (folder / "README.md").read_text()
+    assert "Decontaminated against `esconv_test.json` (1 texts, 9 distinct" in card
+    assert ": 1 dialogues sharing a 13-word sequence with them dropped" in card

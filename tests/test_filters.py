@@ -1058,3 +1058,29 @@ def test_a_recipe_with_min_turns_above_max_turns_is_one_line(tmp_path):
     recipe.write_text("name: r\nfilters:\n  - use: structure\n    min_turns: 90\n")
     with pytest.raises(ConfigError, match=r"min_turns \(90\) must not exceed max_turns \(80\)"):
         load_recipe(str(recipe))
+
+
+def test_a_thousand_malformed_lines_make_six_warnings(tmp_path):
+    from factory.evaluation.evaluate import load_dialogues
+
+    lines = [dialogue(id="a").model_dump_json(), *(f"garbage {i}" for i in range(1000))]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: exact_dedup\n")
+    warnings: list[str] = []
+    report = run_recipe(source, load_recipe(str(recipe)), tmp_path / "out", warn=warnings.append)
+    assert report.malformed == 1000 and report.kept == 1
+    assert [w.split(": malformed")[0] for w in warnings[:5]] == [
+        f"{source}:{n}" for n in range(2, 7)
+    ]
+    assert warnings[5:] == [
+        "... and 995 more malformed lines skipped (1000 in all, each in rejected.jsonl as"
+        " malformed_input)"
+    ]
+    rejected = (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 1000  # every line is still written, only the warnings are cut
+    eval_warnings: list[str] = []
+    loaded = load_dialogues(source, warn=eval_warnings.append)
+    assert loaded.malformed == 1000 and len(loaded.dialogues) == 1
+    assert len(eval_warnings) == 6 and eval_warnings[-1].startswith("... and 995 more")

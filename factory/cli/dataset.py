@@ -70,6 +70,21 @@ def curate_command(
             help="YAML: also build DPO preference pairs (docs/datasets.md); calls the model."
         ),
     ] = None,
+    dedup_published: Annotated[
+        bool,
+        typer.Option(
+            "--dedup-published",
+            help="Drop exact and near copies of dialogues the dataset's earlier versions hold.",
+        ),
+    ] = False,
+    decontaminate: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decontaminate",
+            help="Evaluation set (ESConv JSON/JSONL, ESC-Eval role cards, JSONL of texts):"
+            " drop dialogues sharing a 13-word sequence with it. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
     from factory.dataset.curate import curate
@@ -103,6 +118,8 @@ def curate_command(
             system_prompt=_system_prompt(system_prompt),
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
+            dedup_published=dedup_published,
+            decontaminate_with=decontaminate,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
     except EmptyResult as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from factory import __version__
 from factory.dataset.card import render_card
+from factory.dataset.decontaminate import decontaminate
 from factory.dataset.export import write_export
 from factory.dataset.layout import (
     VERSION,
@@ -42,6 +43,7 @@ from factory.dataset.manifest import (
     VersionCounts,
 )
 from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig, preference_schema
+from factory.dataset.published import drop_published, minhash_settings
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
@@ -338,11 +340,15 @@ def curate(
     system_prompt: str,
     preferences: PreferenceConfig | None = None,
     allow_empty: bool = False,
+    dedup_published: bool = False,
+    decontaminate_with: list[Path] | None = None,
     warn: Warn | None = None,
 ) -> CurateResult:
     """Filters the sources with the recipe and saves what passes as the next version of
     `name` under `root` (or as `version`): parquet splits, ESConv exports, optional
-    preference pairs, rejected/, the card and the manifest."""
+    preference pairs, rejected/, the card and the manifest. With `dedup_published`, exact
+    and near copies of dialogues in the dataset's earlier versions are dropped too; with
+    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets."""
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
@@ -350,6 +356,20 @@ def curate(
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
         report, kept, duplicates = _filter(sources, recipe, tmp, allow_empty, warn)
+        published, decontamination = None, None
+        if decontaminate_with:
+            kept, decontamination = decontaminate(kept, report, tmp / REJECTED, decontaminate_with)
+        if dedup_published:
+            kept, published = drop_published(
+                kept, report, tmp / REJECTED, root, name, minhash_settings(recipe)
+            )
+        if (dedup_published or decontaminate_with) and not kept and not allow_empty:
+            raise EmptyResult(
+                f"every dialogue that passed recipe '{recipe.name}' is already published in"
+                f" an earlier version of {name} or overlaps an evaluation set: nothing"
+                " saved (--allow-empty saves the version anyway)",
+                render_funnel(report),
+            )
         by_split = assign_splits(kept, fractions, seed)
         split_files, data_files = _write_splits(tmp, by_split, system_prompt)
         preference_info = None
@@ -386,6 +406,8 @@ def curate(
             if isinstance(judge := report.summaries.get("judge"), JudgeSummary)
             else None,
             judge_off=recipe.judge_off,
+            published=published,
+            decontamination=decontamination,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -75,6 +75,33 @@ class PreferenceInfo(Record):
     settings: PreferenceConfig
 
 
+class PublishedCheck(Record):
+    """What a version was deduplicated against: the dataset's earlier versions, the
+    dialogues they hold, and how many new ones were dropped as their exact or near copies."""
+
+    versions: list[str]
+    dialogues: int
+    dropped: int
+    threshold: float
+
+
+class EvalSetInfo(Record):
+    """One evaluation set a version was checked against: its file name, the texts of at
+    least n words read from it, and their distinct n-grams."""
+
+    name: str
+    texts: int
+    ngrams: int
+
+
+class DecontaminationCheck(Record):
+    """curate --decontaminate: the sets, the n-gram length, and the dialogues dropped."""
+
+    sets: list[EvalSetInfo]
+    ngram_words: int
+    dropped: int
+
+
 class DatasetManifest(Record):
     """manifest.json of a version folder."""
 
@@ -100,9 +127,16 @@ class DatasetManifest(Record):
     # judge asked for with --judge stayed off (None: not asked for).
     judge: JudgeSummary | None = None
     judge_off: str | None = None
+    # Set when the version was checked against the dataset's published versions (curate
+    # --dedup-published) or evaluation sets (--decontaminate); left out of the file
+    # otherwise, so older manifests read the same.
+    published: PublishedCheck | None = None
+    decontamination: DecontaminationCheck | None = None
 
     def write(self, folder: Path) -> None:
-        text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        unset = {k for k in ("published", "decontamination") if getattr(self, k) is None}
+        row = self.model_dump(mode="json", exclude=unset)
+        text = json.dumps(row, indent=2, ensure_ascii=False) + "\n"
         (folder / MANIFEST).write_text(text, encoding="utf-8")
 
 

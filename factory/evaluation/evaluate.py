@@ -31,9 +31,12 @@ class Loaded:
     malformed: int
 
 
-def load_dialogues(path: Path, what: str = "input") -> Loaded:
-    """Dialogues from a .jsonl, a run directory or a dataset version folder."""
-    from factory.filters.pipeline import read_dialogues
+def load_dialogues(
+    path: Path, what: str = "input", warn: Callable[[str], None] = lambda message: None
+) -> Loaded:
+    """Dialogues from a .jsonl, a run directory or a dataset version folder; the first few
+    malformed lines are named through `warn`, then their count."""
+    from factory.filters.pipeline import MalformedWarnings, read_dialogues
 
     if path.is_dir() and (path / "manifest.json").is_file() and (path / "data").is_dir():
         from factory.dataset.table import SPLITS, read_split, split_path
@@ -51,12 +54,14 @@ def load_dialogues(path: Path, what: str = "input") -> Loaded:
             raise DataFileError(
                 f"{what} {path} not found: pass a dialogues .jsonl, a run directory or a dataset version"
             )
-        dialogues, malformed = [], 0
-        for _, dialogue, _ in read_dialogues(file):
+        dialogues, warnings = [], MalformedWarnings(warn)
+        for number, dialogue, problem in read_dialogues(file):
             if dialogue is None:
-                malformed += 1
+                warnings.add(file, number, problem.rpartition("\t")[2])
             else:
                 dialogues.append(dialogue)
+        warnings.close()
+        malformed = warnings.count
         kind = "run directory" if path.is_dir() else "dialogues file"
         if not dialogues and malformed:
             raise DataFileError(
@@ -80,11 +85,8 @@ def evaluate(
     """Measure the set at `path` (and the reference), compare them, and write report.json,
     report.md and the plots into `out`, all or nothing."""
     started = time.perf_counter()
-    subject = load_dialogues(path)
-    ref = load_dialogues(reference, "reference") if reference else None
-    for loaded in filter(None, (subject, ref)):
-        if loaded.malformed:
-            warn(f"{loaded.path}: {loaded.malformed} malformed lines skipped")
+    subject = load_dialogues(path, warn=warn)
+    ref = load_dialogues(reference, "reference", warn=warn) if reference else None
     mine = measure(subject.dialogues, sample_size=sample_size, seed=seed)
     theirs = measure(ref.dialogues, sample_size=sample_size, seed=seed) if ref else None
     skipped = dict(mine.skipped)

@@ -142,6 +142,29 @@ def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
                 )
 
 
+class MalformedWarnings:
+    """Says where the first few malformed input lines are, then, at `close`, how many more
+    there were: a thousand bad lines make SHOWN + 1 warnings, not a thousand."""
+
+    SHOWN = 5
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.warn = warn
+        self.count = 0
+
+    def add(self, path: Path, number: int, why: str) -> None:
+        self.count += 1
+        if self.count <= self.SHOWN:
+            self.warn(f"{path}:{number}: malformed dialogue skipped ({why})")
+
+    def close(self, where: str = "") -> None:
+        if self.count > self.SHOWN:
+            self.warn(
+                f"... and {self.count - self.SHOWN} more malformed lines skipped"
+                f" ({self.count} in all{where})"
+            )
+
+
 def run_recipe(
     source: Path | list[Path],
     recipe: Recipe,
@@ -162,6 +185,7 @@ def run_recipe(
     split = next((i for i, f in enumerate(filters) if f.needs_all), len(filters))
     hold = split < len(filters)
     held: list[Dialogue] = []
+    malformed = MalformedWarnings(warn)
     with (
         staged_outputs(out_dir) as stage,
         (stage / KEPT_FILE).open("w", encoding="utf-8") as kept,
@@ -173,7 +197,7 @@ def run_recipe(
         ):
             if dialogue is None:
                 tally.malformed += 1
-                _reject_malformed(rejected, path, number, problem, warn)
+                _reject_malformed(rejected, path, number, problem, malformed)
                 continue
             tally.read += 1
             batch.append(dialogue)
@@ -181,6 +205,7 @@ def run_recipe(
                 held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
                 batch = []
         held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
+        malformed.close(", each in rejected.jsonl as malformed_input")
         if hold:
             _run_batch(held, filters[split:], tally, split, kept, rejected, False)
         summaries = {f.name: summary for f in filters if (summary := f.summary()) is not None}
@@ -194,11 +219,11 @@ def run_recipe(
 
 
 def _reject_malformed(
-    rejected: IO[str], path: Path, number: int, problem: str, warn: Callable[[str], None]
+    rejected: IO[str], path: Path, number: int, problem: str, warnings: MalformedWarnings
 ) -> None:
     """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`."""
     raw, _, why = problem.rpartition("\t")
-    warn(f"{path}:{number}: malformed dialogue skipped ({why})")
+    warnings.add(path, number, why)
     verdict = Verdict(
         filter="input", keep=False, reason="malformed_input", details={"line": number, "error": why}
     )

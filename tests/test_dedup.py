@@ -1,0 +1,114 @@
+"""Exact and MinHash dedup on a planted set: every exact and near copy is found, whatever
+batch it falls in and whichever comes first; distinct dialogues are never merged."""
+
+import random
+
+import pytest
+
+from factory.filters.exact_dedup import ExactDedupFilter
+from factory.filters.minhash_dedup import MinHashDedupFilter
+from factory.filters.near_duplicate_index import lsh_bands
+from factory.models import Turn
+from factory.text import _WORD, normalised, normalised_transcript
+from tests.test_filters import dialogue
+
+VOCABULARY = [f"w{i}" for i in range(3000)]
+
+
+def distinct(n: int, seed: int = 5):
+    rng = random.Random(seed)
+    sentences = [
+        [" ".join(rng.choices(VOCABULARY, k=20)) + "." for _ in range(5)] for _ in range(n)
+    ]
+    return [
+        dialogue(id=f"u{i}", seeker=s, supporter=[x.capitalize() for x in reversed(s)])
+        for i, s in enumerate(sentences)
+    ]
+
+
+def near_copy(d, changed: int, rng: random.Random):
+    turns = list(d.turns)
+    for _ in range(changed):
+        j = rng.randrange(len(turns))
+        words = turns[j].text.split()
+        words[rng.randrange(len(words))] = "changed"
+        turns[j] = turns[j].model_copy(update={"text": " ".join(words)})
+    return d.model_copy(update={"id": f"near-{d.id}", "turns": turns})
+
+
+def exact_copy(d):
+    turns = [
+        t.model_copy(update={"text": "  " + t.text.upper().replace(".", "!")}) for t in d.turns
+    ]
+    return d.model_copy(update={"id": f"exact-{d.id}", "turns": turns})
+
+
+def in_batches(flt, rows, size):
+    return [o for i in range(0, len(rows), size) for o in flt.check_batch(rows[i : i + size])]
+
+
+@pytest.mark.parametrize("batch", [1, 37, 1000])
+def test_planted_copies_are_all_found_and_distinct_dialogues_kept(batch):
+    rng = random.Random(9)
+    base = distinct(400)
+    planted = [exact_copy(d) for d in base[:50]] + [near_copy(d, 1, rng) for d in base[50:100]]
+    rows = [*base, *planted]
+    # A copy may come before its original. (One changed word in 200: near copies that LSH
+    # at these bands misses less than once in 10,000; bench/dedup.py measures more.)
+    rng.shuffle(rows)
+    exact = in_batches(ExactDedupFilter(), rows, batch)
+    survivors = [o.dialogue for o in exact if o.verdict.keep]
+    near = in_batches(MinHashDedupFilter(), survivors, batch)
+    dropped = {o.dialogue.id: o.verdict for o in [*exact, *near] if not o.verdict.keep}
+    assert len(dropped) == 100
+    assert {v.reason for v in dropped.values()} == {"exact_duplicate", "near_duplicate"}
+    for copy in planted:
+        original = copy.id.split("-", 1)[1]
+        # One of each pair goes, and it names the other.
+        gone, other = (copy.id, original) if copy.id in dropped else (original, copy.id)
+        assert dropped[gone].details["duplicate_of"] == other
+
+
+def test_near_duplicate_reports_its_similarity_and_keeps_the_earlier():
+    a, b = distinct(2)
+    copy = near_copy(a, 1, random.Random(1))
+    outcomes = MinHashDedupFilter().check_batch([a, b, copy])
+    assert [o.verdict.reason for o in outcomes] == ["ok", "ok", "near_duplicate"]
+    assert 0.8 <= outcomes[2].verdict.score < 1
+    assert outcomes[0].verdict.score == 0
+
+
+def test_short_and_empty_dialogues_are_compared_too():
+    short = dialogue(id="s1", seeker=["Hi."], supporter=[])
+    again = dialogue(id="s2", seeker=["hi"], supporter=[])
+    other = dialogue(id="s3", seeker=["Bye."], supporter=[])
+    empty = dialogue(id="e", seeker=[""], supporter=[])
+    outcomes = MinHashDedupFilter().check_batch([short, again, other, empty])
+    assert [o.verdict.reason for o in outcomes] == ["ok", "near_duplicate", "ok", "ok"]
+
+
+def test_the_bands_are_datasketchs():
+    # The LSH trade-off datasketch picks for its defaults (threshold 0.8, 128 permutations).
+    assert lsh_bands(0.8, 128) == (9, 13)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I LOST my job -- last week, and I'm lost!!",
+        "  tabs\tand\nnewlines  ",
+        "caf\u00e9 na\u00efve \u2019quoted\u2019 \u0130stanbul \u212aelvin",
+        "",
+        "...",
+    ],
+)
+def test_normalised_is_the_words_joined(text):
+    assert normalised(text) == " ".join(_WORD.findall(text.lower()))
+
+
+def test_a_transcript_follows_a_new_turns_list():
+    d = dialogue(id="a")
+    before = normalised_transcript(d)
+    changed = d.model_copy(update={"turns": [Turn(role="seeker", text="Something else.")]})
+    assert normalised_transcript(changed) == "seeker: something else"
+    assert normalised_transcript(d) == before
