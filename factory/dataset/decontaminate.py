@@ -14,7 +14,7 @@ from typing import Any
 from factory.dataset.manifest import DecontaminationCheck, EvalSetInfo
 from factory.errors import DataFileError
 from factory.filters.near_duplicate_index import Powers, shingle_hashes
-from factory.filters.report import FilterReport, FunnelStep
+from factory.filters.report import FilterReport
 from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.text import normalised, normalised_transcript
@@ -96,19 +96,5 @@ def decontaminate(
                 copy = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
                 handle.write(json_line(copy.model_dump(mode="json", exclude_none=True)))
     dropped = len(kept) - len(unique)
-    report.funnel.append(
-        FunnelStep(
-            filter=FILTER,
-            entered=len(kept),
-            kept=len(unique),
-            dropped=dropped,
-            drop_reasons={REASON: dropped} if dropped else {},
-            keep_reasons={"ok": len(unique)} if unique else {},
-            seconds=0.0,
-        )
-    )
-    counts = report.counts
-    counts.kept = len(unique)
-    counts.rejected += dropped
-    counts.kept_share = round(counts.kept / counts.dialogues, 4) if counts.dialogues else 0.0
+    report.add_step(FILTER, len(kept), len(unique), REASON)
     return unique, DecontaminationCheck(sets=infos, ngram_words=NGRAM_WORDS, dropped=dropped)

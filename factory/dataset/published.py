@@ -13,7 +13,7 @@ from factory.dataset.table import SPLITS, read_split, split_path
 from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.near_duplicate_index import NearDuplicateIndex
 from factory.filters.recipe import Recipe
-from factory.filters.report import FilterReport, FunnelStep
+from factory.filters.report import FilterReport
 from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.text import normalised_transcript, transcript_digest
@@ -76,21 +76,7 @@ def drop_published(
             row = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
             handle.write(json_line(row.model_dump(mode="json", exclude_none=True)))
     dropped = len(kept) - len(unique)
-    report.funnel.append(
-        FunnelStep(
-            filter=FILTER,
-            entered=len(kept),
-            kept=len(unique),
-            dropped=dropped,
-            drop_reasons={REASON: dropped} if dropped else {},
-            keep_reasons={"ok": len(unique)} if unique else {},
-            seconds=0.0,
-        )
-    )
-    counts = report.counts
-    counts.kept = len(unique)
-    counts.rejected += dropped
-    counts.kept_share = round(counts.kept / counts.dialogues, 4) if counts.dialogues else 0.0
+    report.add_step(FILTER, len(kept), len(unique), REASON)
     check = PublishedCheck(
         versions=[folder.name for _, folder in published],
         dialogues=read,

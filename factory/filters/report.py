@@ -114,6 +114,26 @@ class FilterReport(Record):
     def rejected(self) -> int:
         return self.counts.rejected
 
+    def add_step(self, name: str, entered: int, kept: int, reason: str) -> None:
+        """A check run after the recipe (curate's cross-version dedup, decontamination): its
+        funnel step, every drop for `reason`, and the counts moved to match."""
+        dropped = entered - kept
+        self.funnel.append(
+            FunnelStep(
+                filter=name,
+                entered=entered,
+                kept=kept,
+                dropped=dropped,
+                drop_reasons={reason: dropped} if dropped else {},
+                keep_reasons={"ok": kept} if kept else {},
+                seconds=0.0,
+            )
+        )
+        counts = self.counts
+        counts.kept = kept
+        counts.rejected += dropped
+        counts.kept_share = round(kept / counts.dialogues, 4) if counts.dialogues else 0.0
+
     def write(self, path: Path) -> None:
         """report.json: indented, keys in model order, as `json.dumps` writes it."""
         path.write_text(json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n")
