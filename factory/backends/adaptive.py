@@ -82,10 +82,6 @@ class ConcurrencyLimit:
         return cls(limit=start, ceiling=ceiling, adaptive=True, tolerance=tolerance)
 
     @property
-    def spare(self) -> int:
-        return self.limit - self.in_flight
-
-    @property
     def last(self) -> Decision:
         return self.decisions[-1]
 

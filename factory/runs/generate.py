@@ -45,7 +45,7 @@ from factory.runs.run_dir import (
     SessionRecord,
     StrategyMixRecord,
 )
-from factory.scenarios.bank import ScenarioSource, scenario_source, streamed
+from factory.scenarios.bank import ScenarioSource, scenario_source
 from factory.secrets import scrub, scrub_text
 
 
@@ -258,7 +258,7 @@ async def _open(
     roleplay = RolePlay.from_config(config)
     fingerprint = config.fingerprint(roleplay.content_hashes)
     # Drawn lazily: a bank too short or unreadable fails here, the rest as it is reached.
-    scenarios = streamed(source or scenario_source(config.scenarios), config.n, config.seed)
+    scenarios = (source or scenario_source(config.scenarios)).stream(config.n, config.seed)
     plan = Plan(scenarios, config.n, config.seed)
     plan.prefetch(_CHECKED_AHEAD)  # a broken start of the source fails before the folder exists
     backend = backend or build_backend(config.backend, config.in_flight)

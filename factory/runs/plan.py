@@ -16,14 +16,6 @@ from factory.roleplay.loop import dialogue_id
 from factory.runs.run_dir import PlanRecord, RunManifest
 
 
-def plan_record(ids: list[str]) -> PlanRecord:
-    """How many dialogues were planned, and a hash of their ids in order."""
-    hasher = _PlanHash()
-    for dlg_id in ids:
-        hasher.add(dlg_id)
-    return hasher.record()
-
-
 class _PlanHash:
     """sha256 of the ids joined by newlines, fed one id at a time."""
 

@@ -33,15 +33,6 @@ class ScenarioSource(Protocol):
         ...
 
 
-def streamed(source: ScenarioSource, n: int, seed: int) -> Iterator[Scenario]:
-    """`source.stream`, or its whole list for a source that cannot stream."""
-    stream = getattr(source, "stream", None)
-    if stream is None:
-        return iter(source.scenarios(n, seed))
-    found: Iterator[Scenario] = stream(n, seed)
-    return found
-
-
 def draft_rng(seed: int, index: int, attempt: int = 0) -> random.Random:
     """The random stream of scenario `index` (and its dedup retry `attempt`)."""
     return random.Random(f"scenario:{seed}:{index}:{attempt}")
