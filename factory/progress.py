@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from factory.models import Usage
@@ -116,3 +117,39 @@ class BarProgress(Progress):
 
     def stop(self) -> None:
         self._bar.stop()
+
+
+class StepCounter:
+    """Counts and rate of one long step (reading, filtering, writing), said through `say`
+    at most every `interval_s` seconds and once at the end when the step took that long:
+    short steps say nothing."""
+
+    def __init__(
+        self,
+        label: str,
+        say: Callable[[str], None],
+        interval_s: float = 10.0,
+        unit: str = "dialogues",
+    ) -> None:
+        self.label, self.say, self.interval_s, self.unit = label, say, interval_s, unit
+        self.count = 0
+        self.started = self._last = time.monotonic()
+
+    def advance(self, n: int = 1) -> None:
+        self.count += n
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self._last = now
+            self.say(self._line(now))
+
+    def done(self) -> None:
+        now = time.monotonic()
+        if now - self.started >= self.interval_s:
+            self.say(self._line(now) + ", done")
+
+    def _line(self, now: float) -> str:
+        seconds = max(now - self.started, 1e-9)
+        return (
+            f"{self.label}: {self.count:,} {self.unit} in {seconds:.0f}s"
+            f" ({self.count / seconds:,.0f}/s)"
+        )

@@ -34,7 +34,7 @@ def normalised(text: str) -> str:
 # and normalising is most of what they cost. A dialogue's turns are never changed in place
 # once it is built (filters return copies), so a list seen again has the same transcript.
 _TRANSCRIPTS: dict[int, tuple[list[Turn], str]] = {}
-_TRANSCRIPTS_KEPT = 8192
+_TRANSCRIPTS_KEPT = 2048  # above the pipeline's batch of 1000: each batch is normalised once
 
 
 def normalised_transcript(dialogue: Dialogue) -> str:

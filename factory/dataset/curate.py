@@ -8,7 +8,6 @@ verdict that dropped it, and the funnel counts each drop, repeated ids included.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -20,12 +19,10 @@ from pathlib import Path
 
 from factory import __version__
 from factory.dataset.card import render_card
-from factory.dataset.decontaminate import decontaminate
-from factory.dataset.export import write_export
+from factory.dataset.decontaminate import Decontaminator
 from factory.dataset.layout import (
     VERSION,
     Bump,
-    ExportFormat,
     check_name,
     next_version,
     parse_version,
@@ -42,12 +39,11 @@ from factory.dataset.manifest import (
     SplitCounts,
     VersionCounts,
 )
-from factory.dataset.preferences import PreferenceBuilder, PreferenceConfig, preference_schema
-from factory.dataset.published import drop_published, minhash_settings
-from factory.dataset.splits import assign_splits
-from factory.dataset.stats import dataset_stats
-from factory.dataset.table import SPLITS, write_parquet, write_split
+from factory.dataset.preferences import PreferenceConfig, PreferenceResult
+from factory.dataset.published import PublishedCopies, minhash_settings
+from factory.dataset.split_writer import sha256_file
 from factory.dataset.terms import licence_conflicts
+from factory.dataset.version_data import settle, write_data
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
@@ -59,9 +55,8 @@ from factory.filters.pipeline import (
     run_recipe,
 )
 from factory.filters.recipe import Recipe
-from factory.filters.report import FilterReport, FunnelStep, JudgeSummary
-from factory.jsonl import json_line
-from factory.models import Dialogue, Verdict
+from factory.filters.report import FilterReport, JudgeSummary
+from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
 from factory.secrets import scrub
 from factory.staging import staging_folder, writer_lock
@@ -77,14 +72,6 @@ class CurateResult:
     path: Path
     manifest: DatasetManifest
     report: FilterReport
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _shown_path(path: Path) -> str:
@@ -199,47 +186,10 @@ def _building(root: Path, name: str, bump: Bump, version: str | None) -> Iterato
         raise
 
 
-def _drop_duplicate_ids(
-    kept: list[Dialogue], report: FilterReport, rejected: Path
-) -> list[Dialogue]:
-    """The first dialogue of each id stays; later ones go to rejected as `duplicate_id`,
-    counted as the funnel's last step, `unique_id` (shown only when it dropped something)."""
-    seen: set[str] = set()
-    unique: list[Dialogue] = []
-    duplicates: list[Dialogue] = []
-    for dialogue in kept:
-        (duplicates if dialogue.id in seen else unique).append(dialogue)
-        seen.add(dialogue.id)
-    if not duplicates:
-        return unique
-    verdict = Verdict(filter="unique_id", keep=False, reason="duplicate_id")
-    with rejected.open("a", encoding="utf-8") as handle:
-        for dialogue in duplicates:
-            row = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
-            handle.write(json_line(row.model_dump(mode="json", exclude_none=True)))
-    report.funnel.append(
-        FunnelStep(
-            filter="unique_id",
-            entered=len(kept),
-            kept=len(unique),
-            dropped=len(duplicates),
-            drop_reasons={"duplicate_id": len(duplicates)},
-            keep_reasons={"ok": len(unique)},
-            seconds=0.0,
-        )
-    )
-    counts = report.counts
-    counts.kept = len(unique)
-    counts.rejected += len(duplicates)
-    counts.kept_share = round(counts.kept / counts.dialogues, 4) if counts.dialogues else 0.0
-    return unique
-
-
 def _filter(
     sources: list[Path], recipe: Recipe, tmp: Path, allow_empty: bool, warn: Warn | None
-) -> tuple[FilterReport, list[Dialogue], int]:
-    """Runs the recipe, then drops repeated ids: (report, kept, repeats dropped); rejected/
-    keeps only rejected.jsonl."""
+) -> FilterReport:
+    """Runs the recipe into rejected/ (rejected.jsonl, and kept.jsonl for the next pass)."""
     rejected = tmp / "rejected"
     report = (
         run_recipe(sources, recipe, rejected, warn=warn)
@@ -253,62 +203,15 @@ def _filter(
             " --allow-empty saves the version anyway, for the audit trail)",
             render_funnel(report),
         )
-    kept = [
-        Dialogue.model_validate_json(line)
-        for line in (rejected / KEPT_FILE).read_text(encoding="utf-8").splitlines()
-    ]
-    (rejected / KEPT_FILE).unlink()
     (rejected / REPORT_FILE).unlink()
-    unique = _drop_duplicate_ids(kept, report, rejected / REJECTED_FILE)
-    duplicates = len(kept) - len(unique)
-    if duplicates and warn:
-        warn(f"{duplicates} dialogues had an id already kept (the same run twice?): dropped")
-    return report, unique, duplicates
+    return report
 
 
-def _data_file(tmp: Path, relative: str, rows: int) -> DataFile:
-    return DataFile(sha256=sha256_file(tmp / relative), rows=rows)
-
-
-def _write_splits(
-    tmp: Path, by_split: dict[str, list[Dialogue]], system_prompt: str
-) -> tuple[dict[str, str], dict[str, DataFile]]:
-    """Each non-empty split as parquet and as ESConv JSON: (split files, data files)."""
-    split_files: dict[str, str] = {}
-    data_files: dict[str, DataFile] = {}
-    for split in SPLITS:
-        rows = by_split[split]
-        if not rows:
-            continue
-        relative = split_files[split] = write_split(tmp, split, rows, system_prompt)
-        esconv = f"esconv/{split}.json"
-        write_export(rows, ExportFormat.esconv, tmp / esconv, system_prompt)
-        for path in (relative, esconv):
-            data_files[path] = _data_file(tmp, path, len(rows))
-    return split_files, data_files
-
-
-def _write_preferences(
-    tmp: Path,
-    kept: list[Dialogue],
-    by_split: dict[str, list[Dialogue]],
-    config: PreferenceConfig,
-    system_prompt: str,
-    data_files: dict[str, DataFile],
+def _preference_info(
+    built: PreferenceResult, files: dict[str, str], config: PreferenceConfig
 ) -> PreferenceInfo:
-    """Builds preference pairs over the kept dialogues; each pair goes to its dialogue's
-    split. The files are added to `data_files`."""
-    built = asyncio.run(PreferenceBuilder(config, system_prompt).build(kept))
-    split_of = {d.id: split for split in SPLITS for d in by_split[split]}
-    split_files: dict[str, str] = {}
-    for split in SPLITS:
-        rows = [p.model_dump() for p in built.pairs if split_of[p.dialogue_id] == split]
-        if rows:
-            relative = write_parquet(tmp, "preferences", split, rows, preference_schema())
-            split_files[split] = relative
-            data_files[relative] = _data_file(tmp, relative, len(rows))
     return PreferenceInfo(
-        split_files=split_files,
+        split_files=files,
         counts=built.counts,
         usage=built.usage,
         judge_prompt=built.judge_prompt,
@@ -355,29 +258,48 @@ def curate(
     described = [_source(p) for p in sources]
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
-        report, kept, duplicates = _filter(sources, recipe, tmp, allow_empty, warn)
-        published, decontamination = None, None
+        report = _filter(sources, recipe, tmp, allow_empty, warn)
+        checks: list[Decontaminator | PublishedCopies] = []
         if decontaminate_with:
-            kept, decontamination = decontaminate(kept, report, tmp / REJECTED, decontaminate_with)
+            checks.append(Decontaminator(decontaminate_with))
         if dedup_published:
-            kept, published = drop_published(
-                kept, report, tmp / REJECTED, root, name, minhash_settings(recipe)
+            checks.append(PublishedCopies(root, name, minhash_settings(recipe)))
+        say = warn or (lambda message: None)
+        survivors = settle(
+            tmp / "rejected" / KEPT_FILE,
+            report,
+            tmp / REJECTED,
+            checks,
+            fractions,
+            seed,
+            StepCounter("checking kept dialogues", say),
+        )
+        if survivors.duplicates and warn:
+            warn(
+                f"{survivors.duplicates} dialogues had an id already kept (the same run"
+                " twice?): dropped"
             )
-        if (dedup_published or decontaminate_with) and not kept and not allow_empty:
+        if checks and not survivors.count and not allow_empty:
             raise EmptyResult(
                 f"every dialogue that passed recipe '{recipe.name}' is already published in"
                 f" an earlier version of {name} or overlaps an evaluation set: nothing"
                 " saved (--allow-empty saves the version anyway)",
                 render_funnel(report),
             )
-        by_split = assign_splits(kept, fractions, seed)
-        split_files, data_files = _write_splits(tmp, by_split, system_prompt)
+        written = write_data(
+            tmp,
+            survivors,
+            system_prompt,
+            preferences if survivors.count else None,
+            StepCounter("writing the version", say),
+        )
+        data_files = written.data_files
         preference_info = None
-        if preferences is not None and kept:
-            preference_info = _write_preferences(
-                tmp, kept, by_split, preferences, system_prompt, data_files
+        if preferences is not None and written.preferences is not None:
+            preference_info = _preference_info(
+                written.preferences, written.preference_files, preferences
             )
-        data_files[REJECTED] = _data_file(tmp, REJECTED, report.rejected)
+        data_files[REJECTED] = DataFile(sha256=sha256_file(tmp / REJECTED), rows=report.rejected)
         manifest = DatasetManifest(
             tool_version=__version__,
             name=name,
@@ -386,28 +308,28 @@ def curate(
             license=license,
             seed=seed,
             split_fractions=list(fractions),
-            splits=SplitCounts.model_validate({s: len(by_split[s]) for s in SPLITS}),
-            split_files=split_files,
+            splits=SplitCounts.model_validate(survivors.split_counts),
+            split_files=written.split_files,
             recipe=_recipe_info(recipe),
             system_prompt_sha256=hashlib.sha256(system_prompt.encode()).hexdigest()[:16],
             counts=VersionCounts(
                 read=report.read,
                 malformed=report.malformed,
-                kept=len(kept),
+                kept=survivors.count,
                 rejected=report.rejected,
-                duplicate_ids=duplicates,
+                duplicate_ids=survivors.duplicates,
             ),
             funnel=report.funnel,
             sources=described,
             data_files=data_files,
-            stats=dataset_stats(kept),
+            stats=survivors.stats,
             preferences=preference_info,
             judge=judge
             if isinstance(judge := report.summaries.get("judge"), JudgeSummary)
             else None,
             judge_off=recipe.judge_off,
-            published=published,
-            decontamination=decontamination,
+            published=survivors.published,
+            decontamination=survivors.decontamination,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -15,7 +15,6 @@ from factory.dataset.manifest import DecontaminationCheck, EvalSetInfo
 from factory.errors import DataFileError
 from factory.filters.near_duplicate_index import Powers, shingle_hashes
 from factory.filters.report import FilterReport
-from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.text import normalised, normalised_transcript
 
@@ -53,48 +52,58 @@ def eval_texts(path: Path) -> list[str]:
     return [normalised(text) for doc in documents for text in _strings(doc)]
 
 
-def decontaminate(
-    kept: list[Dialogue], report: FilterReport, rejected: Path, sets: list[Path]
-) -> tuple[list[Dialogue], DecontaminationCheck]:
-    """The dialogues of `kept` that share no NGRAM_WORDS-word sequence with any set; the rest
-    are appended to `rejected` and counted as the funnel's `decontaminate` step."""
-    import numpy as np
+class Decontaminator:
+    """The n-grams of the evaluation sets, held as one sorted array, and a check of dialogues
+    against them a batch at a time (so a run of any size streams through)."""
 
-    powers = Powers()
-    owner: dict[int, str] = {}
-    infos = []
-    for path in sets:
-        texts = [t for t in eval_texts(path) if t.count(" ") + 1 >= NGRAM_WORDS]
-        hashes, _ = shingle_hashes(texts, NGRAM_WORDS, powers)
-        for value in hashes.tolist():
-            owner.setdefault(value, path.name)
-        infos.append(
-            EvalSetInfo(name=path.name, texts=len(texts), ngrams=len(set(hashes.tolist())))
-        )
-    known = np.fromiter(owner, dtype=np.uint64, count=len(owner))
-    unique: list[Dialogue] = []
-    with rejected.open("a", encoding="utf-8") as handle:
-        for start in range(0, len(kept), 1000):
-            batch = kept[start : start + 1000]
-            hashes, offsets = shingle_hashes(
-                [normalised_transcript(d) for d in batch], NGRAM_WORDS, powers
+    def __init__(self, sets: list[Path]) -> None:
+        import numpy as np
+
+        self._powers = Powers()
+        owner: dict[int, str] = {}
+        self.infos = []
+        for path in sets:
+            texts = [t for t in eval_texts(path) if t.count(" ") + 1 >= NGRAM_WORDS]
+            hashes, _ = shingle_hashes(texts, NGRAM_WORDS, self._powers)
+            for value in hashes.tolist():
+                owner.setdefault(value, path.name)
+            self.infos.append(
+                EvalSetInfo(name=path.name, texts=len(texts), ngrams=len(set(hashes.tolist())))
             )
-            hit = np.isin(hashes, known)
-            for i, dialogue in enumerate(batch):
-                row = hit[int(offsets[i]) : int(offsets[i + 1])]
-                if not row.any():
-                    unique.append(dialogue)
-                    continue
-                first = int(hashes[int(offsets[i]) + int(row.argmax())])
-                verdict = Verdict(
+        self._owner = owner
+        self._known = np.fromiter(owner, dtype=np.uint64, count=len(owner))
+        self.checked = 0
+        self.dropped = 0
+
+    def check(self, batch: list[Dialogue]) -> list[Verdict | None]:
+        """Per dialogue, the verdict that drops it (None: it shares no n-gram with a set)."""
+        import numpy as np
+
+        hashes, offsets = shingle_hashes(
+            [normalised_transcript(d) for d in batch], NGRAM_WORDS, self._powers
+        )
+        hit = np.isin(hashes, self._known)
+        out: list[Verdict | None] = []
+        for i in range(len(batch)):
+            row = hit[int(offsets[i]) : int(offsets[i + 1])]
+            if not row.any():
+                out.append(None)
+                continue
+            first = int(hashes[int(offsets[i]) + int(row.argmax())])
+            out.append(
+                Verdict(
                     filter=FILTER,
                     keep=False,
                     reason=REASON,
                     score=int(row.sum()),
-                    details={"eval_set": owner[first], "ngram_words": NGRAM_WORDS},
+                    details={"eval_set": self._owner[first], "ngram_words": NGRAM_WORDS},
                 )
-                copy = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
-                handle.write(json_line(copy.model_dump(mode="json", exclude_none=True)))
-    dropped = len(kept) - len(unique)
-    report.add_step(FILTER, len(kept), len(unique), REASON)
-    return unique, DecontaminationCheck(sets=infos, ngram_words=NGRAM_WORDS, dropped=dropped)
+            )
+        self.checked += len(batch)
+        self.dropped += sum(v is not None for v in out)
+        return out
+
+    def finish(self, report: FilterReport) -> DecontaminationCheck:
+        """Counts the funnel's `decontaminate` step; what the version records."""
+        report.add_step(FILTER, self.checked, self.checked - self.dropped, REASON)
+        return DecontaminationCheck(sets=self.infos, ngram_words=NGRAM_WORDS, dropped=self.dropped)

@@ -14,7 +14,6 @@ from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.near_duplicate_index import NearDuplicateIndex
 from factory.filters.recipe import Recipe
 from factory.filters.report import FilterReport
-from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
 from factory.text import normalised_transcript, transcript_digest
 
@@ -22,68 +21,75 @@ FILTER = "published_dedup"
 REASON = "duplicate_of_published"
 
 
-def drop_published(
-    kept: list[Dialogue],
-    report: FilterReport,
-    rejected: Path,
-    root: Path,
-    name: str,
-    settings: MinHashSettings | None = None,
-) -> tuple[list[Dialogue], PublishedCheck | None]:
-    """The dialogues of `kept` that no earlier version of `name` holds (exactly or nearly);
-    the rest are appended to `rejected` and counted as the funnel's `published_dedup` step.
-    (kept, None) when the dataset has no published version yet."""
-    published = versions(root, name)
-    if not published:
-        return kept, None
-    s = settings or MinHashSettings()
-    near = NearDuplicateIndex(s.threshold, s.num_perm, s.shingle_words, s.seed)
-    exact: dict[bytes, tuple[str, str]] = {}
-    read = 0
-    for _, folder in published:
-        label = folder.name
-        for split in SPLITS:
-            file = split_path(folder, split)
-            if file is None:
-                continue
-            rows = read_split(file)
-            read += len(rows)
-            for d in rows:
-                exact.setdefault(transcript_digest(d), (label, d.id))
-            near.add_batch(
-                [f"{label}\t{d.id}" for d in rows], [normalised_transcript(d) for d in rows]
-            )
-    matches = near.match_batch(
-        [d.id for d in kept], [normalised_transcript(d) for d in kept], add=False
-    )
-    unique: list[Dialogue] = []
-    with rejected.open("a", encoding="utf-8") as handle:
-        for dialogue, match in zip(kept, matches, strict=True):
-            if (found := exact.get(transcript_digest(dialogue))) is not None:
+class PublishedCopies:
+    """The dataset's published dialogues, indexed once (exact digests and MinHash), and a check
+    of new dialogues against them a batch at a time. `versions` is empty when the dataset has
+    no published version yet (then nothing is ever dropped)."""
+
+    def __init__(self, root: Path, name: str, settings: MinHashSettings | None = None) -> None:
+        self.settings = s = settings or MinHashSettings()
+        self.published = versions(root, name)
+        self._near = NearDuplicateIndex(s.threshold, s.num_perm, s.shingle_words, s.seed)
+        self._exact: dict[bytes, tuple[str, str]] = {}
+        self.read = 0
+        self.checked = 0
+        self.dropped = 0
+        for _, folder in self.published:
+            label = folder.name
+            for split in SPLITS:
+                file = split_path(folder, split)
+                if file is None:
+                    continue
+                rows = read_split(file)
+                self.read += len(rows)
+                for d in rows:
+                    self._exact.setdefault(transcript_digest(d), (label, d.id))
+                self._near.add_batch(
+                    [f"{label}\t{d.id}" for d in rows], [normalised_transcript(d) for d in rows]
+                )
+
+    def check(self, batch: list[Dialogue]) -> list[Verdict | None]:
+        """Per dialogue, the verdict that drops it as a copy (None: not published before)."""
+        self.checked += len(batch)
+        if not self.published:
+            return [None] * len(batch)
+        s = self.settings
+        matches = self._near.match_batch(
+            [d.id for d in batch], [normalised_transcript(d) for d in batch], add=False
+        )
+        out: list[Verdict | None] = []
+        for dialogue, match in zip(batch, matches, strict=True):
+            if (found := self._exact.get(transcript_digest(dialogue))) is not None:
                 (version, of), score = found, 1.0
             elif match.key is not None and match.similarity >= s.threshold:
                 (version, of), score = match.key.split("\t", 1), round(match.similarity, 3)
             else:
-                unique.append(dialogue)
+                out.append(None)
                 continue
-            verdict = Verdict(
-                filter=FILTER,
-                keep=False,
-                reason=REASON,
-                score=score,
-                details={"version": version, "duplicate_of": of},
+            out.append(
+                Verdict(
+                    filter=FILTER,
+                    keep=False,
+                    reason=REASON,
+                    score=score,
+                    details={"version": version, "duplicate_of": of},
+                )
             )
-            row = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
-            handle.write(json_line(row.model_dump(mode="json", exclude_none=True)))
-    dropped = len(kept) - len(unique)
-    report.add_step(FILTER, len(kept), len(unique), REASON)
-    check = PublishedCheck(
-        versions=[folder.name for _, folder in published],
-        dialogues=read,
-        dropped=dropped,
-        threshold=s.threshold,
-    )
-    return unique, check
+        self.dropped += sum(v is not None for v in out)
+        return out
+
+    def finish(self, report: FilterReport) -> PublishedCheck | None:
+        """Counts the funnel's `published_dedup` step; what the version records (None when
+        there was nothing published to check against)."""
+        if not self.published:
+            return None
+        report.add_step(FILTER, self.checked, self.checked - self.dropped, REASON)
+        return PublishedCheck(
+            versions=[folder.name for _, folder in self.published],
+            dialogues=self.read,
+            dropped=self.dropped,
+            threshold=self.settings.threshold,
+        )
 
 
 def minhash_settings(recipe: Recipe) -> MinHashSettings:

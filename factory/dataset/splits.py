@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from array import array
 
 from factory.dataset.table import SPLITS
 from factory.errors import ConfigError
@@ -26,40 +27,65 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     return parts[0], parts[1], parts[2]
 
 
-def _groups(dialogues: list[Dialogue]) -> list[str]:
-    """Each dialogue's group key: the smallest scenario id among those linked to it
-    through shared scenarios or personas (union-find)."""
-    parent: dict[str, str] = {}
+class SplitAssigner:
+    """Splits for a stream of dialogues, from their scenario and persona ids alone: `add`
+    each dialogue's two ids in order, then `splits` gives each dialogue's split as one byte
+    (an index into SPLITS), so no list of dialogues is ever held."""
 
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
+    def __init__(self) -> None:
+        self._nodes: dict[str, int] = {}
+        self._parent = array("q")
+        self._rows = array("q")  # each dialogue's scenario node
+
+    def _node(self, key: str) -> int:
+        node = self._nodes.setdefault(key, len(self._nodes))
+        if node == len(self._parent):
+            self._parent.append(node)
+        return node
+
+    def _find(self, x: int) -> int:
+        parent = self._parent
+        while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+    def add(self, scenario_id: str, persona_id: str) -> None:
+        scenario, persona = self._node("s:" + scenario_id), self._node("p:" + persona_id)
+        a, b = self._find(scenario), self._find(persona)
+        if a != b:
+            self._parent[max(a, b)] = min(a, b)
+        self._rows.append(scenario)
 
-    for d in dialogues:
-        union("s:" + d.scenario.id, "p:" + d.persona.id)
-    # Prefer a scenario key as the group's name: stable when personas are renamed.
-    names: dict[str, str] = {}
-    for d in dialogues:
-        root = find("s:" + d.scenario.id)
-        names[root] = min(names.get(root, "s:" + d.scenario.id), "s:" + d.scenario.id)
-    return [names[find("s:" + d.scenario.id)] for d in dialogues]
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def splits(self, fractions: tuple[float, float, float], seed: int) -> bytearray:
+        """Each dialogue's split: its group (scenarios and personas linked through shared
+        ones) is named by the group's smallest scenario key, stable when personas are
+        renamed, and drawn from a hash of the seed and that name."""
+        names: dict[int, str] = {}
+        for key, node in self._nodes.items():
+            if key.startswith("s:"):
+                root = self._find(node)
+                if root not in names or key < names[root]:
+                    names[root] = key
+        bounds = (fractions[0], fractions[0] + fractions[1])
+        drawn: dict[int, int] = {}
+        for root, name in names.items():
+            digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+            u = int.from_bytes(digest[:8], "big") / 2**64
+            drawn[root] = 0 if u < bounds[0] else 1 if u < bounds[1] else 2
+        return bytearray(drawn[self._find(node)] for node in self._rows)
 
 
 def assign_splits(
     dialogues: list[Dialogue], fractions: tuple[float, float, float], seed: int
 ) -> dict[str, list[Dialogue]]:
-    bounds = (fractions[0], fractions[0] + fractions[1])
+    assigner = SplitAssigner()
+    for dialogue in dialogues:
+        assigner.add(dialogue.scenario.id, dialogue.persona.id)
     out: dict[str, list[Dialogue]] = {name: [] for name in SPLITS}
-    for dialogue, group in zip(dialogues, _groups(dialogues), strict=True):
-        digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
-        u = int.from_bytes(digest[:8], "big") / 2**64
-        split = SPLITS[0] if u < bounds[0] else SPLITS[1] if u < bounds[1] else SPLITS[2]
-        out[split].append(dialogue)
+    for dialogue, split in zip(dialogues, assigner.splits(fractions, seed), strict=True):
+        out[SPLITS[split]].append(dialogue)
     return out

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
+from collections.abc import Iterable
 
 from factory.counting import shares
 from factory.models import Dialogue, Record
@@ -46,35 +46,73 @@ def _flatten(values: dict[str, object], prefix: str = "") -> dict[str, float]:
     return out
 
 
-def _summary(values: list[int]) -> Summary:
-    if not values:
+def _summary(values: Counter[int]) -> Summary:
+    """From a histogram of the values, exactly as statistics.fmean and median give them."""
+    count = sum(values.values())
+    if not count:
         return Summary(mean=0.0, median=0.0, min=0, max=0)
+    ordered = sorted(values.items())
+    middle = []  # the one or two middle values, by their rank among all
+    seen = 0
+    for value, n in ordered:
+        for rank in {(count - 1) // 2, count // 2}:
+            if seen <= rank < seen + n:
+                middle.append(value)
+        seen += n
     return Summary(
-        mean=round(statistics.fmean(values), 2),
-        median=float(statistics.median(values)),
-        min=min(values),
-        max=max(values),
+        mean=round(sum(v * n for v, n in ordered) / count, 2),
+        median=float(middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2),
+        min=ordered[0][0],
+        max=ordered[-1][0],
     )
 
 
-def dataset_stats(dialogues: list[Dialogue]) -> DatasetStats:
-    seeker = [len(t.text.split()) for d in dialogues for t in d.turns if t.role == "seeker"]
-    supporter = [len(t.text.split()) for d in dialogues for t in d.turns if t.role == "supporter"]
-    return DatasetStats(
-        dialogues=len(dialogues),
-        turns_per_dialogue=_summary([len(d.turns) for d in dialogues]),
-        words_per_seeker_turn=_summary(seeker),
-        words_per_supporter_turn=_summary(supporter),
-        strategy=shares(
-            Counter(
-                t.strategy
-                for d in dialogues
-                for t in d.turns
-                if t.role == "supporter" and t.strategy
-            )
-        ),
-        emotion=shares(Counter(d.scenario.emotion_type for d in dialogues)),
-        problem=shares(Counter(d.scenario.problem_type for d in dialogues)),
-        end_reason=shares(Counter(d.end_reason for d in dialogues)),
-        models=shares(Counter(f"{d.generation.backend}:{d.generation.model}" for d in dialogues)),
-    )
+class StatsTally:
+    """The statistics of dialogues added one at a time: counts and histograms only, so a
+    million dialogues take as little memory as a thousand."""
+
+    def __init__(self) -> None:
+        self.dialogues = 0
+        self.turns: Counter[int] = Counter()
+        self.seeker: Counter[int] = Counter()
+        self.supporter: Counter[int] = Counter()
+        self.strategy: Counter[str] = Counter()
+        self.emotion: Counter[str] = Counter()
+        self.problem: Counter[str] = Counter()
+        self.end_reason: Counter[str] = Counter()
+        self.models: Counter[str] = Counter()
+
+    def add(self, dialogue: Dialogue) -> None:
+        self.dialogues += 1
+        self.turns[len(dialogue.turns)] += 1
+        for turn in dialogue.turns:
+            if turn.role == "seeker":
+                self.seeker[len(turn.text.split())] += 1
+            elif turn.role == "supporter":
+                self.supporter[len(turn.text.split())] += 1
+                if turn.strategy:
+                    self.strategy[turn.strategy] += 1
+        self.emotion[dialogue.scenario.emotion_type] += 1
+        self.problem[dialogue.scenario.problem_type] += 1
+        self.end_reason[dialogue.end_reason] += 1
+        self.models[f"{dialogue.generation.backend}:{dialogue.generation.model}"] += 1
+
+    def stats(self) -> DatasetStats:
+        return DatasetStats(
+            dialogues=self.dialogues,
+            turns_per_dialogue=_summary(self.turns),
+            words_per_seeker_turn=_summary(self.seeker),
+            words_per_supporter_turn=_summary(self.supporter),
+            strategy=shares(self.strategy),
+            emotion=shares(self.emotion),
+            problem=shares(self.problem),
+            end_reason=shares(self.end_reason),
+            models=shares(self.models),
+        )
+
+
+def dataset_stats(dialogues: Iterable[Dialogue]) -> DatasetStats:
+    tally = StatsTally()
+    for dialogue in dialogues:
+        tally.add(dialogue)
+    return tally.stats()

@@ -1,0 +1,109 @@
+"""A version's data files written a batch of rows at a time: parquet through a batch writer
+(a row group per ROWS_PER_GROUP rows) and ESConv's JSON list through a streaming writer,
+so writing a million dialogues holds a few thousand rows, never the set. A split of fewer
+rows than a group is one row group, byte for byte what writing the whole table gives."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from factory.dataset.export import esconv_record
+from factory.dataset.table import schema, to_row
+from factory.models import Dialogue
+
+ROWS_PER_GROUP = 2048
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ParquetRows:
+    """SUBDIR/SPLIT-HASH.parquet under `folder`, filled by `add`; `close` names the file by
+    its content hash (see `table.write_split` for why) and returns its relative path, or None
+    when no row came."""
+
+    def __init__(self, folder: Path, subdir: str, split: str, table_schema: Any) -> None:
+        self.folder, self.subdir, self.split, self.schema = folder, subdir, split, table_schema
+        self.tmp = folder / subdir / f".{split}.parquet.partial"
+        self.rows = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._writer: Any = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._buffer.append(row)
+        self.rows += 1
+        if len(self._buffer) >= ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._buffer:
+            return
+        if self._writer is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
+        self._buffer = []
+
+    def close(self) -> str | None:
+        self._flush()
+        if self._writer is None:
+            return None
+        self._writer.close()
+        relative = f"{self.subdir}/{self.split}-{sha256_file(self.tmp)[:12]}.parquet"
+        self.tmp.rename(self.folder / relative)
+        return relative
+
+
+class EsconvList:
+    """ESConv.json's one JSON list written record by record, the same bytes as `json.dump`
+    of the whole list with indent=1 (then a newline)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: IO[str] = path.open("w", encoding="utf-8")
+        self.rows = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        text = json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        self._handle.write(("[\n " if self.rows == 0 else ",\n ") + text)
+        self.rows += 1
+
+    def close(self) -> None:
+        self._handle.write("\n]\n" if self.rows else "[]\n")
+        self._handle.close()
+
+
+class SplitFiles:
+    """One split's parquet file and ESConv export, filled dialogue by dialogue."""
+
+    def __init__(self, folder: Path, split: str, system_prompt: str) -> None:
+        self.folder, self.split, self.system_prompt = folder, split, system_prompt
+        self.parquet = ParquetRows(folder, "data", split, schema())
+        self.esconv_path = f"esconv/{split}.json"
+        self._esconv: EsconvList | None = None
+
+    def add(self, dialogue: Dialogue) -> None:
+        self.parquet.add(to_row(dialogue, self.system_prompt))
+        if self._esconv is None:
+            self._esconv = EsconvList(self.folder / self.esconv_path)
+        self._esconv.add(esconv_record(dialogue))
+
+    def close(self) -> list[str]:
+        """The files written (relative paths; none for an empty split)."""
+        relative = self.parquet.close()
+        if relative is None:
+            return []
+        assert self._esconv is not None
+        self._esconv.close()
+        return [relative, self.esconv_path]
