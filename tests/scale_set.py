@@ -139,7 +139,26 @@ def curate_versions(folder: Path, code_root: Path) -> dict[str, Any]:
             check=True,
             capture_output=True,
         )
-    return {label: reduce(root / "s" / label) for label in ("v0.1.0", "v0.2.0")}
+    result = {label: reduce(root / "s" / label) for label in ("v0.1.0", "v0.2.0")}
+    # eval of a file against a reference, and of a version (its parquet files), as streams
+    for label, subject, extra in (
+        ("eval_file", everything, ["--reference", str(first)]),
+        ("eval_version", root / "s" / "v0.2.0", []),
+    ):
+        out = folder / label
+        subprocess.run(
+            [sys.executable, "-m", "factory", "eval", str(subject), "--out", str(out),
+             "--no-realism", *extra],
+            env=env,
+            cwd=code_root,
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        report = json.loads((out / "report.json").read_text())
+        result[label] = {
+            k: v for k, v in report.items() if k not in ("seconds", "input", "reference")
+        }
+    return result
 
 
 def _digest(items: list[str]) -> str:

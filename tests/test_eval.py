@@ -245,11 +245,13 @@ def test_an_auc_under_half_is_explained(monkeypatch):
     from factory.evaluation.measures import measure
 
     low = realism.Realism(auc_mean=0.07, auc_std=0.02, folds=5, per_side=10, max_words=256)
-    monkeypatch.setattr(realism, "realism_auc", lambda *args, **kwargs: low)
+    monkeypatch.setattr(realism, "sampled_realism_auc", lambda *args, **kwargs: low)
 
     from types import SimpleNamespace
 
-    nothing = SimpleNamespace(dialogues=[])
+    from factory.evaluation.tally import SetTally
+
+    nothing = SimpleNamespace(tally=SetTally(), digests=[], source=SimpleNamespace(fetch=None))
     empty = measure([])
     comparison = _compare(nothing, empty, nothing, empty, True, 0, {})
     assert comparison.warnings and "AUC 0.07 is under 0.5" in comparison.warnings[0]
@@ -303,11 +305,15 @@ def test_plots_put_both_sets_on_shared_labelled_axes(run, tmp_path):
     theirs = mine[:10]
     measured, reference = measure(mine).measures, measure(theirs).measures
     sides = (("evaluated (run)", plots.SUBJECT), ("reference (ref)", plots.REFERENCE))
-    coverage = plots._coverage(plt, mine, theirs, ("evaluated (run)", "reference (ref)"))
+    from factory.evaluation.tally import tally_of
+
+    coverage = plots._coverage(
+        plt, tally_of(mine), tally_of(theirs), ("evaluated (run)", "reference (ref)")
+    )
     panels = [ax for ax in coverage.axes if ax.get_title()]
     assert [ax.get_title().split(":")[0] for ax in panels] == ["evaluated (run)", "reference (ref)"]
     assert coverage.axes[-1].get_ylabel().startswith("share of the set's dialogues")
-    lengths = plots._lengths(plt, mine, theirs, sides)
+    lengths = plots._lengths(plt, tally_of(mine), tally_of(theirs), sides)
     assert lengths.axes[0].get_ylabel() == "share of the set's utterances"
     intensity = plots._intensity(plt, measured, reference, sides)
     ax = intensity.axes[0]

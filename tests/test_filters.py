@@ -1061,7 +1061,7 @@ def test_a_recipe_with_min_turns_above_max_turns_is_one_line(tmp_path):
 
 
 def test_a_thousand_malformed_lines_make_six_warnings(tmp_path):
-    from factory.evaluation.evaluate import load_dialogues
+    from factory.evaluation.sources import DialogueSource
 
     lines = [dialogue(id="a").model_dump_json(), *(f"garbage {i}" for i in range(1000))]
     source = tmp_path / "in.jsonl"
@@ -1081,6 +1081,6 @@ def test_a_thousand_malformed_lines_make_six_warnings(tmp_path):
     rejected = (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()
     assert len(rejected) == 1000  # every line is still written, only the warnings are cut
     eval_warnings: list[str] = []
-    loaded = load_dialogues(source, warn=eval_warnings.append)
-    assert loaded.malformed == 1000 and len(loaded.dialogues) == 1
+    loaded = DialogueSource(source, warn=eval_warnings.append)
+    assert len(list(loaded)) == 1 and loaded.malformed == 1000
     assert len(eval_warnings) == 6 and eval_warnings[-1].startswith("... and 995 more")

@@ -121,6 +121,7 @@ def curate_command(
             dedup_published=dedup_published,
             decontaminate_with=decontaminate,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+            progress=lambda message: print(message, file=sys.stderr),
         )
     except EmptyResult as exc:
         typer.echo(exc.funnel, err=True)

@@ -48,6 +48,7 @@ def eval_command(
         sample_size=sample_size,
         seed=seed,
         warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+        progress=lambda message: print(message, file=sys.stderr),
     )
     for name, why in sorted(report.skipped.items()):
         print(f"skipped {name}: {why}", file=sys.stderr)

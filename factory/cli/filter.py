@@ -46,7 +46,9 @@ def filter_command(
         chosen = with_run_judge(chosen, [source])
         if chosen.judge_off:
             warn(f"judge off: {chosen.judge_off}")
-    report = run_recipe(source, chosen, out, warn=warn)
+    report = run_recipe(
+        source, chosen, out, warn=warn, progress=lambda line: print(line, file=sys.stderr)
+    )
     typer.echo(render_funnel(report))
     typer.echo(
         f"wrote {out / 'kept.jsonl'}, {out / 'rejected.jsonl'}, {out / 'report.json'} in {report.seconds:.1f}s"

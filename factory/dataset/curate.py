@@ -187,14 +187,19 @@ def _building(root: Path, name: str, bump: Bump, version: str | None) -> Iterato
 
 
 def _filter(
-    sources: list[Path], recipe: Recipe, tmp: Path, allow_empty: bool, warn: Warn | None
+    sources: list[Path],
+    recipe: Recipe,
+    tmp: Path,
+    allow_empty: bool,
+    warn: Warn | None,
+    progress: Warn | None,
 ) -> FilterReport:
     """Runs the recipe into rejected/ (rejected.jsonl, and kept.jsonl for the next pass)."""
     rejected = tmp / "rejected"
     report = (
-        run_recipe(sources, recipe, rejected, warn=warn)
+        run_recipe(sources, recipe, rejected, warn=warn, progress=progress)
         if warn
-        else run_recipe(sources, recipe, rejected)
+        else run_recipe(sources, recipe, rejected, progress=progress)
     )
     if report.kept == 0 and not allow_empty:
         raise EmptyResult(
@@ -246,25 +251,27 @@ def curate(
     dedup_published: bool = False,
     decontaminate_with: list[Path] | None = None,
     warn: Warn | None = None,
+    progress: Warn | None = None,
 ) -> CurateResult:
     """Filters the sources with the recipe and saves what passes as the next version of
     `name` under `root` (or as `version`): parquet splits, ESConv exports, optional
     preference pairs, rejected/, the card and the manifest. With `dedup_published`, exact
     and near copies of dialogues in the dataset's earlier versions are dropped too; with
-    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets."""
+    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets.
+    `progress` hears counts and rates of the long steps."""
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     described = [_source(p) for p in sources]
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
-        report = _filter(sources, recipe, tmp, allow_empty, warn)
+        report = _filter(sources, recipe, tmp, allow_empty, warn, progress)
         checks: list[Decontaminator | PublishedCopies] = []
         if decontaminate_with:
             checks.append(Decontaminator(decontaminate_with))
         if dedup_published:
             checks.append(PublishedCopies(root, name, minhash_settings(recipe)))
-        say = warn or (lambda message: None)
+        say = progress or (lambda message: None)
         survivors = settle(
             tmp / "rejected" / KEPT_FILE,
             report,

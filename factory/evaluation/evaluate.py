@@ -6,71 +6,43 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from factory.counting import jensen_shannon
-from factory.errors import DataFileError, MissingExtra, RunDirError, TooFewDialogues
+from factory.errors import MissingExtra, RunDirError, TooFewDialogues
 from factory.evaluation.markdown import render_markdown
-from factory.evaluation.measures import Measurement, measure
+from factory.evaluation.measures import Measurement
 from factory.evaluation.plots import PLOTS, plot_all
 from factory.evaluation.report import Comparison, EvalReport, MeasuredSet, Subject
-from factory.models import Dialogue
-from factory.text import content_hash
+from factory.evaluation.sources import DialogueSource
+from factory.evaluation.tally import SetTally
+from factory.progress import StepCounter
+from factory.text import transcript_digest
 
 
 @dataclass
-class Loaded:
-    """A set of dialogues as read, with what it was and how many lines were not dialogues."""
+class Measured:
+    """One set after its pass: where it came from, its tally and its transcripts' digests."""
 
-    path: Path
-    kind: str
-    dialogues: list[Dialogue]
-    malformed: int
+    source: DialogueSource
+    tally: SetTally
+    digests: array[int]
 
 
-def load_dialogues(
-    path: Path, what: str = "input", warn: Callable[[str], None] = lambda message: None
-) -> Loaded:
-    """Dialogues from a .jsonl, a run directory or a dataset version folder; the first few
-    malformed lines are named through `warn`, then their count."""
-    from factory.filters.pipeline import MalformedWarnings, read_dialogues
-
-    if path.is_dir() and (path / "manifest.json").is_file() and (path / "data").is_dir():
-        from factory.dataset.table import SPLITS, read_split, split_path
-
-        dialogues = []
-        for split in SPLITS:
-            file = split_path(path, split)
-            if file is not None:
-                dialogues += read_split(file)
-        kind = "dataset version"
-        malformed = 0
-    else:
-        file = path / "dialogues.jsonl" if path.is_dir() else path
-        if not file.is_file():
-            raise DataFileError(
-                f"{what} {path} not found: pass a dialogues .jsonl, a run directory or a dataset version"
-            )
-        dialogues, warnings = [], MalformedWarnings(warn)
-        for number, dialogue, problem in read_dialogues(file):
-            if dialogue is None:
-                warnings.add(file, number, problem.rpartition("\t")[2])
-            else:
-                dialogues.append(dialogue)
-        warnings.close()
-        malformed = warnings.count
-        kind = "run directory" if path.is_dir() else "dialogues file"
-        if not dialogues and malformed:
-            raise DataFileError(
-                f"{what} {path}: none of its {malformed} lines is a dialogue in the factory's"
-                " format (raw ESConv? convert it with `factory import esconv`)"
-            )
-    if not dialogues:
-        raise DataFileError(f"{what} {path} holds no dialogues: nothing to measure")
-    return Loaded(path, kind, dialogues, malformed)
+def measure_source(source: DialogueSource, say: Callable[[str], None]) -> Measured:
+    """One streaming pass over the set, with progress on long ones."""
+    tally, digests = SetTally(), array("Q")
+    counter = StepCounter(f"measuring {source.path.name}", say)
+    for dialogue in source:
+        tally.add(dialogue)
+        digests.append(int.from_bytes(transcript_digest(dialogue)[:8], "big"))
+        counter.advance()
+    counter.done()
+    return Measured(source, tally, digests)
 
 
 def evaluate(
@@ -81,14 +53,20 @@ def evaluate(
     sample_size: int = 100,
     seed: int = 0,
     warn: Callable[[str], None] = lambda message: None,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> EvalReport:
     """Measure the set at `path` (and the reference), compare them, and write report.json,
-    report.md and the plots into `out`, all or nothing."""
+    report.md and the plots into `out`, all or nothing. Each set is read as a stream: its
+    measures are running aggregates, and what needs a sample is drawn and re-read."""
     started = time.perf_counter()
-    subject = load_dialogues(path, warn=warn)
-    ref = load_dialogues(reference, "reference", warn=warn) if reference else None
-    mine = measure(subject.dialogues, sample_size=sample_size, seed=seed)
-    theirs = measure(ref.dialogues, sample_size=sample_size, seed=seed) if ref else None
+    subject_source = DialogueSource(path, warn=warn)
+    ref_source = DialogueSource(reference, "reference", warn=warn) if reference else None
+    subject = measure_source(subject_source, progress)
+    ref = measure_source(ref_source, progress) if ref_source else None
+    mine = subject.tally.measurement(subject_source.fetch, sample_size=sample_size, seed=seed)
+    theirs = (
+        ref.tally.measurement(ref.source.fetch, sample_size=sample_size, seed=seed) if ref else None
+    )
     skipped = dict(mine.skipped)
     comparison = Comparison()
     if theirs is not None and ref is not None:
@@ -97,8 +75,10 @@ def evaluate(
     else:
         skipped["comparison"] = "no --reference given"
     report = EvalReport(
-        input=Subject(path=str(path), kind=subject.kind, malformed_lines=subject.malformed),
-        reference=MeasuredSet(path=str(reference), kind=ref.kind) if ref else None,
+        input=Subject(
+            path=str(path), kind=subject_source.kind, malformed_lines=subject_source.malformed
+        ),
+        reference=MeasuredSet(path=str(reference), kind=ref_source.kind) if ref_source else None,
         measures=mine.measures,
         reference_measures=theirs.measures if theirs else None,
         comparison=comparison,
@@ -107,7 +87,7 @@ def evaluate(
         seconds=0.0,
     )
     with _staging(out) as staging:
-        report.plots = plot_all(staging, subject.dialogues, ref.dialogues if ref else None, report)
+        report.plots = plot_all(staging, subject.tally, ref.tally if ref else None, report)
         report.seconds = round(time.perf_counter() - started, 2)
         (staging / "report.json").write_text(report.to_json(), encoding="utf-8")
         (staging / "report.md").write_text(render_markdown(report), encoding="utf-8")
@@ -115,23 +95,21 @@ def evaluate(
 
 
 def _compare(
-    subject: Loaded,
+    subject: Measured,
     mine: Measurement,
-    ref: Loaded,
+    ref: Measured,
     theirs: Measurement,
     realism: bool,
     seed: int,
     skipped: dict[str, str],
 ) -> Comparison:
     comparison = Comparison()
-    theirs_hashes = {content_hash(d) for d in ref.dialogues}
-    comparison.shared_with_reference = sum(
-        content_hash(d) in theirs_hashes for d in subject.dialogues
-    )
+    theirs_digests = set(ref.digests)
+    comparison.shared_with_reference = sum(d in theirs_digests for d in subject.digests)
     warnings = []
     if comparison.shared_with_reference:
         warnings.append(
-            f"{comparison.shared_with_reference} of the {len(subject.dialogues)} dialogues are"
+            f"{comparison.shared_with_reference} of the {subject.tally.dialogues} dialogues are"
             " also in the reference: every comparison below is partly the set against itself"
         )
     if mine.measures.strategy is not None and theirs.measures.strategy is not None:
@@ -143,9 +121,13 @@ def _compare(
         comparison.warnings = warnings or None
         return comparison
     try:
-        from factory.evaluation.realism import realism_auc
+        from factory.evaluation.realism import sampled_realism_auc
 
-        comparison.realism = realism_auc(subject.dialogues, ref.dialogues, seed=seed)
+        comparison.realism = sampled_realism_auc(
+            (subject.tally.dialogues, subject.source.fetch),
+            (ref.tally.dialogues, ref.source.fetch),
+            seed=seed,
+        )
     except (ImportError, MissingExtra) as exc:
         missing = exc.package if isinstance(exc, MissingExtra) else exc.name
         skipped["realism"] = f"needs the `embed` extra ({missing} is not installed)"

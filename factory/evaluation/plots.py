@@ -10,13 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from factory.evaluation.measures import Measures, utterances
+from factory.evaluation.measures import Measures
 from factory.evaluation.report import EvalReport
-from factory.models import Dialogue
+from factory.evaluation.tally import LONGEST, SetTally
 
 SUBJECT, REFERENCE = "#3b6ea5", "#c4843b"
 PLOTS = ("strategy.png", "lengths.png", "intensity.png", "coverage.png")
-LONGEST = 80  # longer utterances are counted in the last bin
 EMPTY_CELL = "#e6e6e6"  # a combination the set never has: grey, unlike any share
 
 
@@ -38,13 +37,13 @@ def set_labels(report: EvalReport) -> tuple[str, str]:
 
 def plot_all(
     out: Path,
-    dialogues: list[Dialogue],
-    reference: list[Dialogue] | None,
+    dialogues: SetTally,
+    reference: SetTally | None,
     report: EvalReport,
 ) -> list[str]:
     """Writes the plots that have data; returns their file names."""
     plt = _pyplot()
-    mine, theirs, others = report.measures, report.reference_measures, reference or []
+    mine, theirs, others = report.measures, report.reference_measures, reference
     labels = set_labels(report)
     sides = ((labels[0], SUBJECT), (labels[1], REFERENCE))
     figures: list[tuple[str, Callable[[], Any]]] = [
@@ -97,11 +96,9 @@ def _strategy(plt: Any, mine: Measures, ref: Measures | None, sides: Any) -> Any
     return fig
 
 
-def _lengths(plt: Any, dialogues: list[Dialogue], reference: list[Dialogue], sides: Any) -> Any:
+def _lengths(plt: Any, dialogues: SetTally, reference: SetTally | None, sides: Any) -> Any:
     series = {
-        (role, side): [
-            min(len(u.text.split()), LONGEST) for d in data for u in utterances(d) if u.role == role
-        ]
+        (role, side): data.lengths[role] if data is not None else Counter()
         for role in ("seeker", "supporter")
         for side, data in enumerate((dialogues, reference))
     }
@@ -114,10 +111,11 @@ def _lengths(plt: Any, dialogues: list[Dialogue], reference: list[Dialogue], sid
             if lengths:
                 # Each utterance weighs 1/n: the bars are shares of the set's utterances, so a
                 # set of 12 dialogues and one of 1,300 are on one scale.
+                total = sum(lengths.values())
                 ax.hist(
-                    lengths,
+                    list(lengths),
                     bins=range(0, LONGEST + 5, 4),
-                    weights=[1 / len(lengths)] * len(lengths),
+                    weights=[count / total for count in lengths.values()],
                     alpha=0.55,
                     color=color,
                     label=label,
@@ -162,21 +160,19 @@ def _intensity(plt: Any, mine: Measures, ref: Measures | None, sides: Any) -> An
 
 
 def _coverage(
-    plt: Any, dialogues: list[Dialogue], reference: list[Dialogue], labels: tuple[str, str]
+    plt: Any, dialogues: SetTally, reference: SetTally | None, labels: tuple[str, str]
 ) -> Any:
     import numpy as np
     from matplotlib.colors import LogNorm
 
     sets = [(dialogues, labels[0])] + ([(reference, labels[1])] if reference else [])
-    grids = [
-        Counter((d.scenario.emotion_type, d.scenario.problem_type) for d in s) for s, _ in sets
-    ]
+    grids = [s.grid for s, _ in sets]
     # Both sets' labels on both panels, so a combination one set lacks shows as a grey gap.
     emotions = sorted({e for g in grids for e, _ in g})
     problems = sorted({p for g in grids for _, p in g})
     shares = [
         np.ma.masked_equal(
-            [[g.get((e, p), 0) / max(1, len(s)) for p in problems] for e in emotions], 0
+            [[g.get((e, p), 0) / max(1, s.dialogues) for p in problems] for e in emotions], 0
         )
         for g, (s, _) in zip(grids, sets, strict=True)
     ]
@@ -206,7 +202,7 @@ def _coverage(
                             color="white" if dark else "black")  # fmt: skip
         ax.set_xticks(range(len(problems)), problems, rotation=60, ha="right", fontsize=8)
         ax.set_yticks(range(len(emotions)), emotions, fontsize=8)
-        ax.set_title(f"{label}: {len(data)} dialogues, {len(grid)} cells", fontsize=9)
+        ax.set_title(f"{label}: {data.dialogues} dialogues, {len(grid)} cells", fontsize=9)
     fig.colorbar(image, ax=list(axes[0]), label="share of the set's dialogues (numbers: count)")
     _percent_axis(fig.axes[-1].yaxis)
     fig.suptitle("Emotion x problem coverage (grey: none)")

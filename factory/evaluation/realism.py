@@ -5,6 +5,7 @@ AUC's mean and spread over the folds. 0.5 means indistinguishable, 1.0 fully sep
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,19 +43,45 @@ def realism_auc(
 ) -> Realism:
     """Cross-validated AUC on up to `max_per_side` dialogues from each set; fewer than two
     per fold on a side is TooFewDialogues."""
+    return sampled_realism_auc(
+        (len(dialogues), lambda picked: [dialogues[i] for i in picked]),
+        (len(reference), lambda picked: [reference[i] for i in picked]),
+        encoder,
+        max_per_side,
+        folds,
+        max_words,
+        seed,
+    )
+
+
+Side = tuple[int, Callable[[Sequence[int]], list[Dialogue]]]
+
+
+def sampled_realism_auc(
+    mine: Side,
+    theirs: Side,
+    encoder: Encoder | None = None,
+    max_per_side: int = 1000,
+    folds: int = 5,
+    max_words: int = 128,
+    seed: int = 0,
+) -> Realism:
+    """As `realism_auc`, for sets known by their size and a way to fetch dialogues by
+    position (a stream measured once): the same seeded draw picks the same dialogues."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    n = min(len(dialogues), len(reference), max_per_side)
+    n = min(mine[0], theirs[0], max_per_side)
     if n < folds * 2:
         raise TooFewDialogues(f"needs at least {folds * 2} dialogues on each side (has {n})")
     rng = random.Random(seed)
-    ours = rng.sample(dialogues, n)
-    theirs = rng.sample(reference, n)
+    # random.sample picks by position only, so drawing positions draws the same dialogues.
+    ours = mine[1](rng.sample(range(mine[0]), n))
+    theirs_drawn = theirs[1](rng.sample(range(theirs[0]), n))
     encode = encoder or minilm_encoder()
-    x = np.asarray(encode([opening_words(d, max_words) for d in [*ours, *theirs]]))
+    x = np.asarray(encode([opening_words(d, max_words) for d in [*ours, *theirs_drawn]]))
     y = np.array([1] * n + [0] * n)
     aucs = []
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):

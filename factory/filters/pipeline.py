@@ -31,6 +31,7 @@ from factory.filters.report import (
 )
 from factory.jsonl import json_line
 from factory.models import Dialogue, Verdict
+from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,10 @@ def run_recipe(
     out_dir: Path,
     batch_size: int = 1000,
     warn: Callable[[str], None] = log.warning,
+    progress: Callable[[str], None] | None = None,
 ) -> FilterReport:
-    """Runs the recipe over one or more dialogue files or run directories, in order."""
+    """Runs the recipe over one or more dialogue files or run directories, in order;
+    `progress` hears counts and rates while it reads (every 10 s on a long run)."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     for path in paths:
         if (unfinished := unfinished_run_warning(path)) is not None:
@@ -186,6 +189,7 @@ def run_recipe(
     hold = split < len(filters)
     held: list[Dialogue] = []
     malformed = MalformedWarnings(warn)
+    counter = StepCounter("filtering", progress or (lambda message: None))
     with (
         staged_outputs(out_dir) as stage,
         (stage / KEPT_FILE).open("w", encoding="utf-8") as kept,
@@ -203,8 +207,11 @@ def run_recipe(
             batch.append(dialogue)
             if len(batch) >= batch_size:
                 held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
+                counter.advance(len(batch))
                 batch = []
         held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
+        counter.advance(len(batch))
+        counter.done()
         malformed.close(", each in rejected.jsonl as malformed_input")
         if hold:
             _run_batch(held, filters[split:], tally, split, kept, rejected, False)
