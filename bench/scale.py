@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,6 +155,8 @@ def main() -> None:
                     f"  ({1e6 * r['seconds'] / n:.0f} us/dialogue)"
                 )
             data.unlink()
+            for left in (tmp / f"f{n}", tmp / "datasets" / f"s{n}", tmp / f"e{n}"):
+                shutil.rmtree(left, ignore_errors=True)
             sys.stdout.flush()
 
 

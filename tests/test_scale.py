@@ -42,3 +42,38 @@ def test_long_steps_report_counts_and_rates_and_short_ones_stay_quiet() -> None:
     assert lines[0].startswith("writing the version: 1,500 dialogues in ")
     assert lines[1].startswith("writing the version: 2,000 dialogues in ")
     assert lines[-1].endswith(", done") and "/s)" in lines[-1]
+
+
+def test_the_streamed_esconv_json_is_what_json_dump_writes() -> None:
+    import io
+    import random
+
+    from factory.dataset.export import EsconvList, indented
+
+    rng = random.Random(3)
+
+    def value(depth: int) -> object:
+        roll = rng.random()
+        if depth < 4 and roll < 0.25:
+            keys = [rng.choice(["a", "é", 'k\n"']) + str(i) for i in range(rng.randrange(4))]
+            return {key: value(depth + 1) for key in keys}
+        if depth < 4 and roll < 0.5:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        return rng.choice([1, -2.5, 1e20, True, None, 'q "\\ \n\u2028\x00', "", 0.1])
+
+    for _ in range(3000):
+        v = value(0)
+        assert indented(v) == json.dumps(v, ensure_ascii=False, indent=1)
+    records = [
+        {"id": "a", "dialog": [{"speaker": "seeker", "annotation": {}, "content": 'hi "x"'}]},
+        {"id": "b", "dialog": [{"speaker": "supporter", "annotation": {"strategy": "Question"}, "content": "é"}]},
+        {"id": "c", "dialog": [{"content": "other order", "speaker": "seeker", "annotation": {}}]},
+        {"id": "d", "dialog": []},
+    ]  # fmt: skip
+    for rows in (records, records[:1], []):
+        handle = io.StringIO()
+        listed = EsconvList(handle)
+        for record in rows:
+            listed.add(record)
+        listed.close()
+        assert handle.getvalue() == json.dumps(rows, ensure_ascii=False, indent=1) + "\n"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from factory import __version__
 from factory.dataset.card import render_card
@@ -43,25 +44,26 @@ from factory.dataset.preferences import PreferenceConfig, PreferenceResult
 from factory.dataset.published import PublishedCopies, minhash_settings
 from factory.dataset.split_writer import sha256_file
 from factory.dataset.terms import licence_conflicts
-from factory.dataset.version_data import settle, write_data
+from factory.dataset.version_data import Settler, write_data
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
     REJECTED_FILE,
     REPORT_FILE,
     input_file,
-    read_dialogues,
     render_funnel,
     run_recipe,
 )
 from factory.filters.recipe import Recipe
 from factory.filters.report import FilterReport, JudgeSummary
+from factory.models import Dialogue
 from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
 from factory.secrets import scrub
 from factory.staging import staging_folder, writer_lock
 
 Warn = Callable[[str], None]
+Counted = dict[Path, list[Any]]  # input file -> [dialogues read, prompt hashes seen]
 REJECTED = f"rejected/{REJECTED_FILE}"
 
 
@@ -104,16 +106,12 @@ def _run_manifest(path: Path) -> RunManifest | None:
     return RunManifest.model_validate(scrub(run.model_dump(mode="json")))
 
 
-def _source(path: Path) -> SourceInfo:
-    """What the version records about one input: its file's hash and its run's manifest."""
+def _source(path: Path, run: RunManifest | None, read: Counted, times: int) -> SourceInfo:
+    """What the version records about one input: its file's hash, its run's manifest, and
+    the dialogues the recipe read from it (`times`: how often the file was given)."""
     file = input_file(path)
-    run = _run_manifest(file)
-    hashes: dict[str, str] = {}
-    count = 0
-    for _, dialogue, _ in read_dialogues(file):
-        if dialogue is not None:
-            count += 1
-            hashes.update(dialogue.generation.prompt_hashes)
+    count, hashes = read.get(file, (0, {}))
+    count //= times
     config = run.config if run else {}
     settings: dict[str, int | str] = {
         k: config[k] for k in ("n", "seed", "scenarios", "concurrency") if config.get(k) is not None
@@ -193,14 +191,25 @@ def _filter(
     allow_empty: bool,
     warn: Warn | None,
     progress: Warn | None,
+    settler: Settler,
+    read: Counted,
 ) -> FilterReport:
-    """Runs the recipe into rejected/ (rejected.jsonl, and kept.jsonl for the next pass)."""
+    """Runs the recipe into rejected/rejected.jsonl; what it keeps goes to `settler`, and
+    what it reads is counted per file in `read`."""
     rejected = tmp / "rejected"
-    report = (
-        run_recipe(sources, recipe, rejected, warn=warn, progress=progress)
-        if warn
-        else run_recipe(sources, recipe, rejected, progress=progress)
-    )
+
+    def seen(path: Path, dialogue: Dialogue) -> None:
+        entry = read.setdefault(path, [0, {}])
+        entry[0] += 1
+        entry[1].update(dialogue.generation.prompt_hashes)
+
+    options: dict[str, Any] = {"progress": progress, "on_read": seen, "kept_sink": settler}
+    if warn:
+        options["warn"] = warn
+    try:
+        report = run_recipe(sources, recipe, rejected, **options)
+    finally:
+        settler.close()
     if report.kept == 0 and not allow_empty:
         raise EmptyResult(
             f"no dialogue of {report.read} passed recipe '{recipe.name}': nothing saved"
@@ -209,6 +218,7 @@ def _filter(
             render_funnel(report),
         )
     (rejected / REPORT_FILE).unlink()
+    (rejected / KEPT_FILE).unlink()  # empty: the kept dialogues went to the settler
     return report
 
 
@@ -262,25 +272,24 @@ def curate(
     check_name(name)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
-    described = [_source(p) for p in sources]
+    files = [input_file(p) for p in sources]
+    runs = [_run_manifest(f) for f in files]  # refused before anything is written
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
-        report = _filter(sources, recipe, tmp, allow_empty, warn, progress)
         checks: list[Decontaminator | PublishedCopies] = []
         if decontaminate_with:
             checks.append(Decontaminator(decontaminate_with))
         if dedup_published:
             checks.append(PublishedCopies(root, name, minhash_settings(recipe)))
         say = progress or (lambda message: None)
-        survivors = settle(
-            tmp / "rejected" / KEPT_FILE,
-            report,
-            tmp / REJECTED,
-            checks,
-            fractions,
-            seed,
-            StepCounter("checking kept dialogues", say),
-        )
+        settler = Settler(tmp, checks, fractions, seed)
+        read: Counted = {}
+        report = _filter(sources, recipe, tmp, allow_empty, warn, progress, settler, read)
+        survivors = settler.finish(report, tmp / REJECTED)
+        described = [
+            _source(p, run, read, files.count(f))
+            for p, f, run in zip(sources, files, runs, strict=True)
+        ]
         if survivors.duplicates and warn:
             warn(
                 f"{survivors.duplicates} dialogues had an id already kept (the same run"

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from factory.dataset.manifest import DatasetManifest, read_manifest
-from factory.dataset.stats import dataset_stats
-from factory.dataset.table import SPLITS, read_split, split_path
-from factory.models import Dialogue
+from factory.dataset.manifest import read_manifest
+from factory.dataset.table import SPLITS, split_ids, split_path
 
 
 @dataclass
@@ -26,24 +24,22 @@ class VersionDiff:
     changes: dict[str, tuple[float, float]]
 
 
-def load_version(path: Path) -> tuple[DatasetManifest, dict[str, list[Dialogue]]]:
-    """A version's manifest and its dialogues by split (empty splits left out)."""
-    manifest = read_manifest(path)
-    splits = {}
+def split_ids_of(path: Path) -> dict[str, str]:
+    """Each dialogue id of a version and its split (only the id column is read)."""
+    out: dict[str, str] = {}
     for split in SPLITS:
         file = split_path(path, split)
         if file is not None:
-            splits[split] = read_split(file)
-    return manifest, splits
+            out.update(dict.fromkeys(split_ids(file), split))
+    return out
 
 
 def diff_versions(a: Path, b: Path) -> VersionDiff:
-    manifest_a, splits_a = load_version(a)
-    manifest_b, splits_b = load_version(b)
-    ids_a = {d.id: s for s, rows in splits_a.items() for d in rows}
-    ids_b = {d.id: s for s, rows in splits_b.items() for d in rows}
-    stats_a = dataset_stats([d for rows in splits_a.values() for d in rows]).numbers()
-    stats_b = dataset_stats([d for rows in splits_b.values() for d in rows]).numbers()
+    """What changed between two versions: ids added, removed or moved between splits (the
+    id columns are read), and the statistics each manifest records."""
+    manifest_a, manifest_b = read_manifest(a), read_manifest(b)
+    ids_a, ids_b = split_ids_of(a), split_ids_of(b)
+    stats_a, stats_b = manifest_a.stats.numbers(), manifest_b.stats.numbers()
     sizes_a, sizes_b = manifest_a.splits.model_dump(), manifest_b.splits.model_dump()
     return VersionDiff(
         old=manifest_a.version,

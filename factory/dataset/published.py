@@ -9,7 +9,7 @@ from pathlib import Path
 
 from factory.dataset.layout import versions
 from factory.dataset.manifest import PublishedCheck
-from factory.dataset.table import SPLITS, read_split, split_path
+from factory.dataset.table import SPLITS, iter_split, split_path
 from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.near_duplicate_index import NearDuplicateIndex
 from factory.filters.recipe import Recipe
@@ -40,13 +40,14 @@ class PublishedCopies:
                 file = split_path(folder, split)
                 if file is None:
                     continue
-                rows = read_split(file)
-                self.read += len(rows)
-                for d in rows:
-                    self._exact.setdefault(transcript_digest(d), (label, d.id))
-                self._near.add_batch(
-                    [f"{label}\t{d.id}" for d in rows], [normalised_transcript(d) for d in rows]
-                )
+                for rows in iter_split(file):
+                    self.read += len(rows)
+                    for d in rows:
+                        self._exact.setdefault(transcript_digest(d), (label, d.id))
+                    self._near.add_batch(
+                        [f"{label}\t{d.id}" for d in rows],
+                        [normalised_transcript(d) for d in rows],
+                    )
 
     def check(self, batch: list[Dialogue]) -> list[Verdict | None]:
         """Per dialogue, the verdict that drops it as a copy (None: not published before)."""

@@ -6,11 +6,10 @@ rows than a group is one row group, byte for byte what writing the whole table g
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import IO, Any
 
-from factory.dataset.export import esconv_record
+from factory.dataset.export import EsconvList, esconv_record
 from factory.dataset.table import schema, to_row
 from factory.models import Dialogue
 
@@ -65,25 +64,6 @@ class ParquetRows:
         return relative
 
 
-class EsconvList:
-    """ESConv.json's one JSON list written record by record, the same bytes as `json.dump`
-    of the whole list with indent=1 (then a newline)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[str] = path.open("w", encoding="utf-8")
-        self.rows = 0
-
-    def add(self, record: dict[str, Any]) -> None:
-        text = json.dumps(record, ensure_ascii=False, indent=1).replace("\n", "\n ")
-        self._handle.write(("[\n " if self.rows == 0 else ",\n ") + text)
-        self.rows += 1
-
-    def close(self) -> None:
-        self._handle.write("\n]\n" if self.rows else "[]\n")
-        self._handle.close()
-
-
 class SplitFiles:
     """One split's parquet file and ESConv export, filled dialogue by dialogue."""
 
@@ -92,11 +72,15 @@ class SplitFiles:
         self.parquet = ParquetRows(folder, "data", split, schema())
         self.esconv_path = f"esconv/{split}.json"
         self._esconv: EsconvList | None = None
+        self._esconv_file: IO[str] | None = None
 
     def add(self, dialogue: Dialogue) -> None:
         self.parquet.add(to_row(dialogue, self.system_prompt))
         if self._esconv is None:
-            self._esconv = EsconvList(self.folder / self.esconv_path)
+            path = self.folder / self.esconv_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._esconv_file = path.open("w", encoding="utf-8")
+            self._esconv = EsconvList(self._esconv_file)
         self._esconv.add(esconv_record(dialogue))
 
     def close(self) -> list[str]:
@@ -104,6 +88,7 @@ class SplitFiles:
         relative = self.parquet.close()
         if relative is None:
             return []
-        assert self._esconv is not None
+        assert self._esconv is not None and self._esconv_file is not None
         self._esconv.close()
+        self._esconv_file.close()
         return [relative, self.esconv_path]

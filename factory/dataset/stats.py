@@ -1,9 +1,9 @@
-"""Statistics of a set of dialogues, shared by the dataset card and `factory diff`."""
+"""Statistics of a set of dialogues, tallied one dialogue at a time: the dataset card shows
+them and `factory diff` compares two versions' ones."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 from factory.counting import shares
 from factory.models import Dialogue, Record
@@ -109,10 +109,3 @@ class StatsTally:
             end_reason=shares(self.end_reason),
             models=shares(self.models),
         )
-
-
-def dataset_stats(dialogues: Iterable[Dialogue]) -> DatasetStats:
-    tally = StatsTally()
-    for dialogue in dialogues:
-        tally.add(dialogue)
-    return tally.stats()

@@ -7,6 +7,7 @@ stays the same across versions while those records grow."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,31 @@ def split_path(version: Path, split: str) -> Path | None:
     if relative and not (version / relative).is_file():
         raise DataFileError(f"{version / relative} is missing: the version folder is damaged")
     return version / relative if relative else None
+
+
+def iter_split(path: Path, batch_rows: int = 1024) -> Iterator[list[Dialogue]]:
+    """A split's dialogues a record batch at a time, so a split of any size streams."""
+    import pyarrow.parquet as pq
+
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield [from_row(row) for row in batch.to_pylist()]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataFileError(
+            f"{path}: not a readable split ({first_error_line(exc)[:200]})"
+        ) from None
+
+
+def split_ids(path: Path) -> list[str]:
+    """Only the ids of a split's dialogues (one column read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return [str(i) for i in pq.read_table(path, columns=["id"]).column("id").to_pylist()]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataFileError(
+            f"{path}: not a readable split ({first_error_line(exc)[:200]})"
+        ) from None
 
 
 def read_split(path: Path) -> list[Dialogue]:

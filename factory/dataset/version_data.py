@@ -1,11 +1,11 @@
 """What a curate keeps, streamed in two passes over the recipe's kept.jsonl, holding only
 compact state, so a million dialogues curate in bounded memory:
 
-1. each kept dialogue is checked for a repeated id, then against the evaluation sets and the
-   dataset's published versions, a batch at a time; the survivors' lines are copied to a
-   file in order while their scenario and persona ids (for the splits) and the statistics
-   are tallied;
-2. the splits are drawn from those ids, and the survivors are read again and written to
+1. each kept dialogue, handed over by the recipe's run a batch at a time, is checked for a
+   repeated id, then against the evaluation sets and the dataset's published versions; the
+   survivors are written to a file in order while their scenario and persona ids (for the
+   splits) and the statistics are tallied;
+2. the splits are drawn from those ids, and the survivors are read back and written to
    their split's parquet file and ESConv export (and preference pairs, when asked for), a
    row group at a time.
 
@@ -69,89 +69,89 @@ def _lines(path: Path) -> Iterator[bytes]:
         yield from (line for line in handle if line.strip())
 
 
-def settle(
-    kept: Path,
-    report: FilterReport,
-    rejected: Path,
-    checks: list[Check],
-    fractions: tuple[float, float, float],
-    seed: int,
-    progress: StepCounter | None = None,
-) -> Survivors:
-    """Pass 1 over `kept` (the recipe's kept lines): repeated ids, then each check in order.
-    Fills in the report's funnel and counts as the checks drop; `kept` is removed."""
-    folder = rejected.parent
-    survivors_path = folder / ".survivors.jsonl"
-    seen: set[str] = set()
-    assigner, tally = SplitAssigner(), StatsTally()
-    drops: list[IO[str]] = [
-        (folder / f".drops-{i}.jsonl").open("w", encoding="utf-8") for i in range(len(checks) + 1)
-    ]
-    duplicates = entered = 0
-    unique_id = Verdict(filter="unique_id", keep=False, reason="duplicate_id")
-    with survivors_path.open("wb") as out:
+class Settler:
+    """Pass 1, fed the recipe's kept dialogues a batch at a time (`run_recipe`'s kept_sink):
+    repeated ids, then each check in order. Survivors are written to a file in `folder` (as
+    compact JSON: it is read back once, never published); each check's drops to a file of
+    its own, joined to rejected.jsonl by `finish`."""
 
-        def settle_batch(batch: list[tuple[bytes, Dialogue]]) -> None:
-            nonlocal duplicates
-            passing = []
-            for raw, dialogue in batch:
-                if dialogue.id in seen:
-                    duplicates += 1
-                    drops[0].write(_rejected_line(dialogue, unique_id))
+    def __init__(
+        self,
+        folder: Path,
+        checks: list[Check],
+        fractions: tuple[float, float, float],
+        seed: int,
+    ) -> None:
+        self.folder, self.checks, self.fractions, self.seed = folder, checks, fractions, seed
+        self.path = folder / ".survivors.jsonl"
+        self._out = self.path.open("w", encoding="utf-8")
+        self._drops: list[IO[str]] = [
+            (folder / f".drops-{i}.jsonl").open("w", encoding="utf-8")
+            for i in range(len(checks) + 1)
+        ]
+        self._seen: set[str] = set()
+        self._assigner, self._tally = SplitAssigner(), StatsTally()
+        self.entered = self.duplicates = 0
+
+    def __call__(self, batch: list[Dialogue]) -> None:
+        self.entered += len(batch)
+        passing = []
+        for dialogue in batch:
+            if dialogue.id in self._seen:
+                self.duplicates += 1
+                self._drops[0].write(_rejected_line(dialogue, _UNIQUE_ID))
+            else:
+                self._seen.add(dialogue.id)
+                passing.append(dialogue)
+        for check, handle in zip(self.checks, self._drops[1:], strict=True):
+            verdicts = check.check(passing) if passing else []
+            still = []
+            for dialogue, verdict in zip(passing, verdicts, strict=True):
+                if verdict is None:
+                    still.append(dialogue)
                 else:
-                    seen.add(dialogue.id)
-                    passing.append((raw, dialogue))
-            for check, handle in zip(checks, drops[1:], strict=True):
-                verdicts = check.check([d for _, d in passing]) if passing else []
-                still = []
-                for (raw, dialogue), verdict in zip(passing, verdicts, strict=True):
-                    if verdict is None:
-                        still.append((raw, dialogue))
-                    else:
-                        handle.write(_rejected_line(dialogue, verdict))
-                passing = still
-            for raw, dialogue in passing:
-                out.write(raw if raw.endswith(b"\n") else raw + b"\n")
-                assigner.add(dialogue.scenario.id, dialogue.persona.id)
-                tally.add(dialogue)
-            if progress is not None:
-                progress.advance(len(batch))
+                    handle.write(_rejected_line(dialogue, verdict))
+            passing = still
+        for dialogue in passing:
+            self._out.write(dialogue.model_dump_json(exclude_none=True) + "\n")
+            self._assigner.add(dialogue.scenario.id, dialogue.persona.id)
+            self._tally.add(dialogue)
 
-        batch: list[tuple[bytes, Dialogue]] = []
-        for raw in _lines(kept):
-            entered += 1
-            batch.append((raw, Dialogue.model_validate_json(raw)))
-            if len(batch) >= BATCH:
-                settle_batch(batch)
-                batch = []
-        settle_batch(batch)
-    if progress is not None:
-        progress.done()
-    kept.unlink()
-    for handle in drops:
-        handle.close()
-    with rejected.open("a", encoding="utf-8") as target:
-        for i in range(len(drops)):
-            part = folder / f".drops-{i}.jsonl"
-            with part.open(encoding="utf-8") as source:
-                shutil.copyfileobj(source, target)
-            part.unlink()
-    if duplicates:
-        _unique_id_step(report, entered, duplicates)
-    result = Survivors(
-        survivors_path,
-        len(assigner),
-        assigner.splits(fractions, seed),
-        tally.stats(),
-        duplicates,
-    )
-    for check in checks:
-        if isinstance(check, Decontaminator):
-            result.decontamination = check.finish(report)
-        else:
-            result.published = check.finish(report)
-    result.split_counts = {s: result.splits.count(i) for i, s in enumerate(SPLITS)}
-    return result
+    def close(self) -> None:
+        """Closes the files (also when the run failed; the folder is removed then)."""
+        self._out.close()
+        for handle in self._drops:
+            handle.close()
+
+    def finish(self, report: FilterReport, rejected: Path) -> Survivors:
+        """Appends the checks' drops to `rejected` and counts them in the report's funnel, in
+        the order the checks ran."""
+        self.close()
+        with rejected.open("a", encoding="utf-8") as target:
+            for i in range(len(self._drops)):
+                part = self.folder / f".drops-{i}.jsonl"
+                with part.open(encoding="utf-8") as source:
+                    shutil.copyfileobj(source, target)
+                part.unlink()
+        if self.duplicates:
+            _unique_id_step(report, self.entered, self.duplicates)
+        result = Survivors(
+            self.path,
+            len(self._assigner),
+            self._assigner.splits(self.fractions, self.seed),
+            self._tally.stats(),
+            self.duplicates,
+        )
+        for check in self.checks:
+            if isinstance(check, Decontaminator):
+                result.decontamination = check.finish(report)
+            else:
+                result.published = check.finish(report)
+        result.split_counts = {s: result.splits.count(i) for i, s in enumerate(SPLITS)}
+        return result
+
+
+_UNIQUE_ID = Verdict(filter="unique_id", keep=False, reason="duplicate_id")
 
 
 def _unique_id_step(report: FilterReport, entered: int, duplicates: int) -> None:

@@ -173,9 +173,13 @@ def run_recipe(
     batch_size: int = 1000,
     warn: Callable[[str], None] = log.warning,
     progress: Callable[[str], None] | None = None,
+    on_read: Callable[[Path, Dialogue], None] | None = None,
+    kept_sink: Callable[[list[Dialogue]], None] | None = None,
 ) -> FilterReport:
     """Runs the recipe over one or more dialogue files or run directories, in order;
-    `progress` hears counts and rates while it reads (every 10 s on a long run)."""
+    `progress` hears counts and rates while it reads (every 10 s on a long run). With
+    `on_read`, each dialogue read is shown to it with its file; with `kept_sink`, kept
+    dialogues go to it a batch at a time, in order, instead of into kept.jsonl (curate)."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     for path in paths:
         if (unfinished := unfinished_run_warning(path)) is not None:
@@ -192,9 +196,18 @@ def run_recipe(
     counter = StepCounter("filtering", progress or (lambda message: None))
     with (
         staged_outputs(out_dir) as stage,
-        (stage / KEPT_FILE).open("w", encoding="utf-8") as kept,
+        (stage / KEPT_FILE).open("w", encoding="utf-8") as kept_file,
         (stage / REJECTED_FILE).open("w", encoding="utf-8") as rejected,
     ):
+
+        def kept(dialogues: list[Dialogue]) -> None:
+            tally.kept += len(dialogues)
+            if kept_sink is not None:
+                kept_sink(dialogues)
+            else:
+                for dialogue in dialogues:
+                    kept_file.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
+
         batch: list[Dialogue] = []
         for path, number, dialogue, problem in (
             (file, *row) for file in paths for row in read_dialogues(file)
@@ -204,6 +217,8 @@ def run_recipe(
                 _reject_malformed(rejected, path, number, problem, malformed)
                 continue
             tally.read += 1
+            if on_read is not None:
+                on_read(path, dialogue)
             batch.append(dialogue)
             if len(batch) >= batch_size:
                 held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
@@ -219,7 +234,7 @@ def run_recipe(
         report = tally.report(
             ", ".join(map(str, paths)), recipe, summaries, time.perf_counter() - started
         )
-        kept.close()
+        kept_file.close()
         rejected.close()
         report.write(stage / REPORT_FILE)
     return report
@@ -242,12 +257,12 @@ def _run_batch(
     filters: list[Filter[Any]],
     tally: _Tally,
     offset: int,
-    kept: IO[str],
+    kept: Callable[[list[Dialogue]], None],
     rejected: IO[str],
     hold: bool,
 ) -> list[Dialogue]:
-    """Runs `filters` (tally.steps[offset:]) over the batch; survivors are written to kept,
-    or returned when `hold` (a later filter needs them all)."""
+    """Runs `filters` (tally.steps[offset:]) over the batch; survivors go to `kept`, or are
+    returned when `hold` (a later filter needs them all)."""
     current = batch
     for step, flt in zip(tally.steps[offset:], filters, strict=False):
         if not current:
@@ -270,9 +285,8 @@ def _run_batch(
         current = survivors
     if hold:
         return current
-    for dialogue in current:
-        tally.kept += 1
-        kept.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
+    if current:
+        kept(current)
     return []
 
 
