@@ -20,6 +20,7 @@ from pathlib import Path
 
 from factory import __version__
 from factory.dataset.card import render_card
+from factory.dataset.decisions import apply_decisions, load_decisions
 from factory.dataset.decontaminate import decontaminate
 from factory.dataset.export import write_export
 from factory.dataset.layout import (
@@ -342,6 +343,7 @@ def curate(
     allow_empty: bool = False,
     dedup_published: bool = False,
     decontaminate_with: list[Path] | None = None,
+    decisions: list[Path] | None = None,
     warn: Warn | None = None,
 ) -> CurateResult:
     """Filters the sources with the recipe and saves what passes as the next version of
@@ -353,10 +355,15 @@ def curate(
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     described = [_source(p) for p in sources]
+    reviewed = load_decisions(decisions) if decisions else None
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
         report, kept, duplicates = _filter(sources, recipe, tmp, allow_empty, warn)
-        published, decontamination = None, None
+        published, decontamination, review = None, None, None
+        if reviewed is not None:
+            kept, review = apply_decisions(
+                reviewed, decisions or [], kept, report, tmp / REJECTED, warn
+            )
         if decontaminate_with:
             kept, decontamination = decontaminate(kept, report, tmp / REJECTED, decontaminate_with)
         if dedup_published:
@@ -408,6 +415,7 @@ def curate(
             judge_off=recipe.judge_off,
             published=published,
             decontamination=decontamination,
+            review=review,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:
