@@ -91,6 +91,7 @@
   };
 
   function applyFilters() {
+    const started = performance.now();
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     const h = words.length ? haystack() : null;
     const base = [];
@@ -103,6 +104,7 @@
     $("spacer").style.height = order.length * ROW + "px";
     renderRows(true);
     if (!$("overview").hidden) renderOverview();
+    window.viewApplyMs = performance.now() - started; // for bench/view.py
   }
 
   function sortOrder() {
