@@ -304,7 +304,7 @@
     html += `<div class="card"><h2>End reasons</h2><p class="note">Dialogues ${scope}.</p>${bars([...ends].sort((a, b) => b[1] - a[1]).map(([e, n]) => [label(e), n]), order.length)}</div>`;
     const P = [...probs].sort((a, b) => b[1] - a[1]).map((p) => p[0]), E = [...emos].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
     const most = Math.max(1, ...cells.values());
-    html += `<div class="card"><h2>Emotion × problem</h2><p class="note">Dialogues per cell ${scope}; an empty cell is a gap in coverage.</p><table class="grid"><thead><tr><th></th>${P.map((p) => `<th>${esc(label(p))}</th>`).join("")}</tr></thead><tbody>` +
+    html += `<div class="card wide"><h2>Emotion × problem</h2><p class="note">Dialogues per cell ${scope}; an empty cell is a gap in coverage.</p><table class="grid"><thead><tr><th></th>${P.map((p) => `<th>${esc(label(p))}</th>`).join("")}</tr></thead><tbody>` +
       E.map((e) => `<tr><th>${esc(label(e))}</th>${P.map((p) => { const n = cells.get(e + ":" + p) || 0; return `<td style="background:${n ? `rgba(47,95,168,${0.12 + (0.88 * n) / most})` : "#f6f6f4"};color:${n / most > 0.55 ? "#fff" : "inherit"}">${n || ""}</td>`; }).join("")}</tr>`).join("") + "</tbody></table></div>";
     box.innerHTML = html;
   }
