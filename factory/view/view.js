@@ -75,7 +75,7 @@
   ];
   const chosen = {};
   FACETS.forEach((f) => (chosen[f[0]] = new Set()));
-  let query = "", hay = null, order = [], cur = -1, opened = -1;
+  let query = "", hay = null, order = [], cur = -1, opened = -1, lastBase = [];
 
   const haystack = () => {
     if (!hay) hay = D.map((d) => [d[0], d[7], d[6] ? d[6][0] : "", ...d[9].map((t) => t[1])].join("\n").toLowerCase());
@@ -97,6 +97,7 @@
     const base = [];
     for (let i = 0; i < N; i++) if (!h || words.every((w) => h[i].includes(w))) base.push(i);
     order = base.filter((i) => passes(i, null));
+    lastBase = base;
     sortOrder();
     renderFacets(base);
     $("count").textContent = `${order.length.toLocaleString()} of ${N.toLocaleString()} dialogues`;
@@ -245,11 +246,12 @@
 
   function mark(decision) {
     if (opened < 0 && cur >= 0) opened = order[cur];
-    if (opened < 0) return;
+    if (opened < 0 || D[opened][4] === 3) return; // a malformed line has no id to decide on
     const id = D[opened][0], note = $("note") ? $("note").value : "";
     if (decision) marks[id] = { d: decision, note, t: new Date().toISOString() };
     else delete marks[id];
     save();
+    renderFacets(lastBase);
     renderRows(true);
     if (!$("dialogue").hidden) openDialogue(order.indexOf(opened));
   }
@@ -348,7 +350,10 @@
   document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
   $("export").addEventListener("click", exportDecisions);
   document.addEventListener("keydown", (e) => {
-    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    // Keys work after a click on a checkbox or a button; only text fields keep them.
+    const t = e.target;
+    const typing = t.tagName === "TEXTAREA" || t.tagName === "SELECT" ||
+      (t.tagName === "INPUT" && !/^(checkbox|radio|button)$/.test(t.type));
     if (e.key === "Escape") { if (typing) e.target.blur(); else closeDialogue(); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     const keys = {
