@@ -110,11 +110,32 @@ def test_the_page_is_self_contained_and_its_text_cannot_break_out(cli, seeds, tm
     assert abs(sum(data["R"].values()) - 1) < 0.01
 
 
+def test_a_persons_verdict_decides_a_lines_status(seeds, tmp_path):
+    from factory.models import Verdict
+    from factory.view.sources import load_source
+
+    dropped = Verdict(filter="structure", keep=False, reason="too_few_turns")
+    rescued = Verdict(filter="human_review", keep=True, reason="human_keep")
+    overruled = Verdict(filter="human_review", keep=False, reason="human_review")
+    rows = [
+        seeds[0].model_copy(update={"verdicts": [dropped, rescued]}),
+        seeds[1].model_copy(
+            update={"verdicts": [Verdict(filter="x", keep=True, reason="ok"), overruled]}
+        ),
+        seeds[2].model_copy(update={"verdicts": [dropped]}),
+        seeds[3],
+    ]
+    source = load_source(_write(tmp_path / "d.jsonl", rows))
+    assert [e.status for e in source.entries] == ["kept", "dropped", "dropped", "unfiltered"]
+
+
 def test_bad_input_is_one_error_line(cli, tmp_path):
     (tmp_path / "empty").mkdir()
+    (tmp_path / "raw.jsonl").write_text('{"dialog": []}\n{"dialog": [1]}\n')
     for path, says in (
         (tmp_path / "empty", "is none of the folders factory view reads"),
         (tmp_path / "missing", "not found"),
+        (tmp_path / "raw.jsonl", "none of its 2 lines is a dialogue"),
     ):
         result = cli("view", str(path), "--out", str(tmp_path / "x.html"))
         assert result.code == 1

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from factory.dataset.decisions import HUMAN
 from factory.dataset.layout import MANIFEST
 from factory.dataset.manifest import read_manifest
 from factory.dataset.table import SPLITS, read_split
@@ -49,8 +50,11 @@ class ViewSource:
 
 
 def _status_of(dialogue: Dialogue) -> Status:
-    """A dialogue file's own outcome: dropped when a verdict drops it, kept when it was
-    judged and survived, otherwise not filtered."""
+    """A dialogue file's own outcome: a person's review when it has one, else dropped when a
+    verdict drops it, kept when it was judged and survived, otherwise not filtered."""
+    human = [v for v in dialogue.verdicts if v.filter == HUMAN]
+    if human:
+        return "kept" if human[-1].keep else "dropped"
     if any(not v.keep for v in dialogue.verdicts):
         return "dropped"
     return "kept" if dialogue.verdicts else "unfiltered"
@@ -120,7 +124,13 @@ def _version(path: Path) -> ViewSource:
 def load_source(path: Path) -> ViewSource:
     """Reads `path` as whichever of the four kinds it is."""
     if path.is_file():
-        return ViewSource(path, "dialogues file", _read_lines(path, None), title=path.name)
+        entries = _read_lines(path, None)
+        if entries and all(e.dialogue is None for e in entries):
+            raise DataFileError(
+                f"{path}: none of its {len(entries)} lines is a dialogue in the factory's format"
+                " (raw ESConv? convert it with `factory import esconv`)"
+            )
+        return ViewSource(path, "dialogues file", entries, title=path.name)
     if path.is_dir():
         if (path / REPORT_FILE).is_file() and (path / KEPT_FILE).is_file():
             return _filter_output(path)
