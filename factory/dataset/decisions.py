@@ -100,7 +100,8 @@ def apply_decisions(
     for line in rejected.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         did = row.get("id")
-        seen.add(str(did))
+        if isinstance(did, str):
+            seen.add(did)
         decision = decisions.get(did) if isinstance(did, str) else None
         last = (row.get("verdicts") or [{}])[-1].get("reason")
         if (
