@@ -261,3 +261,65 @@ def test_ten_thousand_dialogues_searched_filtered_reviewed_and_curated(cli, seed
     kept = {d.id for s in manifest["split_files"].values() for d in read_split(version / s)}
     assert kept == (set(kept_ids) - set(dropped)) | {rescued}
     assert manifest["review"]["kept"] == 1 and manifest["review"]["dropped"] == 2
+
+
+def test_the_skip_names_what_is_missing_and_ci_turns_it_into_a_failure(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("FACTORY_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"a Chromium binary \(apt-get install"):
+        _chromium()
+    monkeypatch.setenv("FACTORY_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="browser tests need"):
+        _chromium()
+
+
+def test_a_small_page_sorts_shows_malformed_lines_and_draws_the_overview(cli, seeds, tmp_path):
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    from factory.models import Verdict
+
+    judged = [
+        d.model_copy(
+            update={"verdicts": [Verdict(filter="judge", keep=True, reason="ok", score=k / 4)]}
+        )
+        for k, d in enumerate(seeds)
+    ]
+    source = _write(tmp_path / "d.jsonl", judged, "{broken line")
+    page = tmp_path / "page.html"
+    assert cli("view", str(source), "-o", str(page), "--reference", str(source)).code == 0
+    drops = {}
+    for d in seeds:
+        levels = [d.scenario.initial_intensity] + [t.intensity for t in d.turns if t.intensity]
+        drops[d.id] = levels[0] - levels[-1]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 850})
+        tab.goto(page.as_uri())
+        tab.wait_for_function("window.viewReady")
+
+        def first_ids(n: int) -> list[str]:
+            return tab.eval_on_selector_all(
+                "#list .row", f"rows => rows.slice(0, {n}).map(r => r.dataset.id)"
+            )
+
+        tab.select_option("#sort", "turns-desc")
+        longest = max(seeds, key=lambda d: len(d.turns))
+        assert first_ids(1) == [longest.id]
+        tab.select_option("#sort", "score-desc")
+        assert first_ids(2) == [judged[-1].id, judged[-2].id]
+        tab.select_option("#sort", "drop-desc")
+        assert drops[first_ids(1)[0]] == max(drops.values())
+        # The broken line is listed, opens to its raw text, and cannot be marked.
+        tab.check("input[data-facet=status][value=malformed]")
+        tab.click("#list .row >> nth=0")
+        assert "{broken line" in tab.inner_text("#dialogue .raw")
+        tab.keyboard.press("d")
+        assert tab.inner_text("#marks") == "0"
+        tab.click("#clear")
+        tab.click("#tab-overview")
+        overview = tab.inner_text("#overview")
+        assert "No filter report" in overview and "the dark line is the reference" in overview
+        assert tab.locator("#overview .grid td").count() > 0
+        assert tab.is_hidden("#list-pane")
+        browser.close()
