@@ -161,7 +161,7 @@ def test_the_quickstart_runs_as_written(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(hub, "_api", lambda token: fake_hub)
     commands = quickstart_commands()
     assert [c.split()[1] for c in commands if c.startswith("factory ")] == [
-        "generate", "filter", "curate", "versions", "eval", "push"
+        "generate", "filter", "curate", "versions", "eval", "view", "push"
     ]  # fmt: skip
     with FakeOpenAIServer(models=(QUICKSTART_MODEL,)) as server:
         for command in commands:
@@ -179,6 +179,7 @@ def test_the_quickstart_runs_as_written(cli, tmp_path, monkeypatch):
         assert server.requests, "generate never reached the server"
         assert {r["model"] for r in server.requests} == {QUICKSTART_MODEL}
     assert (tmp_path / "outputs/eval/first/report.md").is_file()
+    assert (tmp_path / "outputs/first.html").is_file()
     assert [name for name, _ in fake_hub.calls][-1] == "create_tag"
 
 

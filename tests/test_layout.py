@@ -20,6 +20,7 @@ STAGES = (
     "filters",
     "dataset",
     "evaluation",
+    "view",
     "testing",
     "cli",
 )

@@ -49,6 +49,9 @@ def test_wheel_carries_the_data_folders(tmp_path):
         "factory/_data/filters/default.yaml",
         "factory/_data/filters/lexicons/emotion_families.yaml",
         "factory/dataset/card.jinja",
+        "factory/view/page.html.jinja",
+        "factory/view/view.js",
+        "factory/view/view.css",
     ):
         assert shipped in names, shipped
     # pyproject says Apache-2.0: the licence text itself ships with the wheel.

@@ -22,6 +22,7 @@ from factory.cli.generate import generate_command
 from factory.cli.help_format import FactoryCommand, FactoryGroup
 from factory.cli.importers import import_app
 from factory.cli.personas import app as personas_app
+from factory.cli.view import view_command
 from factory.errors import FactoryError, os_fault_line
 from factory.secrets import scrub_text
 
@@ -45,6 +46,7 @@ app.command("diff", cls=FactoryCommand)(diff_command)
 app.command("export", cls=FactoryCommand)(export_command)
 app.command("push", cls=FactoryCommand)(push_command)
 app.command("eval", cls=FactoryCommand)(eval_command)
+app.command("view", cls=FactoryCommand)(view_command)
 
 
 def _print_version(value: bool) -> None:

@@ -85,6 +85,14 @@ def curate_command(
             " drop dialogues sharing a 13-word sequence with it. Repeatable.",
         ),
     ] = None,
+    decisions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decisions",
+            help="Human review exported by `factory view` (JSON): keeps overrule the filters,"
+            " drops go to rejected/ as human_review. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
     from factory.dataset.curate import curate
@@ -120,6 +128,7 @@ def curate_command(
             allow_empty=allow_empty,
             dedup_published=dedup_published,
             decontaminate_with=decontaminate,
+            decisions=decisions,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
             progress=lambda message: print(message, file=sys.stderr),
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from factory import __version__
 from factory.dataset.card import render_card
+from factory.dataset.decisions import HumanReview, load_decisions
 from factory.dataset.decontaminate import Decontaminator
 from factory.dataset.layout import (
     VERSION,
@@ -44,7 +45,7 @@ from factory.dataset.preferences import PreferenceConfig, PreferenceResult
 from factory.dataset.published import PublishedCopies, minhash_settings
 from factory.dataset.split_writer import sha256_file
 from factory.dataset.terms import licence_conflicts
-from factory.dataset.version_data import Settler, write_data
+from factory.dataset.version_data import Check, Settler, write_data
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
@@ -188,7 +189,6 @@ def _filter(
     sources: list[Path],
     recipe: Recipe,
     tmp: Path,
-    allow_empty: bool,
     warn: Warn | None,
     progress: Warn | None,
     settler: Settler,
@@ -210,16 +210,27 @@ def _filter(
         report = run_recipe(sources, recipe, rejected, **options)
     finally:
         settler.close()
-    if report.kept == 0 and not allow_empty:
-        raise EmptyResult(
-            f"no dialogue of {report.read} passed recipe '{recipe.name}': nothing saved"
-            " (see the funnel above; a real model behind --backend openai gives usable data;"
-            " --allow-empty saves the version anyway, for the audit trail)",
-            render_funnel(report),
-        )
     (rejected / REPORT_FILE).unlink()
     (rejected / KEPT_FILE).unlink()  # empty: the kept dialogues went to the settler
     return report
+
+
+def _nothing_kept(recipe: Recipe, report: FilterReport, settler: Settler, name: str) -> str:
+    """Why a curate saved nothing: the recipe kept nothing (and no person rescued any), or the
+    checks after it dropped all it kept."""
+    if not settler.entered and not any(
+        isinstance(c, HumanReview) and c.rescued for c in settler.checks
+    ):
+        return (
+            f"no dialogue of {report.read} passed recipe '{recipe.name}': nothing saved"
+            " (see the funnel above; a real model behind --backend openai gives usable data;"
+            " --allow-empty saves the version anyway, for the audit trail)"
+        )
+    return (
+        f"every dialogue that passed recipe '{recipe.name}' was dropped after it (human review,"
+        f" an evaluation set, or already published in an earlier version of {name}): nothing"
+        " saved (--allow-empty saves the version anyway)"
+    )
 
 
 def _preference_info(
@@ -260,6 +271,7 @@ def curate(
     allow_empty: bool = False,
     dedup_published: bool = False,
     decontaminate_with: list[Path] | None = None,
+    decisions: list[Path] | None = None,
     warn: Warn | None = None,
     progress: Warn | None = None,
 ) -> CurateResult:
@@ -276,7 +288,9 @@ def curate(
     runs = [_run_manifest(f) for f in files]  # refused before anything is written
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
-        checks: list[Decontaminator | PublishedCopies] = []
+        checks: list[Check] = []
+        if decisions:
+            checks.append(HumanReview(load_decisions(decisions), decisions, warn))
         if decontaminate_with:
             checks.append(Decontaminator(decontaminate_with))
         if dedup_published:
@@ -284,7 +298,8 @@ def curate(
         say = progress or (lambda message: None)
         settler = Settler(tmp, checks, fractions, seed)
         read: Counted = {}
-        report = _filter(sources, recipe, tmp, allow_empty, warn, progress, settler, read)
+        report = _filter(sources, recipe, tmp, warn, progress, settler, read)
+        settler.rescue(tmp / REJECTED)
         survivors = settler.finish(report, tmp / REJECTED)
         described = [
             _source(p, run, read, files.count(f))
@@ -295,13 +310,8 @@ def curate(
                 f"{survivors.duplicates} dialogues had an id already kept (the same run"
                 " twice?): dropped"
             )
-        if checks and not survivors.count and not allow_empty:
-            raise EmptyResult(
-                f"every dialogue that passed recipe '{recipe.name}' is already published in"
-                f" an earlier version of {name} or overlaps an evaluation set: nothing"
-                " saved (--allow-empty saves the version anyway)",
-                render_funnel(report),
-            )
+        if not survivors.count and not allow_empty:
+            raise EmptyResult(_nothing_kept(recipe, report, settler, name), render_funnel(report))
         written = write_data(
             tmp,
             survivors,
@@ -346,6 +356,7 @@ def curate(
             judge_off=recipe.judge_off,
             published=survivors.published,
             decontamination=survivors.decontamination,
+            review=survivors.review,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -102,6 +102,18 @@ class DecontaminationCheck(Record):
     dropped: int
 
 
+class ReviewInfo(Record):
+    """What a version records about human review: the decisions read, how many rescued a
+    dialogue a filter dropped, how many dropped a kept one, and those that named no dialogue."""
+
+    files: list[str]
+    decisions: int
+    reviewers: list[str]
+    kept: int
+    dropped: int
+    unmatched: int = 0
+
+
 class DatasetManifest(Record):
     """manifest.json of a version folder."""
 
@@ -132,9 +144,11 @@ class DatasetManifest(Record):
     # otherwise, so older manifests read the same.
     published: PublishedCheck | None = None
     decontamination: DecontaminationCheck | None = None
+    # Set when curate applied human review decisions (--decisions); left out otherwise.
+    review: ReviewInfo | None = None
 
     def write(self, folder: Path) -> None:
-        unset = {k for k in ("published", "decontamination") if getattr(self, k) is None}
+        unset = {k for k in ("published", "decontamination", "review") if getattr(self, k) is None}
         row = self.model_dump(mode="json", exclude=unset)
         text = json.dumps(row, indent=2, ensure_ascii=False) + "\n"
         (folder / MANIFEST).write_text(text, encoding="utf-8")

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from factory.dataset.decisions import HumanReview
 from factory.dataset.decontaminate import Decontaminator
-from factory.dataset.manifest import DataFile, DecontaminationCheck, PublishedCheck
+from factory.dataset.manifest import DataFile, DecontaminationCheck, PublishedCheck, ReviewInfo
 from factory.dataset.preferences import (
     PreferenceBuilder,
     PreferenceConfig,
@@ -41,7 +42,7 @@ from factory.models import Dialogue, Usage, Verdict
 from factory.progress import StepCounter
 
 BATCH = 1000
-Check = Decontaminator | PublishedCopies
+Check = HumanReview | Decontaminator | PublishedCopies
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Survivors:
     duplicates: int
     decontamination: DecontaminationCheck | None = None
     published: PublishedCheck | None = None
+    review: ReviewInfo | None = None
     split_counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -103,6 +105,19 @@ class Settler:
             else:
                 self._seen.add(dialogue.id)
                 passing.append(dialogue)
+        self._check(passing)
+
+    def rescue(self, rejected: Path) -> None:
+        """After the recipe: what a person kept is taken out of its rejected.jsonl and goes
+        through the checks after the recipe's kept dialogues (never through the id check:
+        a rescue never repeats a kept id)."""
+        for check in self.checks:
+            if isinstance(check, HumanReview):
+                rescued = check.rescue(rejected, self._seen)
+                for start in range(0, len(rescued), BATCH):
+                    self._check(rescued[start : start + BATCH])
+
+    def _check(self, passing: list[Dialogue]) -> None:
         for check, handle in zip(self.checks, self._drops[1:], strict=True):
             verdicts = check.check(passing) if passing else []
             still = []
@@ -143,7 +158,9 @@ class Settler:
             self.duplicates,
         )
         for check in self.checks:
-            if isinstance(check, Decontaminator):
+            if isinstance(check, HumanReview):
+                result.review = check.finish(report)
+            elif isinstance(check, Decontaminator):
                 result.decontamination = check.finish(report)
             else:
                 result.published = check.finish(report)

@@ -1,0 +1,1 @@
+"""`factory view`: a self-contained HTML page to browse and review dialogues."""
