@@ -119,3 +119,20 @@ def test_old_manifests_without_review_still_load(tmp_path):
 
     assert "review" in DatasetManifest.model_fields
     assert DatasetManifest.model_fields["review"].default is None
+
+
+def test_a_human_keep_saves_a_version_when_the_recipe_kept_nothing(cli, run, tmp_path):
+    everything = tmp_path / "all.yaml"
+    everything.write_text("name: all\nfilters:\n  - use: structure\n    min_turns: 70\n")
+    root = tmp_path / "datasets"
+    args = ["curate", str(run), "--name", "esc", "-r", str(everything), "-o", str(root)]
+    refused = cli(*args)
+    assert refused.code == 1 and "no dialogue of 12 passed recipe 'all'" in refused.err
+    assert not (root / "esc" / "v0.1.0").exists()
+    chosen = sorted(_lengths(run))[0]
+    decisions = _decisions(tmp_path / "d.json", (chosen, "keep", "worth keeping"))
+    saved = cli(*args, "--decisions", str(decisions))
+    assert saved.code == 0, saved.err
+    manifest = json.loads((root / "esc" / "v0.1.0" / "manifest.json").read_text())
+    assert manifest["counts"]["kept"] == 1 and manifest["review"]["kept"] == 1
+    assert manifest["funnel"][-1]["keep_reasons"] == {"human_keep": 1}

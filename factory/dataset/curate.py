@@ -208,8 +208,9 @@ def _filter(
         options["warn"] = warn
     try:
         report = run_recipe(sources, recipe, rejected, **options)
-    finally:
-        settler.close()
+    except BaseException:
+        settler.close()  # its files go with the temporary folder
+        raise
     (rejected / REPORT_FILE).unlink()
     (rejected / KEPT_FILE).unlink()  # empty: the kept dialogues went to the settler
     return report
