@@ -9,10 +9,19 @@ from typing import Annotated
 import typer
 
 from factory.cli.filter import JudgeOpt, RecipeOpt
+from factory.dataset.chat_layout import ChatLayout
 from factory.dataset.layout import Bump, ExportFormat
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
 DEFAULT_ROOT = Path("outputs/datasets")
+LayoutOpt = Annotated[
+    ChatLayout,
+    typer.Option(
+        "--layout",
+        help="Chat layout: as_happened, user_first, alternating (ends on the assistant)"
+        " or no_system (system text in the first user turn); docs/datasets.md.",
+    ),
+]
 
 
 def _system_prompt(path: Path | None) -> str:
@@ -77,6 +86,14 @@ def curate_command(
             help="Drop exact and near copies of dialogues the dataset's earlier versions hold.",
         ),
     ] = False,
+    layout: LayoutOpt = ChatLayout.as_happened,
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(
+            "--tokenizer",
+            help="Local tokenizer folder to count tokens for the card (default: an estimate).",
+        ),
+    ] = None,
     decontaminate: Annotated[
         list[Path] | None,
         typer.Option(
@@ -90,6 +107,8 @@ def curate_command(
     from factory.dataset.curate import curate
     from factory.dataset.preferences import PreferenceConfig
     from factory.dataset.splits import parse_fractions
+    from factory.dataset.tokens import TokenCounter
+    from factory.dataset.training_chat import TrainingChat
     from factory.errors import ConfigError, EmptyResult
     from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import render_funnel
@@ -99,6 +118,8 @@ def curate_command(
     if bump is not None and version is not None:
         raise ConfigError("--bump and --version exclude each other: give one")
     chosen = load_recipe(recipe)
+    prompt = _system_prompt(system_prompt)
+    chat = TrainingChat(prompt, layout, TokenCounter(tokenizer))
     if judge:
         chosen = with_run_judge(chosen, runs)
         if chosen.judge_off:
@@ -115,7 +136,8 @@ def curate_command(
             fractions=parse_fractions(split),
             license=license,
             license_override=license_override,
-            system_prompt=_system_prompt(system_prompt),
+            system_prompt=prompt,
+            chat=chat,
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
             dedup_published=dedup_published,
@@ -192,6 +214,7 @@ def export_command(
     system_prompt: Annotated[
         Path | None, typer.Option(help="messages: a text file to use as the system prompt.")
     ] = None,
+    layout: LayoutOpt = ChatLayout.as_happened,
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Write one split of a version for training code: chat messages or ESConv JSON."""
@@ -200,7 +223,7 @@ def export_command(
 
     folder = version_dir(root, name, version)
     prompt = _system_prompt(system_prompt)
-    written = export_split(folder, split, format, out, prompt, strategy_in_text)
+    written = export_split(folder, split, format, out, prompt, strategy_in_text, layout)
     typer.echo(f"wrote {written} dialogues ({format}) to {out}")
 
 

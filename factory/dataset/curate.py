@@ -47,6 +47,7 @@ from factory.dataset.published import drop_published, minhash_settings
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
+from factory.dataset.training_chat import STRATEGY_CONFIG, TrainingChat, strategy_schema
 from factory.dataset.terms import licence_conflicts
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
@@ -271,21 +272,30 @@ def _data_file(tmp: Path, relative: str, rows: int) -> DataFile:
 
 
 def _write_splits(
-    tmp: Path, by_split: dict[str, list[Dialogue]], system_prompt: str
-) -> tuple[dict[str, str], dict[str, DataFile]]:
-    """Each non-empty split as parquet and as ESConv JSON: (split files, data files)."""
+    tmp: Path, by_split: dict[str, list[Dialogue]], chat: TrainingChat
+) -> tuple[dict[str, str], dict[str, str], dict[str, DataFile]]:
+    """Each non-empty split as parquet, as the `strategy` config and as ESConv JSON:
+    (split files, strategy files, data files)."""
     split_files: dict[str, str] = {}
+    strategy_files: dict[str, str] = {}
     data_files: dict[str, DataFile] = {}
     for split in SPLITS:
         rows = by_split[split]
         if not rows:
             continue
-        relative = split_files[split] = write_split(tmp, split, rows, system_prompt)
+        relative = split_files[split] = write_split(tmp, split, rows, chat)
+        strategy = strategy_files[split] = write_parquet(
+            tmp,
+            STRATEGY_CONFIG,
+            split,
+            [chat.strategy_row(split, d) for d in rows],
+            strategy_schema(),
+        )
         esconv = f"esconv/{split}.json"
-        write_export(rows, ExportFormat.esconv, tmp / esconv, system_prompt)
-        for path in (relative, esconv):
+        write_export(rows, ExportFormat.esconv, tmp / esconv, chat.system_prompt)
+        for path in (relative, strategy, esconv):
             data_files[path] = _data_file(tmp, path, len(rows))
-    return split_files, data_files
+    return split_files, strategy_files, data_files
 
 
 def _write_preferences(
@@ -293,16 +303,20 @@ def _write_preferences(
     kept: list[Dialogue],
     by_split: dict[str, list[Dialogue]],
     config: PreferenceConfig,
-    system_prompt: str,
+    chat: TrainingChat,
     data_files: dict[str, DataFile],
 ) -> PreferenceInfo:
     """Builds preference pairs over the kept dialogues; each pair goes to its dialogue's
-    split. The files are added to `data_files`."""
-    built = asyncio.run(PreferenceBuilder(config, system_prompt).build(kept))
+    split, its prompt in the version's layout. The files are added to `data_files`."""
+    built = asyncio.run(PreferenceBuilder(config, chat.system_prompt).build(kept))
     split_of = {d.id: split for split in SPLITS for d in by_split[split]}
     split_files: dict[str, str] = {}
     for split in SPLITS:
-        rows = [p.model_dump() for p in built.pairs if split_of[p.dialogue_id] == split]
+        rows = [
+            chat.pair_row(split, p.model_dump())
+            for p in built.pairs
+            if split_of[p.dialogue_id] == split
+        ]
         if rows:
             relative = write_parquet(tmp, "preferences", split, rows, preference_schema())
             split_files[split] = relative
@@ -338,6 +352,7 @@ def curate(
     license: str = "other",
     license_override: bool = False,
     system_prompt: str,
+    chat: TrainingChat | None = None,
     preferences: PreferenceConfig | None = None,
     allow_empty: bool = False,
     dedup_published: bool = False,
@@ -348,8 +363,11 @@ def curate(
     `name` under `root` (or as `version`): parquet splits, ESConv exports, optional
     preference pairs, rejected/, the card and the manifest. With `dedup_published`, exact
     and near copies of dialogues in the dataset's earlier versions are dropped too; with
-    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets."""
+    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets. `chat`
+    lays out the chat columns and counts their tokens (default: as they happened, with the
+    character estimate)."""
     check_name(name)
+    chat = chat or TrainingChat(system_prompt)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     described = [_source(p) for p in sources]
@@ -371,11 +389,11 @@ def curate(
                 render_funnel(report),
             )
         by_split = assign_splits(kept, fractions, seed)
-        split_files, data_files = _write_splits(tmp, by_split, system_prompt)
+        split_files, strategy_files, data_files = _write_splits(tmp, by_split, chat)
         preference_info = None
         if preferences is not None and kept:
             preference_info = _write_preferences(
-                tmp, kept, by_split, preferences, system_prompt, data_files
+                tmp, kept, by_split, preferences, chat, data_files
             )
         data_files[REJECTED] = _data_file(tmp, REJECTED, report.rejected)
         manifest = DatasetManifest(
@@ -408,6 +426,7 @@ def curate(
             judge_off=recipe.judge_off,
             published=published,
             decontamination=decontamination,
+            chat=chat.info(strategy_files),
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.chat import chat_messages
+from factory.dataset.chat_layout import ChatLayout, arrange
 from factory.dataset.layout import ExportFormat
 from factory.dataset.table import SPLITS, read_split, split_path
 from factory.errors import ConfigError, DataFileError
@@ -56,13 +57,14 @@ def write_export(
     out: Path,
     system_prompt: str,
     strategy_in_text: bool = False,
+    layout: ChatLayout = ChatLayout.as_happened,
 ) -> None:
-    """messages: one {"id", "messages"} object per line (.jsonl); esconv: one JSON list.
-    Written atomically, so a failed export leaves nothing."""
+    """messages: one {"id", "messages"} object per line (.jsonl), in `layout`; esconv: one
+    JSON list. Written atomically, so a failed export leaves nothing."""
     with atomic_file(out) as handle:
         if fmt is ExportFormat.messages:
             for d in dialogues:
-                messages = chat_messages(d, system_prompt, strategy_in_text)
+                messages, _ = arrange(chat_messages(d, system_prompt, strategy_in_text), layout)
                 handle.write(json_line({"id": d.id, "messages": messages}))
         else:
             json.dump([esconv_record(d) for d in dialogues], handle, ensure_ascii=False, indent=1)
@@ -76,6 +78,7 @@ def export_split(
     out: Path,
     system_prompt: str,
     strategy_in_text: bool = False,
+    layout: ChatLayout = ChatLayout.as_happened,
 ) -> int:
     """Writes one split of a version folder to `out`; returns how many dialogues."""
     if split not in SPLITS:
@@ -88,5 +91,5 @@ def export_split(
             f" see `factory versions {name}`)"
         )
     dialogues = read_split(path)
-    write_export(dialogues, fmt, out, system_prompt, strategy_in_text)
+    write_export(dialogues, fmt, out, system_prompt, strategy_in_text, layout)
     return len(dialogues)
