@@ -4,6 +4,7 @@ its published format), the `strategy` config, and `export --layout`."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -118,4 +119,4 @@ def test_strategy_config_and_export_follow_the_layout(cli, version, tmp_path):
     for exported in rows:
         roles = [m["role"] for m in exported["messages"]]
         assert roles[0] == "user" and roles[-1] == "assistant"
-        assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+        assert all(a != b for a, b in itertools.pairwise(roles))

@@ -16,6 +16,7 @@ every template the looser one is:
 
 from __future__ import annotations
 
+import itertools
 from enum import StrEnum
 
 from factory.models import Record
@@ -78,7 +79,7 @@ def arrange(messages: list[Message], layout: ChatLayout) -> tuple[list[Message],
         dialogues=1,
         open_with_assistant=int(roles[:1] == ["assistant"]),
         end_with_user=int(roles[-1:] == ["user"]),
-        repeat_a_role=int(any(a == b for a, b in zip(roles, roles[1:], strict=False))),
+        repeat_a_role=int(any(a == b for a, b in itertools.pairwise(roles))),
     )
     if _at_least(layout, ChatLayout.user_first):
         first_user = roles.index("user") if "user" in roles else len(chat)

@@ -47,8 +47,8 @@ from factory.dataset.published import drop_published, minhash_settings
 from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
-from factory.dataset.training_chat import STRATEGY_CONFIG, TrainingChat, strategy_schema
 from factory.dataset.terms import licence_conflicts
+from factory.dataset.training_chat import STRATEGY_CONFIG, TrainingChat, strategy_schema
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
@@ -392,9 +392,7 @@ def curate(
         split_files, strategy_files, data_files = _write_splits(tmp, by_split, chat)
         preference_info = None
         if preferences is not None and kept:
-            preference_info = _write_preferences(
-                tmp, kept, by_split, preferences, chat, data_files
-            )
+            preference_info = _write_preferences(tmp, kept, by_split, preferences, chat, data_files)
         data_files[REJECTED] = _data_file(tmp, REJECTED, report.rejected)
         manifest = DatasetManifest(
             tool_version=__version__,
