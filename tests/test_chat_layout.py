@@ -120,3 +120,71 @@ def test_strategy_config_and_export_follow_the_layout(cli, version, tmp_path):
         roles = [m["role"] for m in exported["messages"]]
         assert roles[0] == "user" and roles[-1] == "assistant"
         assert all(a != b for a, b in itertools.pairwise(roles))
+
+
+def test_preferences_join_an_existing_version_as_a_patch_with_a_loud_scripted_warning(
+    cli, version, tmp_path
+):
+    settings = tmp_path / "prefs.yaml"
+    settings.write_text("backend: {kind: scripted, model: canned-7b}\n")
+    root = str(version.parent.parent)
+    before = {p: p.read_bytes() for p in version.rglob("*") if p.is_file()}
+    result = cli("preferences", "esc", "v0.1.0", "--preferences", str(settings), "--root", root)
+    assert result.code == 0, result.err
+    patch = version.parent / "v0.1.1"
+    assert "saved esc v0.1.1 (from v0.1.0)" in result.out
+    assert {p: p.read_bytes() for p in version.rglob("*") if p.is_file()} == before
+    old = json.loads((version / "manifest.json").read_text())
+    new = json.loads((patch / "manifest.json").read_text())
+    assert new["derived_from"] == "v0.1.0" and new["preferences"]["counts"]["pairs"] > 0
+    for relative in [*old["split_files"].values(), *old["chat"]["strategy_files"].values()]:
+        assert (patch / relative).read_bytes() == (version / relative).read_bytes()
+        assert new["data_files"][relative] == old["data_files"][relative]
+    assert new["chat"]["tokens"] == old["chat"]["tokens"]
+    assert set(new["chat"]["preference_tokens"]) <= {"train", "validation", "test"}
+    card = (patch / "README.md").read_text()
+    assert "config_name: preferences" in card and "The same data as esc v0.1.0" in card
+    assert "written and judged by the scripted backend, model `canned-7b`" in card
+    assert card.count("**Warning") >= 2 and "these pairs are not real data" in card
+    assert "Warning" not in (version / "README.md").read_text()
+
+    again = cli("preferences", "esc", "v0.1.0", "--preferences", str(settings), "--root", root)
+    assert again.code == 0 and (version.parent / "v0.1.2").is_dir()
+    prompt = tmp_path / "other.txt"
+    prompt.write_text("You are someone else.")
+    wrong = cli(
+        "preferences",
+        "esc",
+        "v0.1.0",
+        "--preferences",
+        str(settings),
+        "--root",
+        root,
+        "--system-prompt",
+        str(prompt),
+    )
+    assert wrong.code == 1 and "another system prompt" in wrong.err
+    assert len(wrong.err.strip().splitlines()) == 1
+
+
+def test_an_embedded_backend_card_warns_and_a_real_one_does_not():
+    from factory.dataset.card import render_card
+    from factory.dataset.manifest import PreferenceInfo
+    from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
+    from factory.models import Usage
+    from tests.test_dataset import _small_manifest
+
+    for backend, warned in (
+        ({"kind": "local", "model": "m"}, True),
+        ({"kind": "openai", "model": "m", "base_url": "http://127.0.0.1:8000/v1"}, False),
+    ):
+        info = PreferenceInfo(
+            split_files={"train": "preferences/train-a.parquet"},
+            counts=PreferenceCounts(pairs=3),
+            usage=Usage(),
+            judge_prompt="abc",
+            settings=PreferenceConfig.model_validate({"backend": backend}),
+        )
+        card = render_card(_small_manifest().model_copy(update={"preferences": info}))
+        assert ("**Warning" in card) is warned, backend
+        assert f"written and judged by the {backend['kind']} backend, model `m`" in card

@@ -158,6 +158,49 @@ def curate_command(
     typer.echo(f"saved {manifest.name} {manifest.version} ({parts}) in {result.path}")
 
 
+def preferences_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Argument(help="The version to add pairs to, e.g. v0.1.0.")],
+    preferences: Annotated[
+        Path,
+        typer.Option(
+            "--preferences",
+            help="YAML: how to build DPO pairs (docs/datasets.md); calls the model.",
+        ),
+    ],
+    system_prompt: Annotated[
+        Path | None,
+        typer.Option(help="Text file: the system prompt the version was curated with."),
+    ] = None,
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(
+            "--tokenizer",
+            help="Local tokenizer folder to count tokens for the card (default: an estimate).",
+        ),
+    ] = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Add a `preferences` config to a version, saved as its next patch version (same data)."""
+    from factory.dataset.amend import add_preferences
+    from factory.dataset.preferences import PreferenceConfig
+    from factory.dataset.tokens import TokenCounter
+    from factory.settings import load_settings
+
+    path, manifest = add_preferences(
+        root,
+        name,
+        version,
+        load_settings(PreferenceConfig, preferences),
+        _system_prompt(system_prompt),
+        TokenCounter(tokenizer),
+    )
+    assert manifest.preferences is not None
+    counts = manifest.preferences.counts.recorded()
+    typer.echo("preference pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    typer.echo(f"saved {manifest.name} {manifest.version} (from {manifest.derived_from}) in {path}")
+
+
 def versions_command(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     root: RootOpt = DEFAULT_ROOT,
