@@ -91,7 +91,7 @@ def curate_command(
         Path | None,
         typer.Option(
             "--tokenizer",
-            help="Local tokenizer folder to count tokens for the card (default: an estimate).",
+            help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
         ),
     ] = None,
     decontaminate: Annotated[
@@ -176,7 +176,7 @@ def preferences_command(
         Path | None,
         typer.Option(
             "--tokenizer",
-            help="Local tokenizer folder to count tokens for the card (default: an estimate).",
+            help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
         ),
     ] = None,
     root: RootOpt = DEFAULT_ROOT,
