@@ -74,16 +74,18 @@ def rejection(family: str, messages: list[Message]) -> str | None:
     return None
 
 
-def version_conversations(version: Path) -> Iterator[list[Message]]:
-    """Every `messages` row of a version folder, all splits, in batches from parquet."""
+def version_conversations(version: Path, files: list[str] | None = None) -> Iterator[list[Message]]:
+    """Every `messages` row of a version folder (default: all splits of the default and
+    `strategy` configs), read in batches from parquet."""
     import pyarrow.parquet as pq
 
     from factory.dataset.manifest import read_manifest
 
-    manifest = read_manifest(version)
-    files = list(manifest.split_files.values())
-    if manifest.chat:
-        files += manifest.chat.strategy_files.values()
+    if files is None:
+        manifest = read_manifest(version)
+        files = list(manifest.split_files.values())
+        if manifest.chat:
+            files += manifest.chat.strategy_files.values()
     for relative in files:
         for batch in pq.ParquetFile(version / relative).iter_batches(columns=["messages"]):
             yield from batch.column(0).to_pylist()

@@ -159,18 +159,40 @@ def test_assistant_only_loss_masks_everything_but_the_supporter(version, tmp_pat
     assert first.split()[0] in text and seeker not in text
 
 
-def test_token_lengths_in_the_card_match_the_named_tokenizer(cli, version, tmp_path):
+ESCONV_TEST = Path(__file__).resolve().parents[2] / "shared/data/esconv/esconv_test.jsonl"
+
+
+@pytest.fixture(params=["dry-run", "esconv"])
+def curated_source(request, cli, tmp_path: Path) -> Path:
+    """Dialogues to curate: a dry run, or ESConv's test split (research-only data, read from
+    ../shared and never copied into the repository; skipped where it is absent)."""
+    if request.param == "dry-run":
+        run = tmp_path / "run"
+        assert cli("generate", "--dry-run", "-n", "12", "--seed", "5", "--out", str(run)).code == 0
+        return run / "dialogues.jsonl"
+    if not ESCONV_TEST.is_file():
+        pytest.skip("../shared/data/esconv is not present")
+    out = tmp_path / "esconv"
+    assert cli("import", "esconv", str(ESCONV_TEST), "--out", str(out)).code == 0
+    return out
+
+
+def test_token_lengths_in_the_card_match_the_named_tokenizer(cli, curated_source, tmp_path):
     pytest.importorskip("transformers")
     import pyarrow.parquet as pq
     from transformers import AutoTokenizer
 
-    folder = qwen_tokenizer(_texts(version), tmp_path / "tok")
-    run, recipe = tmp_path / "run", tmp_path / "lenient.yaml"
-    root = tmp_path / "counted"
-    args = ["curate", str(run), "--name", "esc", "--recipe", str(recipe), "--out", str(root)]
-    result = cli(*args, "--tokenizer", str(folder))
-    assert result.code == 0, result.err
-    counted = root / "esc" / "v0.1.0"
+    recipe = tmp_path / "lenient.yaml"
+    recipe.write_text(LENIENT)
+
+    def curate(root: Path, *extra: str) -> Path:
+        args = ["--name", "esc", "--recipe", str(recipe), "--out", str(root), *extra]
+        result = cli("curate", str(curated_source), *args)
+        assert result.code == 0, result.err
+        return root / "esc" / "v0.1.0"
+
+    folder = qwen_tokenizer(_texts(curate(tmp_path / "estimated")), tmp_path / "tok")
+    counted = curate(tmp_path / "counted", "--tokenizer", str(folder))
     manifest = json.loads((counted / "manifest.json").read_text())
     chat = manifest["chat"]
     assert chat["token_method"] == "tokenizer `tok` with its chat template"
@@ -181,6 +203,7 @@ def test_token_lengths_in_the_card_match_the_named_tokenizer(cli, version, tmp_p
             ids = tokenizer.apply_chat_template(row, tokenize=True)
             lengths.append(len(ids["input_ids"] if hasattr(ids, "keys") else ids))
         stats = chat["tokens"][split]
+        assert stats["conversations"] == len(lengths) == manifest["splits"][split]
         assert stats["max"] == max(lengths)
         assert stats["median"] == pytest.approx(statistics.median(lengths), abs=0.05)
         within = sum(n <= stats["max_length_95"] for n in lengths)
