@@ -224,6 +224,23 @@ def test_the_estimate_says_it_is_one_and_a_bad_tokenizer_is_one_line(cli, versio
     assert result.code == 1 and result.err.startswith("error: --tokenizer")
     assert len(result.err.strip().splitlines()) == 1
 
+    pytest.importorskip("trl")
+    from importlib import resources
+
+    gemma = qwen_tokenizer(_texts(version), tmp_path / "gemma")
+    template = resources.files("trl") / "chat_templates" / "gemma.jinja"
+    config = json.loads((gemma / "tokenizer_config.json").read_text())
+    config["chat_template"] = template.read_text(encoding="utf-8")
+    (gemma / "tokenizer_config.json").write_text(json.dumps(config))
+    for extra in gemma.glob("chat_template.jinja"):
+        extra.write_text(template.read_text(encoding="utf-8"))
+    rejected = cli(*args, "--tokenizer", str(gemma))
+    assert rejected.code == 1 and "System role not supported" in rejected.err
+    assert "--layout" in rejected.err and len(rejected.err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+    accepted = cli(*args, "--tokenizer", str(gemma), "--layout", "no_system")
+    assert accepted.code == 0, accepted.err
+
 
 def test_token_tally_percentiles_follow_numpy():
     np = pytest.importorskip("numpy")
