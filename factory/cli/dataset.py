@@ -108,7 +108,6 @@ def curate_command(
     from factory.dataset.preferences import PreferenceConfig
     from factory.dataset.splits import parse_fractions
     from factory.dataset.tokens import TokenCounter
-    from factory.dataset.training_chat import TrainingChat
     from factory.errors import ConfigError, EmptyResult
     from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import render_funnel
@@ -118,8 +117,7 @@ def curate_command(
     if bump is not None and version is not None:
         raise ConfigError("--bump and --version exclude each other: give one")
     chosen = load_recipe(recipe)
-    prompt = _system_prompt(system_prompt)
-    chat = TrainingChat(prompt, layout, TokenCounter(tokenizer))
+    counter = TokenCounter(tokenizer)
     if judge:
         chosen = with_run_judge(chosen, runs)
         if chosen.judge_off:
@@ -136,8 +134,9 @@ def curate_command(
             fractions=parse_fractions(split),
             license=license,
             license_override=license_override,
-            system_prompt=prompt,
-            chat=chat,
+            system_prompt=_system_prompt(system_prompt),
+            layout=layout,
+            tokens=counter,
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
             dedup_published=dedup_published,

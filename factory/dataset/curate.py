@@ -20,6 +20,7 @@ from pathlib import Path
 
 from factory import __version__
 from factory.dataset.card import render_card
+from factory.dataset.chat_layout import ChatLayout
 from factory.dataset.decontaminate import decontaminate
 from factory.dataset.export import write_export
 from factory.dataset.layout import (
@@ -48,6 +49,7 @@ from factory.dataset.splits import assign_splits
 from factory.dataset.stats import dataset_stats
 from factory.dataset.table import SPLITS, write_parquet, write_split
 from factory.dataset.terms import licence_conflicts
+from factory.dataset.tokens import TokenCounter
 from factory.dataset.training_chat import STRATEGY_CONFIG, TrainingChat, strategy_schema
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
@@ -352,7 +354,8 @@ def curate(
     license: str = "other",
     license_override: bool = False,
     system_prompt: str,
-    chat: TrainingChat | None = None,
+    layout: ChatLayout = ChatLayout.as_happened,
+    tokens: TokenCounter | None = None,
     preferences: PreferenceConfig | None = None,
     allow_empty: bool = False,
     dedup_published: bool = False,
@@ -363,11 +366,10 @@ def curate(
     `name` under `root` (or as `version`): parquet splits, ESConv exports, optional
     preference pairs, rejected/, the card and the manifest. With `dedup_published`, exact
     and near copies of dialogues in the dataset's earlier versions are dropped too; with
-    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets. `chat`
-    lays out the chat columns and counts their tokens (default: as they happened, with the
-    character estimate)."""
+    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets. The
+    chat columns are in `layout`, their tokens counted by `tokens` (default: the estimate)."""
     check_name(name)
-    chat = chat or TrainingChat(system_prompt)
+    chat = TrainingChat(system_prompt, layout, tokens)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     described = [_source(p) for p in sources]
