@@ -283,3 +283,18 @@ def test_token_tally_percentiles_follow_numpy():
     assert stats.p95 == pytest.approx(float(np.percentile(values, 95)), abs=0.05)
     assert stats.max == 250 and stats.conversations == 20
     assert stats.max_length_95 == sorted(values)[18]  # 19 of 20 whole
+
+
+def test_preference_prompts_follow_the_version_layout(version):
+    import itertools
+
+    import pyarrow.parquet as pq
+
+    manifest = json.loads((version / "manifest.json").read_text())
+    assert manifest["chat"]["layout"] == "alternating"
+    assert set(manifest["chat"]["preference_tokens"]) == set(manifest["preferences"]["split_files"])
+    for relative in manifest["preferences"]["split_files"].values():
+        for row in pq.read_table(version / relative).to_pylist():
+            roles = [m["role"] for m in row["prompt"]]
+            assert roles[0] == "system" and roles[1] == "user" and roles[-1] == "user"
+            assert all(a != b for a, b in itertools.pairwise(roles))
