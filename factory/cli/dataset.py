@@ -9,10 +9,19 @@ from typing import Annotated
 import typer
 
 from factory.cli.filter import JudgeOpt, RecipeOpt
+from factory.dataset.chat_layout import ChatLayout
 from factory.dataset.layout import Bump, ExportFormat
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder that holds the datasets.")]
 DEFAULT_ROOT = Path("outputs/datasets")
+LayoutOpt = Annotated[
+    ChatLayout,
+    typer.Option(
+        "--layout",
+        help="Chat layout: as_happened, user_first, alternating (ends on the assistant)"
+        " or no_system (system text in the first user turn); docs/datasets.md.",
+    ),
+]
 
 
 def _system_prompt(path: Path | None) -> str:
@@ -77,6 +86,14 @@ def curate_command(
             help="Drop exact and near copies of dialogues the dataset's earlier versions hold.",
         ),
     ] = False,
+    layout: LayoutOpt = ChatLayout.as_happened,
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(
+            "--tokenizer",
+            help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
+        ),
+    ] = None,
     decontaminate: Annotated[
         list[Path] | None,
         typer.Option(
@@ -98,6 +115,7 @@ def curate_command(
     from factory.dataset.curate import curate
     from factory.dataset.preferences import PreferenceConfig
     from factory.dataset.splits import parse_fractions
+    from factory.dataset.tokens import TokenCounter
     from factory.errors import ConfigError, EmptyResult
     from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import render_funnel
@@ -107,6 +125,7 @@ def curate_command(
     if bump is not None and version is not None:
         raise ConfigError("--bump and --version exclude each other: give one")
     chosen = load_recipe(recipe)
+    counter = TokenCounter(tokenizer)
     if judge:
         chosen = with_run_judge(chosen, runs)
         if chosen.judge_off:
@@ -124,6 +143,8 @@ def curate_command(
             license=license,
             license_override=license_override,
             system_prompt=_system_prompt(system_prompt),
+            layout=layout,
+            tokens=counter,
             preferences=load_settings(PreferenceConfig, preferences) if preferences else None,
             allow_empty=allow_empty,
             dedup_published=dedup_published,
@@ -144,6 +165,49 @@ def curate_command(
     if not parts:
         parts = f"no dialogues: all {manifest.counts.read} dropped, see {result.path / 'rejected'}"
     typer.echo(f"saved {manifest.name} {manifest.version} ({parts}) in {result.path}")
+
+
+def preferences_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Argument(help="The version to add pairs to, e.g. v0.1.0.")],
+    preferences: Annotated[
+        Path,
+        typer.Option(
+            "--preferences",
+            help="YAML: how to build DPO pairs (docs/datasets.md); calls the model.",
+        ),
+    ],
+    system_prompt: Annotated[
+        Path | None,
+        typer.Option(help="Text file: the system prompt the version was curated with."),
+    ] = None,
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(
+            "--tokenizer",
+            help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
+        ),
+    ] = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Add a `preferences` config to a version, saved as its next patch version (same data)."""
+    from factory.dataset.amend import add_preferences
+    from factory.dataset.preferences import PreferenceConfig
+    from factory.dataset.tokens import TokenCounter
+    from factory.settings import load_settings
+
+    path, manifest = add_preferences(
+        root,
+        name,
+        version,
+        load_settings(PreferenceConfig, preferences),
+        _system_prompt(system_prompt),
+        TokenCounter(tokenizer),
+    )
+    assert manifest.preferences is not None
+    counts = manifest.preferences.counts.recorded()
+    typer.echo("preference pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    typer.echo(f"saved {manifest.name} {manifest.version} (from {manifest.derived_from}) in {path}")
 
 
 def versions_command(
@@ -202,6 +266,7 @@ def export_command(
     system_prompt: Annotated[
         Path | None, typer.Option(help="messages: a text file to use as the system prompt.")
     ] = None,
+    layout: LayoutOpt = ChatLayout.as_happened,
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Write one split of a version for training code: chat messages or ESConv JSON."""
@@ -210,7 +275,7 @@ def export_command(
 
     folder = version_dir(root, name, version)
     prompt = _system_prompt(system_prompt)
-    written = export_split(folder, split, format, out, prompt, strategy_in_text)
+    written = export_split(folder, split, format, out, prompt, strategy_in_text, layout)
     typer.echo(f"wrote {written} dialogues ({format}) to {out}")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from factory.dataset.chat_layout import TEMPLATE_FAMILIES, ChatLayout
 from factory.dataset.manifest import DatasetManifest
 from factory.dataset.terms import human_share, terms_of
 from factory.secrets import scrub_text
@@ -36,6 +37,7 @@ def card_header(manifest: DatasetManifest) -> dict[str, Any]:
         {"config_name": config, "data_files": [{"split": s, "path": p} for s, p in files.items()]}
         for config, files in (
             ("default", manifest.split_files),
+            ("strategy", manifest.chat.strategy_files if manifest.chat else {}),
             ("preferences", manifest.preferences.split_files if manifest.preferences else {}),
         )
         if files
@@ -86,5 +88,7 @@ def render_card(manifest: DatasetManifest) -> str:
         terms=terms_of(models),
         used={f.use for f in manifest.recipe.filters},
         prompts=sorted({pair for s in manifest.sources for pair in s.prompt_hashes.items()}),
+        families=TEMPLATE_FAMILIES,
+        layouts=[layout.value for layout in ChatLayout],
     )
     return scrub_text(card)

@@ -20,6 +20,7 @@ from typing import Any
 
 from factory import __version__
 from factory.dataset.card import render_card
+from factory.dataset.chat_layout import ChatLayout
 from factory.dataset.decisions import HumanReview, load_decisions
 from factory.dataset.decontaminate import Decontaminator
 from factory.dataset.layout import (
@@ -45,6 +46,8 @@ from factory.dataset.preferences import PreferenceConfig, PreferenceResult
 from factory.dataset.published import PublishedCopies, minhash_settings
 from factory.dataset.split_writer import sha256_file
 from factory.dataset.terms import licence_conflicts
+from factory.dataset.tokens import TokenCounter
+from factory.dataset.training_chat import TrainingChat
 from factory.dataset.version_data import Check, Settler, write_data
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
@@ -268,6 +271,8 @@ def curate(
     license: str = "other",
     license_override: bool = False,
     system_prompt: str,
+    layout: ChatLayout = ChatLayout.as_happened,
+    tokens: TokenCounter | None = None,
     preferences: PreferenceConfig | None = None,
     allow_empty: bool = False,
     dedup_published: bool = False,
@@ -280,9 +285,11 @@ def curate(
     `name` under `root` (or as `version`): parquet splits, ESConv exports, optional
     preference pairs, rejected/, the card and the manifest. With `dedup_published`, exact
     and near copies of dialogues in the dataset's earlier versions are dropped too; with
-    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets.
+    `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets. The
+    chat columns are in `layout`, their tokens counted by `tokens` (default: the estimate).
     `progress` hears counts and rates of the long steps."""
     check_name(name)
+    chat = TrainingChat(system_prompt, layout, tokens)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     files = [input_file(p) for p in sources]
@@ -316,7 +323,7 @@ def curate(
         written = write_data(
             tmp,
             survivors,
-            system_prompt,
+            chat,
             preferences if survivors.count else None,
             StepCounter("writing the version", say),
         )
@@ -358,6 +365,7 @@ def curate(
             published=survivors.published,
             decontamination=survivors.decontamination,
             review=survivors.review,
+            chat=chat.info(written.strategy_files),
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from factory.chat import chat_messages
+from factory.dataset.chat_layout import ChatLayout, arrange
 from factory.dataset.layout import ExportFormat
 from factory.dataset.table import SPLITS, iter_split, split_path
 from factory.errors import ConfigError, DataFileError
@@ -129,14 +130,16 @@ def write_export(
     out: Path,
     system_prompt: str,
     strategy_in_text: bool = False,
+    layout: ChatLayout = ChatLayout.as_happened,
 ) -> int:
-    """messages: one {"id", "messages"} object per line (.jsonl); esconv: one JSON list.
-    Written atomically, so a failed export leaves nothing; returns how many were written."""
+    """messages: one {"id", "messages"} object per line (.jsonl), in `layout`; esconv: one
+    JSON list. Written atomically, so a failed export leaves nothing; returns how many were
+    written."""
     count = 0
     with atomic_file(out) as handle:
         if fmt is ExportFormat.messages:
             for d in dialogues:
-                messages = chat_messages(d, system_prompt, strategy_in_text)
+                messages, _ = arrange(chat_messages(d, system_prompt, strategy_in_text), layout)
                 handle.write(json_line({"id": d.id, "messages": messages}))
                 count += 1
         else:
@@ -155,6 +158,7 @@ def export_split(
     out: Path,
     system_prompt: str,
     strategy_in_text: bool = False,
+    layout: ChatLayout = ChatLayout.as_happened,
 ) -> int:
     """Writes one split of a version folder to `out`; returns how many dialogues."""
     if split not in SPLITS:
@@ -168,5 +172,5 @@ def export_split(
         )
     batches = iter_split(path)
     return write_export(
-        (d for batch in batches for d in batch), fmt, out, system_prompt, strategy_in_text
+        (d for batch in batches for d in batch), fmt, out, system_prompt, strategy_in_text, layout
     )

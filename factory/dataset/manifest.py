@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from factory.dataset.layout import MANIFEST, Version, versions
 from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
 from factory.dataset.stats import DatasetStats
+from factory.dataset.training_chat import ChatInfo
 from factory.errors import DataFileError, first_error_line
 from factory.filters.report import FunnelStep, JudgeSummary
 from factory.models import Record, Usage
@@ -146,9 +147,18 @@ class DatasetManifest(Record):
     decontamination: DecontaminationCheck | None = None
     # Set when curate applied human review decisions (--decisions); left out otherwise.
     review: ReviewInfo | None = None
+    # The chat columns' layout, the `strategy` config and token lengths (None: a version
+    # made before they were recorded).
+    chat: ChatInfo | None = None
+    # Set on a version made by `factory preferences` from an earlier one: its tag.
+    derived_from: str | None = None
 
     def write(self, folder: Path) -> None:
-        unset = {k for k in ("published", "decontamination", "review") if getattr(self, k) is None}
+        unset = {
+            k
+            for k in ("published", "decontamination", "review", "chat", "derived_from")
+            if getattr(self, k) is None
+        }
         row = self.model_dump(mode="json", exclude=unset)
         text = json.dumps(row, indent=2, ensure_ascii=False) + "\n"
         (folder / MANIFEST).write_text(text, encoding="utf-8")

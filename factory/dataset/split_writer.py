@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from factory.dataset.export import EsconvList, esconv_record
 from factory.dataset.table import schema, to_row
+from factory.dataset.training_chat import STRATEGY_CONFIG, TrainingChat, strategy_schema
 from factory.models import Dialogue
 
 ROWS_PER_GROUP = 2048
@@ -26,8 +27,9 @@ def sha256_file(path: Path) -> str:
 
 class ParquetRows:
     """SUBDIR/SPLIT-HASH.parquet under `folder`, filled by `add`; `close` names the file by
-    its content hash (see `table.write_split` for why) and returns its relative path, or None
-    when no row came."""
+    its content hash and returns its relative path, or None when no row came. (`datasets`
+    caches a local folder by its name and its card's file patterns, so two versions with the
+    same file names would share one cache entry, and the second would load the first's rows.)"""
 
     def __init__(self, folder: Path, subdir: str, split: str, table_schema: Any) -> None:
         self.folder, self.subdir, self.split, self.schema = folder, subdir, split, table_schema
@@ -65,17 +67,20 @@ class ParquetRows:
 
 
 class SplitFiles:
-    """One split's parquet file and ESConv export, filled dialogue by dialogue."""
+    """One split's parquet file, its `strategy` config file and its ESConv export, filled
+    dialogue by dialogue; `chat` lays out (and tallies) the chat columns."""
 
-    def __init__(self, folder: Path, split: str, system_prompt: str) -> None:
-        self.folder, self.split, self.system_prompt = folder, split, system_prompt
+    def __init__(self, folder: Path, split: str, chat: TrainingChat) -> None:
+        self.folder, self.split, self.chat = folder, split, chat
         self.parquet = ParquetRows(folder, "data", split, schema())
+        self.strategy = ParquetRows(folder, STRATEGY_CONFIG, split, strategy_schema())
         self.esconv_path = f"esconv/{split}.json"
         self._esconv: EsconvList | None = None
         self._esconv_file: IO[str] | None = None
 
     def add(self, dialogue: Dialogue) -> None:
-        self.parquet.add(to_row(dialogue, self.system_prompt))
+        self.parquet.add(to_row(dialogue, self.chat.messages(self.split, dialogue)))
+        self.strategy.add(self.chat.strategy_row(self.split, dialogue))
         if self._esconv is None:
             path = self.folder / self.esconv_path
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,11 +89,13 @@ class SplitFiles:
         self._esconv.add(esconv_record(dialogue))
 
     def close(self) -> list[str]:
-        """The files written (relative paths; none for an empty split)."""
+        """The files written, as relative paths (none for an empty split): the parquet file,
+        the strategy config's, the ESConv export."""
         relative = self.parquet.close()
-        if relative is None:
+        strategy = self.strategy.close()
+        if relative is None or strategy is None:
             return []
         assert self._esconv is not None and self._esconv_file is not None
         self._esconv.close()
         self._esconv_file.close()
-        return [relative, self.esconv_path]
+        return [relative, strategy, self.esconv_path]

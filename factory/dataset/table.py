@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from factory.chat import chat_messages
 from factory.dataset.manifest import read_manifest
 from factory.errors import DataFileError, first_error_line
 from factory.models import Dialogue, Persona, ScenarioCore, Turn
@@ -60,7 +59,8 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def to_row(dialogue: Dialogue, system_prompt: str) -> dict[str, Any]:
+def to_row(dialogue: Dialogue, messages: list[dict[str, str]]) -> dict[str, Any]:
+    """One parquet row; `messages` is the dialogue's chat in the version's layout."""
     s = dialogue.scenario
     return {
         "id": dialogue.id,
@@ -68,7 +68,7 @@ def to_row(dialogue: Dialogue, system_prompt: str) -> dict[str, Any]:
         "emotion_type": s.emotion_type,
         "initial_intensity": s.initial_intensity,
         "situation": s.situation,
-        "messages": chat_messages(dialogue, system_prompt),
+        "messages": messages,
         "turns": [
             {
                 "role": t.role,
@@ -105,16 +105,6 @@ def from_row(row: dict[str, Any]) -> Dialogue:
         end_reason=row["end_reason"],
         generation=GenerationInfo.model_validate_json(row["generation"]),
         verdicts=[Verdict.model_validate(v) for v in json.loads(row["verdicts"])],
-    )
-
-
-def write_split(folder: Path, split: str, dialogues: list[Dialogue], system_prompt: str) -> str:
-    """Writes data/SPLIT-HASH.parquet under `folder` and returns that relative path. The name
-    carries the content hash: `datasets` caches a local folder by its name and its card's
-    file patterns, so two versions with the same file names would share one cache entry
-    and the second would load the first one's rows."""
-    return write_parquet(
-        folder, "data", split, [to_row(d, system_prompt) for d in dialogues], schema()
     )
 
 

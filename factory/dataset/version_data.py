@@ -36,6 +36,7 @@ from factory.dataset.split_writer import ParquetRows, SplitFiles, sha256_file
 from factory.dataset.splits import SplitAssigner
 from factory.dataset.stats import DatasetStats, StatsTally
 from factory.dataset.table import SPLITS
+from factory.dataset.training_chat import TrainingChat
 from factory.filters.report import FilterReport, FunnelStep
 from factory.jsonl import json_line
 from factory.models import Dialogue, Usage, Verdict
@@ -195,6 +196,7 @@ def _unique_id_step(report: FilterReport, entered: int, duplicates: int) -> None
 @dataclass
 class WrittenData:
     split_files: dict[str, str]
+    strategy_files: dict[str, str]
     data_files: dict[str, DataFile]
     preferences: PreferenceResult | None
     preference_files: dict[str, str]
@@ -203,15 +205,15 @@ class WrittenData:
 def write_data(
     folder: Path,
     survivors: Survivors,
-    system_prompt: str,
+    chat: TrainingChat,
     preferences: PreferenceConfig | None = None,
     progress: StepCounter | None = None,
 ) -> WrittenData:
     """Pass 2: each survivor into its split's files (and its preference pairs into the
     `preferences` config's split file, built a batch at a time); the survivors file is
     removed."""
-    files = {split: SplitFiles(folder, split, system_prompt) for split in SPLITS}
-    builder = PreferenceBuilder(preferences, system_prompt) if preferences else None
+    files = {split: SplitFiles(folder, split, chat) for split in SPLITS}
+    builder = PreferenceBuilder(preferences, chat.system_prompt) if preferences else None
     pair_files = {s: ParquetRows(folder, "preferences", s, preference_schema()) for s in SPLITS}
     waiting: dict[str, list[Dialogue]] = {s: [] for s in SPLITS}
     built = PreferenceResult(judge_prompt=builder.judge.sha256) if builder else None
@@ -223,7 +225,7 @@ def write_data(
         waiting[split] = []
         _merge(built, result)
         for pair in result.pairs:
-            pair_files[split].add(pair.model_dump())
+            pair_files[split].add(chat.pair_row(split, pair.model_dump()))
 
     for raw, split_index in zip(_lines(survivors.path), survivors.splits, strict=True):
         split = SPLITS[split_index]
@@ -239,13 +241,14 @@ def write_data(
         progress.done()
     survivors.path.unlink()
     split_files: dict[str, str] = {}
+    strategy_files: dict[str, str] = {}
     data_files: dict[str, DataFile] = {}
     for split in SPLITS:
         written = files[split].close()
         if written:
-            split_files[split] = written[0]
+            split_files[split], strategy_files[split] = written[0], written[1]
             for relative in written:
-                data_files[relative] = _data_file(folder, relative, files[split].parquet.rows)
+                data_files[relative] = data_file(folder, relative, files[split].parquet.rows)
     preference_files: dict[str, str] = {}
     if builder is not None:
         for split in SPLITS:
@@ -253,11 +256,12 @@ def write_data(
             pair_file = pair_files[split].close()
             if pair_file is not None:
                 preference_files[split] = pair_file
-                data_files[pair_file] = _data_file(folder, pair_file, pair_files[split].rows)
-    return WrittenData(split_files, data_files, built, preference_files)
+                data_files[pair_file] = data_file(folder, pair_file, pair_files[split].rows)
+    return WrittenData(split_files, strategy_files, data_files, built, preference_files)
 
 
-def _data_file(folder: Path, relative: str, rows: int) -> DataFile:
+def data_file(folder: Path, relative: str, rows: int) -> DataFile:
+    """A data file's manifest entry: its hash and row count."""
     return DataFile(sha256=sha256_file(folder / relative), rows=rows)
 
 
