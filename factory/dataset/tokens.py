@@ -45,7 +45,10 @@ class TokenTally:
         self.splits.setdefault(split, Counter())[tokens] += 1
 
     def stats(self) -> dict[str, TokenStats]:
-        return {split: _stats(h) for split, h in self.splits.items() if h}
+        """Per split, in train, validation, test order (whatever order they were seen in)."""
+        order = {"train": 0, "validation": 1, "test": 2}
+        ordered = sorted(self.splits.items(), key=lambda item: (order.get(item[0], 3), item[0]))
+        return {split: _stats(h) for split, h in ordered if h}
 
 
 def _value_at(sorted_counts: list[tuple[int, int]], rank: int) -> int:
