@@ -190,9 +190,10 @@ def test_curate_killed_at_each_rename_saves_a_whole_version_or_none(world, tmp_p
     def after_crash(label: str) -> None:
         check_versions_after_fault(args, root, world.datasets / "esc" / "v0.1.0", label)
 
-    # The rejected/ staging folder, a parquet file per non-empty split (two here; the ESConv
-    # exports are written in place inside the hidden folder), the version folder.
-    each_kill_point(args, prepare, after_crash, hard, expected=4)
+    # The rejected/ staging folder, two parquet files per non-empty split (two here: the
+    # default and the strategy config; the ESConv exports are written in place inside the
+    # hidden folder), the version folder.
+    each_kill_point(args, prepare, after_crash, hard, expected=6)
 
 
 def test_a_curate_is_refused_while_another_builds_the_dataset(world, tmp_path):
