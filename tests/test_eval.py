@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from factory.counting import distinct_n, jensen_shannon
-from factory.evaluation.measures import measure
+from factory.evaluation.tally import measure
 from factory.models import Dialogue
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -242,7 +242,7 @@ def test_a_set_sharing_dialogues_with_its_reference_is_warned_about(cli, run, tm
 def test_an_auc_under_half_is_explained(monkeypatch):
     import factory.evaluation.realism as realism
     from factory.evaluation.evaluate import _compare
-    from factory.evaluation.measures import measure
+    from factory.evaluation.tally import measure
 
     low = realism.Realism(auc_mean=0.07, auc_std=0.02, folds=5, per_side=10, max_words=256)
     monkeypatch.setattr(realism, "sampled_realism_auc", lambda *args, **kwargs: low)

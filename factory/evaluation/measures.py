@@ -155,14 +155,3 @@ WHY_EMPTY = (
 
 POSITION_STEP = 0.2  # by_position's resolution
 MIN_RATINGS = {"turn": 5, "position": 3}  # fewer ratings at a point: left out, not plotted
-
-
-def measure(
-    dialogues: list[Dialogue], sample_size: int = 100, draws: int = 5, seed: int = 0
-) -> Measurement:
-    """Every measure of a set held in memory (`factory eval` streams through SetTally)."""
-    from factory.evaluation.tally import tally_of
-
-    return tally_of(dialogues).measurement(
-        lambda picked: [dialogues[i] for i in picked], sample_size, draws, seed
-    )
