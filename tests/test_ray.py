@@ -150,3 +150,14 @@ def test_filter_ray_on_esconv_gives_the_same_files_as_one_process(cli, tmp_path)
     assert _filter_outputs(tmp_path / "ray") == _filter_outputs(tmp_path / "one")
     assert on_ray.out.splitlines()[:-1] == one.out.splitlines()[:-1]  # the funnel as printed
     assert not ray.is_initialized()
+
+
+def test_filter_on_an_unreachable_cluster_is_one_line_and_writes_nothing(cli, tmp_path):
+    from tests.test_filters import dialogue, write_jsonl
+
+    source = write_jsonl(tmp_path / "in.jsonl", [dialogue()])
+    out = tmp_path / "out"
+    result = cli("filter", str(source), "--out", str(out), "--address", "127.0.0.1:1")
+    assert result.code == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in result.err
+    assert result.err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["in.jsonl"]  # no out, nothing staged
