@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.models import Dialogue
+
 ray = pytest.importorskip("ray")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -161,3 +164,38 @@ def test_filter_on_an_unreachable_cluster_is_one_line_and_writes_nothing(cli, tm
     assert result.code == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in result.err
     assert result.err.count("\n") == 1
     assert [p.name for p in tmp_path.iterdir()] == ["in.jsonl"]  # no out, nothing staged
+
+
+def test_a_filter_failing_on_a_worker_is_one_error_and_leaves_no_files(tmp_path, monkeypatch):
+    from factory.errors import BackendFailing
+    from factory.filters import FILTERS
+    from factory.filters.pipeline import run_recipe
+    from factory.filters.ray_stages import RayStages
+    from factory.filters.recipe import load_recipe
+    from factory.runs.ray_tasks import RayOptions, shutdown
+    from tests.test_filters import dialogue, write_jsonl
+
+    class _FailsOnWorkers(Filter[FilterSettings]):
+        """Stateless, and broken; defined here so that Ray ships the class itself."""
+
+        name = "fails_on_workers"
+        Settings = FilterSettings
+        stateless = True
+
+        def check(self, dialogue: Dialogue) -> Outcome:
+            raise ValueError("boom in a stage")
+
+    monkeypatch.setitem(FILTERS, _FailsOnWorkers.name, _FailsOnWorkers)
+    source = write_jsonl(tmp_path / "in.jsonl", [dialogue()])
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: structure\n  - use: fails_on_workers\n")
+    runner = RayStages(RayOptions(num_cpus=2), actors=1)
+    try:
+        with pytest.raises(
+            BackendFailing, match=r"a Ray worker failed \(.*boom in a stage"
+        ) as caught:
+            run_recipe(source, load_recipe(str(recipe)), tmp_path / "out", runner=runner)
+    finally:
+        shutdown()
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "r.yaml"]
