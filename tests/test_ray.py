@@ -1,6 +1,7 @@
 """`factory generate --ray` on a local Ray (2 CPUs): the same dialogues as one process,
 resume after a budget stop, and an unreachable cluster as one line. `factory filter --ray`:
-the same kept and rejected bytes, and the same counts, as one process."""
+the same kept and rejected bytes, and the same counts, as one process; a filter failing on a
+worker, or a cluster nobody answers, as one line and no files."""
 
 from __future__ import annotations
 
