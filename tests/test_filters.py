@@ -1084,3 +1084,14 @@ def test_a_thousand_malformed_lines_make_six_warnings(tmp_path):
     loaded = DialogueSource(source, warn=eval_warnings.append)
     assert len(list(loaded)) == 1 and loaded.malformed == 1000
     assert len(eval_warnings) == 6 and eval_warnings[-1].startswith("... and 995 more")
+
+
+def test_stateless_filters_keep_no_summary_and_the_order_dependent_ones_are_not_stateless():
+    # `factory filter --ray` runs a stateless filter on actors: its driver copy never runs.
+    from factory.filters.base import Filter
+
+    stateless = {name for name, cls in FILTERS.items() if cls.stateless}
+    assert all(FILTERS[name].summary is Filter.summary for name in stateless)
+    order_dependent = {"exact_dedup", "minhash_dedup", "semantic_dedup", "boilerplate"}
+    assert not stateless & (order_dependent | {"judge", "diversity"})
+    assert "pii_redact" in stateless and "emotion_consistency" in stateless

@@ -22,6 +22,20 @@ JudgeOpt = Annotated[
         " for the embedded model.",
     ),
 ]
+RayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ray",
+        help="Run the per-dialogue filters on Ray actors (`ray` extra); same output.",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Ray cluster address, HOST:PORT or ray://HOST:10001 (implies --ray).",
+        show_default="a local Ray for this run",
+    ),
+]
 FilterOutOpt = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for kept.jsonl, rejected.jsonl, report.json.")
 ]
@@ -32,10 +46,12 @@ def filter_command(
     out: FilterOutOpt,
     recipe: RecipeOpt = "default",
     judge: JudgeOpt = False,
+    ray: RayOpt = False,
+    address: AddressOpt = None,
 ) -> None:
     """Run a filter recipe: kept.jsonl, rejected.jsonl (with every verdict) and report.json."""
     from factory.filters.judge_backend import with_run_judge
-    from factory.filters.pipeline import render_funnel, run_recipe
+    from factory.filters.pipeline import BatchRunner, render_funnel, run_in_process, run_recipe
     from factory.filters.recipe import load_recipe
 
     def warn(message: str) -> None:
@@ -46,9 +62,26 @@ def filter_command(
         chosen = with_run_judge(chosen, [source])
         if chosen.judge_off:
             warn(f"judge off: {chosen.judge_off}")
-    report = run_recipe(
-        source, chosen, out, warn=warn, progress=lambda line: print(line, file=sys.stderr)
-    )
+    runner: BatchRunner = run_in_process
+    if ray or address:
+        from factory.filters.ray_stages import RayStages
+        from factory.runs.ray_tasks import RayOptions
+
+        runner = RayStages(RayOptions(address=address))
+    try:
+        report = run_recipe(
+            source,
+            chosen,
+            out,
+            warn=warn,
+            progress=lambda line: print(line, file=sys.stderr),
+            runner=runner,
+        )
+    finally:
+        if ray or address:
+            from factory.runs.ray_tasks import shutdown
+
+            shutdown()
     typer.echo(render_funnel(report))
     typer.echo(
         f"wrote {out / 'kept.jsonl'}, {out / 'rejected.jsonl'}, {out / 'report.json'} in {report.seconds:.1f}s"

@@ -43,6 +43,11 @@ class Filter(Generic[S]):
     # True for selections that must see every dialogue at once (diversity): the pipeline
     # holds the survivors of the filters before it and runs it, and all after it, at the end.
     needs_all: ClassVar[bool] = False
+    # True when a dialogue's verdict depends on that dialogue alone, not on what came before:
+    # `factory filter --ray` may then run the filter on any worker, on any batch (so it keeps
+    # no `summary`: the driver's copy never runs). False (the default, always safe) keeps it
+    # in the driver, in input order.
+    stateless: ClassVar[bool] = False
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.Settings()

@@ -26,6 +26,7 @@ MARKS = (
 
 class DamagedTextFilter(Filter[FilterSettings]):
     name = "damaged_text"
+    stateless = True
     Settings = FilterSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

@@ -281,6 +281,7 @@ def family_probabilities(rows: list[list[float]], weights: list[float]) -> list[
 
 class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
     name = "emotion_consistency"
+    stateless = True
     Settings = EmotionConsistencySettings
 
     def __init__(

@@ -89,6 +89,7 @@ class EnglishSettings(FilterSettings):
 
 class EnglishFilter(Filter[EnglishSettings]):
     name = "english"
+    stateless = True
     Settings = EnglishSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

@@ -28,6 +28,7 @@ class IntensitySettings(FilterSettings):
 
 class IntensityTrajectoryFilter(Filter[IntensitySettings]):
     name = "intensity_trajectory"
+    stateless = True
     Settings = IntensitySettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

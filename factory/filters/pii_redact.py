@@ -28,6 +28,7 @@ _PATTERNS = (
 
 class PiiRedactFilter(Filter[FilterSettings]):
     name = "pii_redact"
+    stateless = True
     Settings = FilterSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -42,8 +42,8 @@ REPORT_FILE = "report.json"
 
 
 @dataclass
-class _StepTally:
-    """One filter's running counts while the recipe runs."""
+class StepTally:
+    """One filter's running counts while the recipe runs (a Ray worker's, merged with `add`)."""
 
     filter: str
     entered: int = 0
@@ -63,12 +63,18 @@ class _StepTally:
             seconds=round(self.seconds, 3),
         )
 
+    def add(self, other: StepTally) -> None:
+        self.entered += other.entered
+        self.dropped.update(other.dropped)
+        self.kept_reasons.update(other.kept_reasons)
+        self.seconds += other.seconds
+
 
 @dataclass
 class _Tally:
     """Running counts of one recipe run; `report` turns them into report.json's model."""
 
-    steps: list[_StepTally]
+    steps: list[StepTally]
     read: int = 0
     malformed: int = 0
     kept: int = 0
@@ -166,6 +172,31 @@ class MalformedWarnings:
             )
 
 
+@dataclass
+class Batch:
+    """A batch on its way through filters: the dialogues still in, and the lines it adds to
+    rejected.jsonl in the order one process writes them (malformed input read before it, then
+    each filter's drops)."""
+
+    dialogues: list[Dialogue]
+    rejected: list[str] = field(default_factory=list)
+    read: int = 0  # dialogues it held when read, for the progress line
+
+
+# Runs `filters` (counting into the matching `steps`) over each batch and yields every batch,
+# in input order, with its survivors and drops: in this process, or on Ray (filters/ray_stages.py).
+BatchRunner = Callable[[Iterator[Batch], list[Filter[Any]], list[StepTally]], Iterator[Batch]]
+
+
+def run_in_process(
+    batches: Iterator[Batch], filters: list[Filter[Any]], steps: list[StepTally]
+) -> Iterator[Batch]:
+    """The single-process runner: each batch through every filter, one after the other."""
+    for batch in batches:
+        batch.dialogues = run_filters(batch.dialogues, filters, steps, batch.rejected)
+        yield batch
+
+
 def run_recipe(
     source: Path | list[Path],
     recipe: Recipe,
@@ -175,22 +206,23 @@ def run_recipe(
     progress: Callable[[str], None] | None = None,
     on_read: Callable[[Path, Dialogue], None] | None = None,
     kept_sink: Callable[[list[Dialogue]], None] | None = None,
+    runner: BatchRunner = run_in_process,
 ) -> FilterReport:
     """Runs the recipe over one or more dialogue files or run directories, in order;
     `progress` hears counts and rates while it reads (every 10 s on a long run). With
     `on_read`, each dialogue read is shown to it with its file; with `kept_sink`, kept
-    dialogues go to it a batch at a time, in order, instead of into kept.jsonl (curate)."""
+    dialogues go to it a batch at a time, in order, instead of into kept.jsonl (curate).
+    Whatever the runner, kept.jsonl and rejected.jsonl are the same bytes."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     for path in paths:
         if (unfinished := unfinished_run_warning(path)) is not None:
             warn(unfinished)
     filters = recipe.build()
-    tally = _Tally([_StepTally(f.name) for f in filters])
+    tally = _Tally([StepTally(f.name) for f in filters])
     started = time.perf_counter()
     # Filters up to the first that needs every dialogue stream batch by batch; the rest run
     # once, at the end, on what was held.
     split = next((i for i, f in enumerate(filters) if f.needs_all), len(filters))
-    hold = split < len(filters)
     held: list[Dialogue] = []
     malformed = MalformedWarnings(warn)
     counter = StepCounter("filtering", progress or (lambda message: None))
@@ -201,6 +233,8 @@ def run_recipe(
     ):
 
         def kept(dialogues: list[Dialogue]) -> None:
+            if not dialogues:
+                return
             tally.kept += len(dialogues)
             if kept_sink is not None:
                 kept_sink(dialogues)
@@ -208,28 +242,21 @@ def run_recipe(
                 for dialogue in dialogues:
                     kept_file.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
 
-        batch: list[Dialogue] = []
-        for path, number, dialogue, problem in (
-            (file, *row) for file in paths for row in read_dialogues(file)
-        ):
-            if dialogue is None:
-                tally.malformed += 1
-                _reject_malformed(rejected, path, number, problem, malformed)
-                continue
-            tally.read += 1
-            if on_read is not None:
-                on_read(path, dialogue)
-            batch.append(dialogue)
-            if len(batch) >= batch_size:
-                held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
-                counter.advance(len(batch))
-                batch = []
-        held.extend(_run_batch(batch, filters[:split], tally, 0, kept, rejected, hold))
-        counter.advance(len(batch))
+        batches = _read_batches(paths, batch_size, tally, malformed, on_read)
+        for batch in runner(batches, filters[:split], tally.steps[:split]):
+            rejected.writelines(batch.rejected)
+            if split < len(filters):
+                held.extend(batch.dialogues)
+            else:
+                kept(batch.dialogues)
+            counter.advance(batch.read)
         counter.done()
         malformed.close(", each in rejected.jsonl as malformed_input")
-        if hold:
-            _run_batch(held, filters[split:], tally, split, kept, rejected, False)
+        if split < len(filters):
+            last = Batch(held)
+            survivors = run_filters(held, filters[split:], tally.steps[split:], last.rejected)
+            rejected.writelines(last.rejected)
+            kept(survivors)
         summaries = {f.name: summary for f in filters if (summary := f.summary()) is not None}
         report = tally.report(
             ", ".join(map(str, paths)), recipe, summaries, time.perf_counter() - started
@@ -240,31 +267,51 @@ def run_recipe(
     return report
 
 
-def _reject_malformed(
-    rejected: IO[str], path: Path, number: int, problem: str, warnings: MalformedWarnings
-) -> None:
+def _read_batches(
+    paths: list[Path],
+    batch_size: int,
+    tally: _Tally,
+    malformed: MalformedWarnings,
+    on_read: Callable[[Path, Dialogue], None] | None,
+) -> Iterator[Batch]:
+    """The input as batches of `batch_size` dialogues (the last one shorter, maybe empty);
+    a malformed line is counted and rides, as its rejected line, with the next batch."""
+    batch = Batch([])
+    for path, number, dialogue, problem in (
+        (file, *row) for file in paths for row in read_dialogues(file)
+    ):
+        if dialogue is None:
+            tally.malformed += 1
+            batch.rejected.append(_reject_malformed(path, number, problem, malformed))
+            continue
+        tally.read += 1
+        if on_read is not None:
+            on_read(path, dialogue)
+        batch.dialogues.append(dialogue)
+        batch.read += 1
+        if batch.read >= batch_size:
+            yield batch
+            batch = Batch([])
+    yield batch
+
+
+def _reject_malformed(path: Path, number: int, problem: str, warnings: MalformedWarnings) -> str:
     """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`."""
     raw, _, why = problem.rpartition("\t")
     warnings.add(path, number, why)
     verdict = Verdict(
         filter="input", keep=False, reason="malformed_input", details={"line": number, "error": why}
     )
-    rejected.write(json_line({"line": number, "raw": raw, "verdicts": [verdict.model_dump()]}))
+    return json_line({"line": number, "raw": raw, "verdicts": [verdict.model_dump()]})
 
 
-def _run_batch(
-    batch: list[Dialogue],
-    filters: list[Filter[Any]],
-    tally: _Tally,
-    offset: int,
-    kept: Callable[[list[Dialogue]], None],
-    rejected: IO[str],
-    hold: bool,
+def run_filters(
+    batch: list[Dialogue], filters: list[Filter[Any]], steps: list[StepTally], rejected: list[str]
 ) -> list[Dialogue]:
-    """Runs `filters` (tally.steps[offset:]) over the batch; survivors go to `kept`, or are
-    returned when `hold` (a later filter needs them all)."""
+    """Runs `filters` in order over the batch, counting into `steps` and adding each dropped
+    dialogue, with its verdicts, to `rejected`; returns the survivors with theirs."""
     current = batch
-    for step, flt in zip(tally.steps[offset:], filters, strict=False):
+    for step, flt in zip(steps, filters, strict=True):
         if not current:
             return []
         began = time.perf_counter()
@@ -281,13 +328,9 @@ def _run_batch(
                 survivors.append(dialogue)
             else:
                 step.dropped[outcome.verdict.reason] += 1
-                rejected.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
+                rejected.append(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
         current = survivors
-    if hold:
-        return current
-    if current:
-        kept(current)
-    return []
+    return current
 
 
 def render_funnel(report: FilterReport) -> str:

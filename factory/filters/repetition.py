@@ -28,6 +28,7 @@ class RepetitionSettings(FilterSettings):
 
 class RepetitionFilter(Filter[RepetitionSettings]):
     name = "repetition"
+    stateless = True
     Settings = RepetitionSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

@@ -55,6 +55,7 @@ _ROLE_CHECKS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
 
 class RoleLeakageFilter(Filter[FilterSettings]):
     name = "role_leakage"
+    stateless = True
     Settings = FilterSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

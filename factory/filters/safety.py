@@ -53,6 +53,7 @@ def crisis_cues(dialogue: Dialogue) -> list[tuple[int, str]]:
 
 class SafetyFilter(Filter[FilterSettings]):
     name = "safety"
+    stateless = True
     Settings = FilterSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

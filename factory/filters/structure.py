@@ -37,6 +37,7 @@ class StructureSettings(FilterSettings):
 
 class StructureFilter(Filter[StructureSettings]):
     name = "structure"
+    stateless = True
     Settings = StructureSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

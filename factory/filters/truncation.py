@@ -18,6 +18,7 @@ _EMOTICON = re.compile(r"(?:[:;=]-?[()\[\]dpo/\\|]|<3|\^\^|xd)\s*$", re.I)
 
 class TruncationFilter(Filter[FilterSettings]):
     name = "truncation"
+    stateless = True
     Settings = FilterSettings
 
     def check(self, dialogue: Dialogue) -> Outcome:

@@ -179,7 +179,7 @@ async def run_on_ray(
                 try:
                     lines = await asyncio.to_thread(ray.get, ref)
                 except ray.exceptions.RayTaskError as exc:
-                    raise _worker_error(exc) from None
+                    raise worker_error(exc) from None
                 for line in lines:
                     record(Dialogue.model_validate(json.loads(line)))
     except BaseException:
@@ -188,16 +188,16 @@ async def run_on_ray(
         raise
 
 
-def _worker_error(exc: Any) -> Exception:
+def worker_error(
+    exc: Any, advice: str = "fix it and rerun the same command to resume"
+) -> Exception:
     """A worker's exception as one line: ours as it was raised, anything else summarised."""
     cause = getattr(exc, "cause", None)
     if isinstance(cause, FactoryError):
         return cause
     text = str(cause or exc).strip().splitlines()
     first = next((line for line in reversed(text) if line.strip()), type(exc).__name__)
-    return BackendFailing(
-        f"a Ray worker failed ({first[:200]}): fix it and rerun the same command to resume"
-    )
+    return BackendFailing(f"a Ray worker failed ({first[:200]}): {advice}")
 
 
 def shutdown() -> None:
