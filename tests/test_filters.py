@@ -203,7 +203,9 @@ def test_english():
 
 def test_repetition_of_turns_and_loops():
     loop = "I'm so sorry to hear that, I am here for you."
-    v = verdict("repetition", dialogue(supporter=[loop] * 5))
+    assert verdict("repetition", dialogue(supporter=[loop] * 5)).reason == "repeated_line"
+    spread = [loop, SUPPORTER[1], loop, SUPPORTER[3], loop]  # never twice in a row
+    v = verdict("repetition", dialogue(supporter=spread))
     assert v.reason == "repeated_turns" and v.details["role"] == "supporter"
     looping = [
         "I feel sad and I feel sad and I feel sad and I feel sad and I feel sad today",

@@ -1,0 +1,86 @@
+"""Defects a generator makes and a whole-dialogue share misses: a few turns in another
+language, one line sent turn after turn, an ending on an unanswered question or without a
+closing. Planted in crafted dialogues; the false drops on real ESConv are in BENCHMARKS.md."""
+
+import pytest
+
+from factory.filters.english import other_language
+from tests.test_filters import SEEKER, SUPPORTER, dialogue, verdict
+
+# Written for these tests; bench/filters.py plants another set.
+OTHER_LANGUAGE = [
+    "Lo siento mucho, entiendo que esta situación es muy difícil para ti.",
+    "Je comprends tout à fait ce que tu ressens en ce moment.",
+    "Das tut mir wirklich leid, ich kann gut verstehen, wie du dich fühlst.",
+    "Mi dispiace tanto, capisco che questo periodo sia molto pesante per te.",
+    "Você já pensou em procurar a ajuda de um profissional?",
+    "Wat vervelend voor je, ik begrijp dat het een zware tijd is.",
+    "Bardzo mi przykro, rozumiem że to dla ciebie trudny czas w pracy.",
+    "Çok üzgünüm, bu durumun senin için ne kadar zor olduğunu anlıyorum.",  # noqa: RUF001
+    "Jag förstår hur du känner dig, det låter verkligen jobbigt just nu.",
+    "我很理解你现在的感受，失去工作真的让人很难过。",  # noqa: RUF001
+    "Мне очень жаль, я понимаю, как тебе сейчас тяжело.",
+    "お気持ちはよくわかります。無理をしないでくださいね。",
+]
+ENGLISH_EDGES = [
+    "Pretty much... over 25 years actually",  # no function word, but short
+    "I'm feeling pretty good right now.",  # contractions are English
+    "Queen bed, small desk, rug.",
+    "We had a great time at the café in Zürich last summer.",  # one or two accents
+    "1. Better job 2. Healthier habits 3. Better financial situation",
+    "I said 'adiós' and 'merci' and 'danke' to the three of them.",
+]
+
+
+def numbered(lines: list[str], n: int) -> list[str]:
+    """n distinct turns (the repeated share counts exact copies) from a few lines."""
+    return [f"On day {i}: {lines[i % len(lines)]}" for i in range(n)]
+
+
+@pytest.mark.parametrize("text", OTHER_LANGUAGE)
+def test_a_turn_in_another_language_is_recognised(text):
+    assert other_language(text, min_words=6)
+
+
+@pytest.mark.parametrize("text", ENGLISH_EDGES)
+def test_terse_or_borrowing_english_turns_are_english(text):
+    assert not other_language(text, min_words=6)
+
+
+def test_two_turns_in_another_language_drop_a_dialogue_one_does_not():
+    supporter = [SUPPORTER[0], OTHER_LANGUAGE[0], SUPPORTER[2], OTHER_LANGUAGE[9], SUPPORTER[4]]
+    v = verdict("english", dialogue(supporter=supporter))
+    assert (v.keep, v.reason, v.details["turns"]) == (False, "other_language_turns", [3, 7])
+    # The whole-dialogue share alone would keep it.
+    assert v.score is not None and v.score >= 0.2
+    one = [SUPPORTER[0], OTHER_LANGUAGE[1], *SUPPORTER[2:]]
+    assert verdict("english", dialogue(supporter=one)).keep
+    assert not verdict("english", dialogue(supporter=one), min_other_language_turns=1).keep
+
+
+def test_a_line_sent_three_times_in_a_row_drops_however_long_the_dialogue():
+    line = "I'm so sorry to hear that, I am here for you."
+    seeker, supporter = numbered(SEEKER, 20), numbered(SUPPORTER, 19)
+    supporter[7:10] = [line, line, line.lower() + "!"]
+    v = verdict("repetition", dialogue(seeker=seeker, supporter=supporter))
+    assert (v.keep, v.reason, v.score, v.details["turn"]) == (False, "repeated_line", 3, 15)
+    # Three of 19 supporter turns is under the repeated share; only the run catches it.
+    assert verdict("repetition", dialogue(seeker=seeker, supporter=supporter), max_line_run=3).keep
+
+
+def test_a_near_identical_line_counts_and_a_changed_one_breaks_the_run():
+    base = "It sounds like you have been carrying a lot on your own for a long time now"
+    near = base + " too"  # 17 of 18 words shared
+    other = "Have you been able to talk to anyone in your family about the rent?"
+    seeker = numbered(SEEKER, 8)
+    looping = [SUPPORTER[0], base, near, base, *SUPPORTER[1:]]
+    assert verdict("repetition", dialogue(seeker=seeker, supporter=looping)).reason == (
+        "repeated_line"
+    )
+    broken = [SUPPORTER[0], base, near, other, base, *SUPPORTER[1:]]
+    assert verdict("repetition", dialogue(seeker=seeker, supporter=broken)).keep
+
+
+def test_short_courtesies_repeated_in_a_row_are_kept():
+    seeker = [SEEKER[0], "ok thank you", "ok thank you", "ok thank you", SEEKER[4]]
+    assert verdict("repetition", dialogue(seeker=seeker)).keep
