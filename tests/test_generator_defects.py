@@ -84,3 +84,42 @@ def test_a_near_identical_line_counts_and_a_changed_one_breaks_the_run():
 def test_short_courtesies_repeated_in_a_row_are_kept():
     seeker = [SEEKER[0], "ok thank you", "ok thank you", "ok thank you", SEEKER[4]]
     assert verdict("repetition", dialogue(seeker=seeker)).keep
+
+
+@pytest.mark.parametrize("end_reason", ["completed", "max_turns"])
+def test_a_question_left_hanging_at_the_length_limit_drops(end_reason):
+    d = dialogue(end_reason=end_reason)  # the supporter speaks last
+    asked = [*d.turns[:-1], d.turns[-1].model_copy(update={"text": "How long has it been?"})]
+    v = verdict("ending", d.model_copy(update={"turns": asked}))
+    assert (v.keep, v.reason) == (False, "unanswered_question")
+    thanks_then_question = "Thank you for telling me. What did your boss say?"
+    asked[-1] = asked[-1].model_copy(update={"text": thanks_then_question})
+    assert not verdict("ending", d.model_copy(update={"turns": asked})).keep
+
+
+@pytest.mark.parametrize(
+    "last, end_reason",
+    [
+        ("How long has it been?", "seeker_closed"),  # the seeker chose to stop
+        ("How long has it been?", "imported"),  # a person's dialogue: not the generator's limit
+        ("Take care of yourself. Is there anything else on your mind?", "completed"),
+        ("Is there anything else I can help you with?", "max_turns"),
+        ("I hope the interview goes well. Good luck!", "completed"),
+    ],
+)
+def test_endings_that_are_kept(last, end_reason):
+    d = dialogue(end_reason=end_reason)
+    turns = [*d.turns[:-1], d.turns[-1].model_copy(update={"text": last})]
+    assert verdict("ending", d.model_copy(update={"turns": turns})).keep
+
+
+def test_no_closing_drops_only_when_the_recipe_asks():
+    seeker = [*SEEKER[:4], "I will call my old boss tomorrow morning then."]
+    abrupt = dialogue(seeker=seeker, supporter=[*SUPPORTER[:4], "That sounds like a plan."])
+    assert verdict("ending", abrupt).keep
+    v = verdict("ending", abrupt, require_closing=True)
+    assert (v.keep, v.reason) == (False, "no_closing")
+    # The seeker's thanks, two turns before the end, is a closing within the last three.
+    thanked = dialogue(supporter=[*SUPPORTER[:4], "That sounds like a plan."])
+    assert verdict("ending", thanked, require_closing=True).keep
+    assert not verdict("ending", thanked, require_closing=True, closing_turns=1).keep
