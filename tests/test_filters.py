@@ -220,7 +220,9 @@ def test_repetition_of_turns_and_loops():
     "ending, keep",
     [
         ("I will call my boss and", False),
-        ("Thank you,", False),
+        ("Thank you,", True),  # a closing with a stray comma: ESConv's people type these
+        ("You too, goodbye,", True),
+        ("I will call my boss tomorrow,", False),
         ("Thank you, bye.", True),
         ("I hope so...", False),
         ('Tell them, "I am trying." It might help.', True),
