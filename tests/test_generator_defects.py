@@ -123,3 +123,18 @@ def test_no_closing_drops_only_when_the_recipe_asks():
     thanked = dialogue(supporter=[*SUPPORTER[:4], "That sounds like a plan."])
     assert verdict("ending", thanked, require_closing=True).keep
     assert not verdict("ending", thanked, require_closing=True, closing_turns=1).keep
+
+
+def test_a_situation_of_a_few_words_is_a_label_and_not_compared():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("faiss")
+    from tests.test_filters import _emotion_dialogue
+
+    # ESConv situations like "finals" or "masters degree" embed far from a story told in full.
+    label = _emotion_dialogue("anxiety", situation="garden overgrown")
+    story = _emotion_dialogue(
+        "anxiety", situation="My cat died last spring and the garden she loved is overgrown."
+    )
+    assert verdict("emotion_consistency", label).keep
+    assert verdict("emotion_consistency", label, min_situation_words=0).reason == "off_situation"
+    assert verdict("emotion_consistency", story).reason == "off_situation"
