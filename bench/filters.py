@@ -172,11 +172,16 @@ def planted(esconv: list[Dialogue], n: int, seed: int, only: list[str] | None = 
         return edit(d, turns, f"-same{times}")
 
     def hanging(d: Dialogue) -> Dialogue:
-        # Stopped by the generator at its length right after a supporter question (the last
-        # one from turn 5 on; without one, a supporter turn made to end on a question).
-        supporter = [i for i, t in enumerate(d.turns) if t.role == "supporter" and i >= 5]
-        asks = [i for i in supporter if d.turns[i].text.rstrip().endswith("?")]
-        end = asks[-1] if asks else supporter[-1]
+        # Stopped by the generator at its length right after a supporter question asked in
+        # the body of the talk (the last one from turn 5 to two thirds in; without one, a
+        # supporter turn there made to end on a question), before any goodbye.
+        body = [
+            i
+            for i, t in enumerate(d.turns)
+            if t.role == "supporter" and 5 <= i < max(6, 2 * len(d.turns) // 3)
+        ]
+        asks = [i for i in body if d.turns[i].text.rstrip().endswith("?")]
+        end = asks[-1] if asks else body[-1]
         turns = list(d.turns[: end + 1])
         if not asks:
             text = turns[end].text.rstrip() + " How long has it been?"

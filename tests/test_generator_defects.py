@@ -92,9 +92,13 @@ def test_a_question_left_hanging_at_the_length_limit_drops(end_reason):
     asked = [*d.turns[:-1], d.turns[-1].model_copy(update={"text": "How long has it been?"})]
     v = verdict("ending", d.model_copy(update={"turns": asked}))
     assert (v.keep, v.reason) == (False, "unanswered_question")
-    thanks_then_question = "Thank you for telling me. What did your boss say?"
-    asked[-1] = asked[-1].model_copy(update={"text": thanks_then_question})
-    assert not verdict("ending", d.model_copy(update={"turns": asked})).keep
+    for question in (
+        "Thank you for telling me. What did your boss say?",
+        "What could you do to take care of yourself this week?",  # farewell words, no farewell
+        "Could you make time to read, or something else you enjoy?",  # no offer of more help
+    ):
+        asked[-1] = asked[-1].model_copy(update={"text": question})
+        assert not verdict("ending", d.model_copy(update={"turns": asked})).keep, question
 
 
 @pytest.mark.parametrize(
@@ -104,6 +108,7 @@ def test_a_question_left_hanging_at_the_length_limit_drops(end_reason):
         ("How long has it been?", "imported"),  # a person's dialogue: not the generator's limit
         ("Take care of yourself. Is there anything else on your mind?", "completed"),
         ("Is there anything else I can help you with?", "max_turns"),
+        ("You too! Have a great day. How long until the interview?", "completed"),
         ("I hope the interview goes well. Good luck!", "completed"),
     ],
 )
@@ -138,3 +143,12 @@ def test_a_situation_of_a_few_words_is_a_label_and_not_compared():
     assert verdict("emotion_consistency", label).keep
     assert verdict("emotion_consistency", label, min_situation_words=0).reason == "off_situation"
     assert verdict("emotion_consistency", story).reason == "off_situation"
+
+
+def test_a_turn_in_another_script_is_named_for_its_language_not_empty():
+    supporter = [SUPPORTER[0], OTHER_LANGUAGE[9], SUPPORTER[2], OTHER_LANGUAGE[10], SUPPORTER[4]]
+    d = dialogue(supporter=supporter)
+    assert verdict("structure", d).keep
+    assert verdict("english", d).reason == "other_language_turns"
+    blank = dialogue(supporter=[SUPPORTER[0], "...", *SUPPORTER[2:]])
+    assert verdict("structure", blank).reason == "empty_turn"
