@@ -5,7 +5,7 @@ closing. Planted in crafted dialogues; the false drops on real ESConv are in BEN
 import pytest
 
 from factory.filters.english import other_language
-from tests.test_filters import SEEKER, SUPPORTER, dialogue, verdict
+from tests.test_filters import SEEKER, SHARED, SUPPORTER, dialogue, verdict
 
 # Written for these tests; bench/filters.py plants another set.
 OTHER_LANGUAGE = [
@@ -152,3 +152,42 @@ def test_a_turn_in_another_script_is_named_for_its_language_not_empty():
     assert verdict("english", d).reason == "other_language_turns"
     blank = dialogue(supporter=[SUPPORTER[0], "...", *SUPPORTER[2:]])
     assert verdict("structure", blank).reason == "empty_turn"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
+def test_on_real_esconv_the_new_checks_drop_nothing_and_catch_what_is_planted():
+    import random
+
+    from factory.filters import FILTERS
+    from factory.importers.esconv import import_esconv
+
+    splits = [SHARED / "esconv" / f"esconv_{s}.jsonl" for s in ("valid", "test")]
+    real, _ = import_esconv(splits)
+    checks = {name: FILTERS[name]() for name in ("english", "repetition", "ending")}
+    new_reasons = {"other_language_turns", "repeated_line", "unanswered_question"}
+    for flt in checks.values():
+        assert not {o.verdict.reason for o in flt.check_batch(real)} & new_reasons
+    rng = random.Random(5)
+    line = "I hear you, and it makes sense that you feel this way right now."
+    foreign, looping, hanging = [], [], []
+    for d in real:
+        spots = [i for i, t in enumerate(d.turns) if t.role == "supporter"][1:]
+        turns = list(d.turns)
+        for i in rng.sample(spots, 2):
+            turns[i] = turns[i].model_copy(update={"text": rng.choice(OTHER_LANGUAGE)})
+        foreign.append(d.model_copy(update={"turns": turns}))
+        turns = list(d.turns)
+        start = rng.randrange(len(spots) - 2)
+        for i in spots[start : start + 3]:
+            turns[i] = turns[i].model_copy(update={"text": line})
+        looping.append(d.model_copy(update={"turns": turns}))
+        asked = [*d.turns[: spots[0] + 1]]
+        asked[-1] = asked[-1].model_copy(update={"text": "What happened after that?"})
+        hanging.append(d.model_copy(update={"turns": asked, "end_reason": "max_turns"}))
+    for name, planted, reason in (
+        ("english", foreign, "other_language_turns"),
+        ("repetition", looping, "repeated_line"),
+        ("ending", hanging, "unanswered_question"),
+    ):
+        caught = [o.verdict.reason for o in checks[name].check_batch(planted)]
+        assert caught.count(reason) / len(planted) >= 0.95, (name, caught.count(reason))
