@@ -95,7 +95,7 @@ _OTHER_WORDS = """
     wie mir dich mich sehr kann habe bin bist wenn oder für
     di che non sono ma molto questo sei ho hai anche perché
     eu você não isso muito estou mas da os em
-    ik je het een niet van zijn voor op maar ook
+    ik het een niet van zijn voor op maar ook
 """
 _OTHER = frozenset(_OTHER_WORDS.split())
 # Contractions are English evidence that the function-word list misses ("I'm", "that's").
@@ -113,13 +113,14 @@ def other_language(text: str, min_words: int) -> bool:
     tokens = letter_words(text)
     if len(tokens) < min_words:
         return False
-    english = sum(w in _ENGLISH or bool(_CONTRACTION.match(w)) for w in tokens) / len(tokens)
-    other = sum(w in _OTHER for w in tokens) / len(tokens)
+    english = sum(w in _ENGLISH or bool(_CONTRACTION.match(w)) for w in tokens)
+    other = sum(w in _OTHER for w in tokens)
     accented = sum(not w.isascii() for w in tokens)
+    share = english / len(tokens)
     return (
-        (other * len(tokens) >= 2 and other > english)
-        or (english < 0.1 and len(tokens) >= 8)
-        or (accented >= 2 and english < 0.2)
+        (other >= 2 and other > english)
+        or (share < 0.1 and len(tokens) >= 8)
+        or (accented >= 2 and share < 0.2)
     )
 
 
