@@ -5,6 +5,8 @@ dedup on 100,000 dialogues.
     python bench/filters.py --shared ../shared/data --dedup-n 100000
 """
 
+# ruff: noqa: RUF001 (the other-language lines use letters that look Latin)
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +28,34 @@ from factory.filters.recipe import load_recipe
 from factory.importers.esconv import import_esconv
 from factory.models import Dialogue
 
+# Supporter lines in other languages, written for this benchmark (the tests plant others).
+OTHER_LANGUAGE = [
+    "Entiendo perfectamente, a veces el trabajo nos quita toda la energía.",
+    "¿Qué te gustaría hacer este fin de semana para relajarte un poco?",
+    "Tienes derecho a sentirte así, nadie debería tratarte de esa manera.",
+    "Est-ce que tu as pu en parler avec ta famille ou tes amis?",
+    "Je pense que tu mérites de prendre un peu de temps pour toi.",
+    "Ça doit être vraiment épuisant de vivre avec cette inquiétude tous les jours.",
+    "Ich glaube, du solltest mit jemandem darüber reden, dem du vertraust.",
+    "Es ist ganz normal, nach einer Trennung traurig zu sein.",
+    "Forse potresti scrivere quello che provi in un diario ogni sera.",
+    "Non sei da solo, molte persone passano momenti come questo.",
+    "Talvez seja uma boa ideia conversar com seu chefe sobre isso.",
+    "Het klinkt alsof je al heel lang alles alleen draagt.",
+    "Może warto porozmawiać o tym z kimś bliskim jeszcze dziś wieczorem.",
+    "Belki bu konuda bir uzmandan destek almayı düşünebilirsin.",
+    "Kamu tidak sendirian, banyak orang merasakan hal yang sama.",
+    "Det är helt förståeligt att du känner dig orolig inför framtiden.",
+    "我觉得你已经很努力了，给自己一点休息的时间吧。",
+    "你最近睡得怎么样？有没有好好吃饭？",
+    "そのことについて、誰かに相談したことはありますか？",
+    "Ты не виноват в том, что произошло, постарайся быть к себе добрее.",
+    "Вы уже говорили об этом с кем-нибудь из близких?",
+    "혼자서 모든 걸 감당하려고 하지 않아도 괜찮아요.",
+    "Είναι φυσιολογικό να νιώθεις έτσι μετά από όλα αυτά.",
+    "أنا أفهم شعورك، هذا الوضع صعب جدا.",
+]
+
 
 def write(dialogues: list[Dialogue], path: Path) -> Path:
     path.write_text("".join(d.model_dump_json() + "\n" for d in dialogues))
@@ -33,17 +63,24 @@ def write(dialogues: list[Dialogue], path: Path) -> Path:
 
 
 def real_data(shared: Path, tmp: Path) -> list[Dialogue]:
-    """Runs the default recipe on ESConv and FailedESConv; returns the ESConv dialogues it kept."""
-    esconv, _ = import_esconv(
-        [shared / "esconv" / f"esconv_{s}.jsonl" for s in ("train", "valid", "test")]
-    )
+    """Runs the default recipe on ESConv (valid + test, the issue's measure; and all 1,300) and
+    on FailedESConv; returns the dialogues of all of ESConv that it kept."""
+    split = {
+        s: import_esconv([shared / "esconv" / f"esconv_{s}.jsonl"])[0]
+        for s in ("train", "valid", "test")
+    }
     failed, _ = import_esconv([shared / "esconv" / "FailedESConv.json"])
     print("## default recipe on real data (share kept after each filter)")
+    sets = (
+        ("ESConv valid+test", split["valid"] + split["test"]),
+        ("ESConv", split["train"] + split["valid"] + split["test"]),
+        ("FailedESConv", failed),
+    )
     reports = {
         name: run_recipe(
-            write(rows, tmp / f"{name}.jsonl"), load_recipe("default"), tmp / f"out-{name}"
+            write(rows, tmp / f"{index}.jsonl"), load_recipe("default"), tmp / f"out-{index}"
         )
-        for name, rows in (("ESConv", esconv), ("FailedESConv", failed))
+        for index, (name, rows) in enumerate(sets)
     }
     print(f"{'filter':<22}" + "".join(f"{name:>24}" for name in reports))
     for index, step in enumerate(reports["ESConv"].funnel):
@@ -58,11 +95,14 @@ def real_data(shared: Path, tmp: Path) -> list[Dialogue]:
         print(
             f"{name}: kept {report.kept} of {report.read} ({100 * report.kept / report.read:.1f}%)"
         )
-    kept = (tmp / "out-ESConv" / "kept.jsonl").read_text().splitlines()
+        for step in report.funnel:
+            if step.drop_reasons:
+                print(f"  {step.filter}: {dict(step.drop_reasons)}")
+    kept = (tmp / "out-1" / "kept.jsonl").read_text().splitlines()
     return [Dialogue.model_validate_json(line).model_copy(update={"verdicts": []}) for line in kept]
 
 
-def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
+def planted(esconv: list[Dialogue], n: int, seed: int, only: list[str] | None = None) -> None:
     """Copies of real dialogues with one defect each; which filter drops them first."""
     rng = random.Random(seed)
     base = [d for d in esconv if len(d.turns) >= 8][: n * 2]
@@ -111,6 +151,45 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
         turns[i] = turns[i].model_copy(update={"text": damaged})
         return edit(d, turns, "-damaged")
 
+    def other_language(d: Dialogue, k: int) -> Dialogue:
+        # k of the supporter's turns (past its greeting) in another language.
+        turns = list(d.turns)
+        spots = [i for i, t in enumerate(turns) if t.role == "supporter"][1:]
+        for i in rng.sample(spots, min(k, len(spots))):
+            turns[i] = turns[i].model_copy(update={"text": rng.choice(OTHER_LANGUAGE)})
+        return edit(d, turns, f"-lang{k}")
+
+    def same_line(d: Dialogue, times: int) -> Dialogue:
+        # One supporter line sent `times` turns in a row somewhere in the dialogue.
+        turns = list(d.turns)
+        spots = [i for i, t in enumerate(turns) if t.role == "supporter"]
+        start = rng.randrange(len(spots) - times + 1)
+        line = turns[spots[start]].text
+        if len(line.split()) < 4:
+            line = "I'm so sorry to hear that, I am here for you."
+        for i in spots[start : start + times]:
+            turns[i] = turns[i].model_copy(update={"text": line})
+        return edit(d, turns, f"-same{times}")
+
+    def hanging(d: Dialogue) -> Dialogue:
+        # Stopped by the generator at its length right after a supporter question asked in
+        # the body of the talk (the last one from turn 5 to two thirds in; without one, a
+        # supporter turn there made to end on a question), before any goodbye.
+        body = [
+            i
+            for i, t in enumerate(d.turns)
+            if t.role == "supporter" and 5 <= i < max(6, 2 * len(d.turns) // 3)
+        ]
+        asks = [i for i in body if d.turns[i].text.rstrip().endswith("?")]
+        end = asks[-1] if asks else body[-1]
+        turns = list(d.turns[: end + 1])
+        if not asks:
+            text = turns[end].text.rstrip() + " How long has it been?"
+            turns[end] = turns[end].model_copy(update={"text": text})
+        return d.model_copy(
+            update={"id": d.id + "-hang", "turns": turns, "end_reason": "completed"}
+        )
+
     families = emotion_families()
 
     def swap_emotion(d: Dialogue) -> Dialogue:
@@ -126,17 +205,32 @@ def planted(esconv: list[Dialogue], n: int, seed: int) -> None:
         "role leakage": [leak(d) for d in clean],
         "truncated ending": [truncate(d) for d in clean],
         "utterance loop": [loop(d) for d in clean],
+        "2 supporter turns in another language": [other_language(d, 2) for d in clean],
+        "3 supporter turns in another language": [other_language(d, 3) for d in clean],
+        "one line 3 times in a row": [same_line(d, 3) for d in clean],
+        "one line 4 times in a row": [same_line(d, 4) for d in clean],
+        "question left at the length limit": [hanging(d) for d in clean],
         "split and rejoined text": [damage(d) for d in clean],
         "emotion from another family": [swap_emotion(d) for d in clean],
     }
     # A swapped emotion leaves the text as it was: run those without their originals, or
-    # exact dedup would take them first.
-    alone = {"emotion from another family"}
+    # exact dedup would take them first. Defects that change a turn or two are run alone
+    # too, or MinHash would take some as near copies and hide what their own filter does.
+    alone = {
+        "emotion from another family",
+        "2 supporter turns in another language",
+        "3 supporter turns in another language",
+        "one line 3 times in a row",
+        "one line 4 times in a row",
+        "question left at the length limit",
+    }
     print(f"\n## planted defects ({n} each, on ESConv dialogues the default recipe keeps)")
     print("(the emotion weights were fitted on ESConv train, which most of these come from;")
     print(" bench/emotion_consistency.py gives held-out numbers)")
     with tempfile.TemporaryDirectory() as tmp:
         for label, rows in defects.items():
+            if only and not label.startswith(tuple(only)):
+                continue
             # The originals go first so that copies have something to duplicate.
             source = write(rows if label in alone else [*clean, *rows], Path(tmp) / "in.jsonl")
             report = run_recipe(source, load_recipe("default"), Path(tmp) / "out")
@@ -182,13 +276,14 @@ def main() -> None:
     parser.add_argument("--planted", type=int, default=200)
     parser.add_argument("--dedup-n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="planted defects whose label starts so")
     args = parser.parse_args()
     print(
         f"# {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}; filters: {', '.join(FILTERS)}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         esconv = real_data(args.shared, Path(tmp))
-    planted(esconv, args.planted, args.seed)
+    planted(esconv, args.planted, args.seed, args.only)
     if args.dedup_n:
         dedup_speed(esconv, args.dedup_n, args.seed)
 

@@ -22,6 +22,15 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+_LETTER_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+
+
+def letter_words(text: str) -> list[str]:
+    """Lower-case words of letters in any script ("está", "für" whole, unlike `words`), with
+    inner apostrophes kept: what a check of the language of one turn counts."""
+    return _LETTER_WORD.findall(text.lower().replace("\u2019", "'"))
+
+
 def normalised(text: str) -> str:
     """The text's words joined by single spaces: case, punctuation and spacing ignored."""
     if text.isascii():

@@ -203,7 +203,9 @@ def test_english():
 
 def test_repetition_of_turns_and_loops():
     loop = "I'm so sorry to hear that, I am here for you."
-    v = verdict("repetition", dialogue(supporter=[loop] * 5))
+    assert verdict("repetition", dialogue(supporter=[loop] * 5)).reason == "repeated_line"
+    spread = [loop, SUPPORTER[1], loop, SUPPORTER[3], loop]  # never twice in a row
+    v = verdict("repetition", dialogue(supporter=spread))
     assert v.reason == "repeated_turns" and v.details["role"] == "supporter"
     looping = [
         "I feel sad and I feel sad and I feel sad and I feel sad and I feel sad today",
@@ -218,7 +220,9 @@ def test_repetition_of_turns_and_loops():
     "ending, keep",
     [
         ("I will call my boss and", False),
-        ("Thank you,", False),
+        ("Thank you,", True),  # a closing with a stray comma: ESConv's people type these
+        ("You too, goodbye,", True),
+        ("I will call my boss tomorrow,", False),
         ("Thank you, bye.", True),
         ("I hope so...", False),
         ('Tell them, "I am trying." It might help.', True),
@@ -595,7 +599,7 @@ def test_real_esconv_keeps_more_than_failed_esconv(tmp_path, cli):
     real = run_recipe(esconv, load_recipe("default"), tmp_path / "f1")
     rejected = run_recipe(failed, load_recipe("default"), tmp_path / "f2")
     real_share, failed_share = real.kept / real.read, rejected.kept / rejected.read
-    assert real_share > 0.85  # 90.5% when measured (BENCHMARKS.md)
+    assert real_share > 0.85  # 90.8% when measured (BENCHMARKS.md)
     assert failed_share < 0.5
     # People's text carries none of the marks of split-and-rejoined text.
     for report in (real, rejected):

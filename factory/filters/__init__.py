@@ -9,6 +9,7 @@ from factory.filters.boilerplate import BoilerplateFilter
 from factory.filters.damaged_text import DamagedTextFilter
 from factory.filters.diversity import DiversityFilter
 from factory.filters.emotion_consistency import EmotionConsistencyFilter
+from factory.filters.ending import EndingFilter
 from factory.filters.english import EnglishFilter
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.intensity_trajectory import IntensityTrajectoryFilter
@@ -31,6 +32,7 @@ FILTERS: dict[str, type[Filter[Any]]] = {
         EnglishFilter,
         RepetitionFilter,
         TruncationFilter,
+        EndingFilter,
         DamagedTextFilter,
         ExactDedupFilter,
         MinHashDedupFilter,

@@ -56,9 +56,11 @@ class StructureFilter(Filter[StructureSettings]):
         for before, after in itertools.pairwise(turns):
             if before.role == after.role:
                 return self.drop(dialogue, "broken_alternation")
-        counts = [len(words(t.text)) for t in turns]
-        if min(counts) == 0:
+        # Empty: no letter or digit in any script (a turn in Chinese has no `words`, yet it is
+        # a turn in another language, which the english filter names).
+        if any(not any(c.isalnum() for c in t.text) for t in turns):
             return self.drop(dialogue, "empty_turn")
+        counts = [len(words(t.text)) for t in turns]
         if max(counts) > s.max_turn_words:
             return self.drop(dialogue, "overlong_turn", score=max(counts))
         mean = sum(counts) / len(counts)
