@@ -6,6 +6,7 @@ stays the same across versions while those records grow."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,38 +135,37 @@ def split_path(version: Path, split: str) -> Path | None:
     return version / relative if relative else None
 
 
-def iter_split(path: Path, batch_rows: int = 1024) -> Iterator[list[Dialogue]]:
-    """A split's dialogues a record batch at a time, so a split of any size streams."""
-    import pyarrow.parquet as pq
-
+@contextlib.contextmanager
+def readable_split(path: Path) -> Iterator[None]:
+    """Turns pyarrow's failure to read a split (missing, damaged, not parquet) into one
+    DataFileError line naming the file."""
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-            yield [from_row(row) for row in batch.to_pylist()]
+        yield
     except (OSError, ValueError, KeyError) as exc:
         raise DataFileError(
             f"{path}: not a readable split ({first_error_line(exc)[:200]})"
         ) from None
+
+
+def iter_split(path: Path, batch_rows: int = 1024) -> Iterator[list[Dialogue]]:
+    """A split's dialogues a record batch at a time, so a split of any size streams."""
+    import pyarrow.parquet as pq
+
+    with readable_split(path):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield [from_row(row) for row in batch.to_pylist()]
 
 
 def split_ids(path: Path) -> list[str]:
     """Only the ids of a split's dialogues (one column read)."""
     import pyarrow.parquet as pq
 
-    try:
+    with readable_split(path):
         return [str(i) for i in pq.read_table(path, columns=["id"]).column("id").to_pylist()]
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataFileError(
-            f"{path}: not a readable split ({first_error_line(exc)[:200]})"
-        ) from None
 
 
 def read_split(path: Path) -> list[Dialogue]:
     import pyarrow.parquet as pq
 
-    try:
-        rows = pq.read_table(path).to_pylist()
-        return [from_row(row) for row in rows]
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataFileError(
-            f"{path}: not a readable split ({first_error_line(exc)[:200]})"
-        ) from None
+    with readable_split(path):
+        return [from_row(row) for row in pq.read_table(path).to_pylist()]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -52,14 +52,20 @@ class Survivors:
     split (an index into SPLITS), the statistics, and what the checks recorded."""
 
     path: Path
-    count: int
     splits: bytearray
     stats: DatasetStats
     duplicates: int
     decontamination: DecontaminationCheck | None = None
     published: PublishedCheck | None = None
     review: ReviewInfo | None = None
-    split_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.splits)
+
+    @property
+    def split_counts(self) -> dict[str, int]:
+        return {s: self.splits.count(i) for i, s in enumerate(SPLITS)}
 
 
 def _rejected_line(dialogue: Dialogue, verdict: Verdict) -> str:
@@ -153,7 +159,6 @@ class Settler:
             _unique_id_step(report, self.entered, self.duplicates)
         result = Survivors(
             self.path,
-            len(self._assigner),
             self._assigner.splits(self.fractions, self.seed),
             self._tally.stats(),
             self.duplicates,
@@ -165,7 +170,6 @@ class Settler:
                 result.decontamination = check.finish(report)
             else:
                 result.published = check.finish(report)
-        result.split_counts = {s: result.splits.count(i) for i, s in enumerate(SPLITS)}
         return result
 
 

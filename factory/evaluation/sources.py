@@ -91,29 +91,27 @@ class DialogueSource:
         with `only`, just the rows at those positions are turned into Python objects."""
         import pyarrow.parquet as pq
 
+        from factory.dataset.table import readable_split
+
         position = 0
         for file in self._files:
-            try:
+            with readable_split(file):
                 parquet = pq.ParquetFile(file)
                 for batch in parquet.iter_batches(batch_size=1024):
                     rows: Iterator[tuple[int, Any]]
                     if only is None:
                         rows = enumerate(batch.to_pylist(), start=position)
                     else:
-                        picked = [
+                        picked = sorted(
                             i - position for i in only if position <= i < position + len(batch)
-                        ]
+                        )
                         rows = zip(
-                            (position + i for i in sorted(picked)),
-                            batch.take(sorted(picked)).to_pylist(),
+                            (position + i for i in picked),
+                            batch.take(picked).to_pylist(),
                             strict=True,
                         )
                     yield from rows
                     position += len(batch)
-            except (OSError, ValueError, KeyError) as exc:
-                raise DataFileError(
-                    f"{file}: not a readable split ({first_error_line(exc)[:200]})"
-                ) from None
 
 
 def _from_row(row: dict[str, Any]) -> Dialogue:
