@@ -22,6 +22,13 @@ LayoutOpt = Annotated[
         " or no_system (system text in the first user turn); docs/datasets.md.",
     ),
 ]
+TokenizerOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tokenizer",
+        help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
+    ),
+]
 
 
 def _system_prompt(path: Path | None) -> str:
@@ -87,13 +94,7 @@ def curate_command(
         ),
     ] = False,
     layout: LayoutOpt = ChatLayout.as_happened,
-    tokenizer: Annotated[
-        Path | None,
-        typer.Option(
-            "--tokenizer",
-            help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
-        ),
-    ] = None,
+    tokenizer: TokenizerOpt = None,
     decontaminate: Annotated[
         list[Path] | None,
         typer.Option(
@@ -181,13 +182,7 @@ def preferences_command(
         Path | None,
         typer.Option(help="Text file: the system prompt the version was curated with."),
     ] = None,
-    tokenizer: Annotated[
-        Path | None,
-        typer.Option(
-            "--tokenizer",
-            help="Local tokenizer folder to count tokens for the card; without it, an estimate.",
-        ),
-    ] = None,
+    tokenizer: TokenizerOpt = None,
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Add a `preferences` config to a version, saved as its next patch version (same data)."""
