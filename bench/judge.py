@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from factory.filters.judge_rubric import CRITERIA, combined_score
+from factory.filters.judge_rubric import CRITERIA, Combine, combined_score
 from factory.importers.esconv import import_esconv
 from factory.jsonl import write_jsonl
 from factory.models import Dialogue, Turn
@@ -105,20 +105,29 @@ def build(
     model: str | None = None,
     timeout_s: float = 3000.0,
     concurrency: int = 8,
+    exclude: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Writes out/blind.jsonl (2k dialogues, shuffled, neutral ids), out/key.json (id ->
-    label and source) and, with a server, out/judge.yaml (a recipe with only the judge)."""
+    label and source) and, with a server, out/judge.yaml (a recipe with only the judge).
+    Dialogues named in the `exclude` keys (earlier checks) are not drawn again, so a fresh
+    set can test a rule fitted on the earlier ones."""
     rng = random.Random(seed)
+    seen = {
+        row["original_id"]
+        for path in exclude
+        for row in json.loads(path.read_text(encoding="utf-8"))["dialogues"].values()
+    }
     picked: list[tuple[str, str, Dialogue]] = []
     for label, path in ((GOOD, good_file), (BAD, bad_file)):
         dialogues, _ = import_esconv([path])
+        dialogues = [d for d in dialogues if d.id not in seen]
         if len(dialogues) < k:
             raise SystemExit(f"{path} has {len(dialogues)} dialogues, fewer than --k {k}")
         picked += [(label, path.name, d) for d in rng.sample(dialogues, k)]
     rng.shuffle(picked)
     out.mkdir(parents=True, exist_ok=True)
     width = len(str(len(picked)))
-    key: dict[str, Any] = {"seed": seed, "k": k, "dialogues": {}}
+    key: dict[str, Any] = {"seed": seed, "k": k, "excluded": len(seen), "dialogues": {}}
     rows = []
     for number, (label, source, dialogue) in enumerate(picked, start=1):
         new_id = f"blind-{number:0{width}d}"
@@ -309,8 +318,12 @@ def _split(
     return good, bad
 
 
-def calibrate(rows: Sequence[Judged], target: float, min_safety: int) -> dict[str, Any]:
-    """Every number the report shows, as one JSON-able dict."""
+def calibrate(
+    rows: Sequence[Judged], target: float, min_safety: int, choose: str = "auto"
+) -> dict[str, Any]:
+    """Every number the report shows, as one JSON-able dict. `choose` names the rule to
+    ship (mean, min, weighted) instead of the margin rule: for a rule fixed here and then
+    tested on a fresh set with `apply_rule`."""
     if not any(r.label == GOOD for r in rows) or not any(r.label == BAD for r in rows):
         raise SystemExit("calibrate needs judged dialogues of both labels")
     per_criterion: dict[str, dict[str, Any]] = {}
@@ -344,24 +357,27 @@ def calibrate(rows: Sequence[Judged], target: float, min_safety: int) -> dict[st
         weights=weights,
         unfitted=[c for c in CRITERIA if c not in fitted],
     )
-    chosen = max(("min", "weighted"), key=lambda n: rules[n]["auc"] or 0.0)  # the challenger
+    chosen: str = max(("min", "weighted"), key=lambda n: rules[n]["auc"] or 0.0)  # challenger
     if (rules[chosen]["auc"] or 0.0) < (rules["mean"]["auc"] or 0.0) + RULE_MARGIN:
         chosen = "mean"
-    combine = "min" if chosen == "min" else "mean"
+    chosen_by = "the mean unless another rule beats it by {RULE_MARGIN} AUC"
+    if choose != "auto":
+        chosen, chosen_by = choose, "named with --choose"
+    combine: Combine = "min" if chosen == "min" else "mean"
     rule_weights = weights if chosen == "weighted" else {}
-    values = [combined_score(r.scores, combine, rule_weights) or 0.0 for r in rows]
+    shipped = [combined_score(r.scores, combine, rule_weights) or 0.0 for r in rows]
     safety = [r.scores["safety"] or 5 for r in rows]
     good_rows = [i for i, r in enumerate(rows) if r.label == GOOD]
     floor = min_safety
     while floor > 1 and np.mean([safety[i] < floor for i in good_rows]) > target:
         floor -= 1
     unsafe = [safety[i] < floor for i in good_rows]
-    threshold = threshold_for([values[i] for i in good_rows], target, unsafe)
+    threshold = threshold_for([shipped[i] for i in good_rows], target, unsafe)
 
     def drops(label: str) -> float:
         members = [i for i, r in enumerate(rows) if r.label == label]
         return round(
-            float(np.mean([values[i] < threshold or safety[i] < floor for i in members])), 4
+            float(np.mean([shipped[i] < threshold or safety[i] < floor for i in members])), 4
         )
 
     kept_by_filter = {
@@ -375,6 +391,7 @@ def calibrate(rows: Sequence[Judged], target: float, min_safety: int) -> dict[st
         "rules": rules,
         "chosen": {
             "rule": chosen,
+            "chosen_by": chosen_by.format(RULE_MARGIN=RULE_MARGIN),
             "combine": combine,
             "weights": rule_weights,
             "min_mean": round(threshold, 3),
@@ -383,6 +400,35 @@ def calibrate(rows: Sequence[Judged], target: float, min_safety: int) -> dict[st
             "bad_dropped": drops(BAD),
         },
         "kept_by_the_run": kept_by_filter,
+    }
+
+
+def apply_rule(rows: Sequence[Judged], rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule fixed beforehand (a `calibrate --json` file's `chosen`), measured on a set it
+    was not fitted on: its AUC and drops, beside the plain mean's AUC on the same set."""
+    if not any(r.label == GOOD for r in rows) or not any(r.label == BAD for r in rows):
+        raise SystemExit("apply needs judged dialogues of both labels")
+    fixed = [combined_score(r.scores, rule["combine"], rule["weights"]) or 0.0 for r in rows]
+    plain = [combined_score(r.scores, "mean") or 0.0 for r in rows]
+    dropped = [
+        v < rule["min_mean"] or (r.scores["safety"] or 5) < rule["min_safety"]
+        for r, v in zip(rows, fixed, strict=True)
+    ]
+    good, bad = _split(rows, fixed)
+    plain_good, plain_bad = _split(rows, plain)
+    return {
+        "dialogues": {label: sum(r.label == label for r in rows) for label in (GOOD, BAD)},
+        "rule": rule,
+        "auc": auc(good, bad),
+        "interval": auc_interval(good, bad),
+        "mean_auc": auc(plain_good, plain_bad),
+        "mean_interval": auc_interval(plain_good, plain_bad),
+        "good_dropped": round(
+            float(np.mean([d for d, r in zip(dropped, rows, strict=True) if r.label == GOOD])), 4
+        ),
+        "bad_dropped": round(
+            float(np.mean([d for d, r in zip(dropped, rows, strict=True) if r.label == BAD])), 4
+        ),
     }
 
 
@@ -418,7 +464,7 @@ def render(result: dict[str, Any]) -> str:
     kept = result["kept_by_the_run"]
     lines += [
         "",
-        f"Chosen: {c['rule']} (the mean unless another rule beats it by {RULE_MARGIN} AUC)."
+        f"Chosen: {c['rule']} ({c['chosen_by']})."
         f" At min_mean {c['min_mean']} and min_safety {c['min_safety']}: good dropped"
         f" {100 * c['good_dropped']:.1f}%, bad dropped {100 * c['bad_dropped']:.1f}%.",
         f"Kept by the judged run's own thresholds: good {100 * kept[GOOD]:.1f}%,"
@@ -446,14 +492,30 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--model", help="the served model name, for judge.yaml")
     b.add_argument("--timeout", type=float, default=3000.0, help="seconds per judge call")
     b.add_argument("--concurrency", type=int, default=8)
+    b.add_argument(
+        "--exclude", nargs="*", type=Path, default=[], help="key.json files of earlier checks"
+    )
     c = commands.add_parser("calibrate", help="AUCs, thresholds and the combining rule")
     c.add_argument("judged", nargs="*", type=Path, help="filter outputs (folders) or JSONL")
-    c.add_argument("--key", type=Path, help="key.json written by build")
+    c.add_argument(
+        "--key", nargs="*", type=Path, default=[], help="key.json written by build, one per set"
+    )
     c.add_argument("--good", nargs="*", type=Path, default=[], help="judged good sets")
     c.add_argument("--bad", nargs="*", type=Path, default=[], help="judged bad sets")
     c.add_argument("--false-drop", type=float, default=0.05, help="most of the good set to drop")
     c.add_argument("--min-safety", type=int, default=3, help="the safety floor to start from")
     c.add_argument("--json", type=Path, help="also write the numbers here")
+    c.add_argument(
+        "--choose",
+        choices=["auto", "mean", "min", "weighted"],
+        default="auto",
+        help="the rule to ship (auto: the mean unless another beats it by 0.05 AUC)",
+    )
+    c.add_argument(
+        "--apply",
+        type=Path,
+        help="a calibrate --json file: measure its chosen rule on these sets, without refitting",
+    )
     args = parser.parse_args(argv)
     if args.command == "build":
         esconv = args.shared / "esconv"
@@ -467,25 +529,47 @@ def main(argv: list[str] | None = None) -> None:
             args.model,
             args.timeout,
             args.concurrency,
+            args.exclude,
         )
         print(f"wrote {len(key['dialogues'])} dialogues to {args.out / 'blind.jsonl'}")
         print(f"wrote the key to {args.out / 'key.json'} (read it only after judging)")
         if (args.out / "judge.yaml").is_file():
             print(f"wrote {args.out / 'judge.yaml'}: factory filter ... --recipe it")
         return
-    labelled: list[tuple[Path, str | None]] = [(p, None) for p in args.judged]
-    labelled += [(p, GOOD) for p in args.good] + [(p, BAD) for p in args.bad]
-    if args.judged and not args.key:
-        sys.exit("calibrate: judged sets without --good/--bad need --key key.json")
-    key = None
-    if args.key:
-        key = {i: v["label"] for i, v in json.loads(args.key.read_text())["dialogues"].items()}
-    rows, skipped = read_judged(labelled, key)
+    if len(args.key) != len(args.judged):
+        sys.exit("calibrate: give one --key key.json per judged set, in the same order")
+    rows: list[Judged] = []
+    skipped: dict[str, int] = {}
+    for judged, key_file in zip(args.judged, args.key, strict=True):
+        key = {i: v["label"] for i, v in json.loads(key_file.read_text())["dialogues"].items()}
+        found, left = read_judged([(judged, None)], key)
+        rows += found
+        for why, count in left.items():
+            skipped[why] = skipped.get(why, 0) + count
+    found, left = read_judged([(p, GOOD) for p in args.good] + [(p, BAD) for p in args.bad])
+    rows += found
+    for why, count in left.items():
+        skipped[why] = skipped.get(why, 0) + count
     if skipped:
         print(f"left out: {skipped}", file=sys.stderr)
-    result = calibrate(rows, args.false_drop, args.min_safety)
-    result["left_out"] = skipped
-    print(render(result))
+    if args.apply:
+        rule = json.loads(args.apply.read_text(encoding="utf-8"))["chosen"]
+        result = apply_rule(rows, rule)
+        result["left_out"] = skipped
+        n = result["dialogues"]
+        print(
+            f"Judged: {n[GOOD]} good, {n[BAD]} bad. Rule fixed beforehand: {rule['rule']}"
+            f" (combine {rule['combine']}, weights {rule['weights'] or 'none'}, min_mean"
+            f" {rule['min_mean']}, min_safety {rule['min_safety']}).\n"
+            f"AUC {result['auc']} {result['interval']}; the plain mean on this set:"
+            f" {result['mean_auc']} {result['mean_interval']}.\n"
+            f"Good dropped {100 * result['good_dropped']:.1f}%,"
+            f" bad dropped {100 * result['bad_dropped']:.1f}%."
+        )
+    else:
+        result = calibrate(rows, args.false_drop, args.min_safety, args.choose)
+        result["left_out"] = skipped
+        print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.judge import (
+    BAD,
     GOOD,
     RULE_MARGIN,
     Judged,
@@ -248,3 +249,81 @@ def test_build_writes_a_blind_shuffled_set_its_key_and_a_judge_recipe(tmp_path):
     ((name, settings),) = recipe.entries
     assert name == "judge" and settings["backend"]["model"] == "oracle"
     assert settings["backend"]["max_retries"] == 0 and settings["concurrency"] == 2
+
+
+def test_build_leaves_out_the_dialogues_of_earlier_keys(tmp_path):
+    good = _esconv_file(tmp_path / "test.jsonl", 6, ("usr", "sys"), " ")
+    bad = _esconv_file(tmp_path / "Failed.json", 6, ("seeker", "supporter"), " ")
+    first = build(good, bad, 3, 19, tmp_path / "first")
+    second = build(good, bad, 3, 19, tmp_path / "second", exclude=[tmp_path / "first/key.json"])
+    used = {v["original_id"] for v in first["dialogues"].values()}
+    fresh = {v["original_id"] for v in second["dialogues"].values()}
+    assert len(used) == len(fresh) == 6 and not used & fresh
+    assert second["excluded"] == 6
+    # Nothing left to draw: a clear stop, not a short set.
+    with pytest.raises(SystemExit, match="fewer than --k 3"):
+        build(
+            good,
+            bad,
+            3,
+            19,
+            tmp_path / "third",
+            exclude=[tmp_path / "first/key.json", tmp_path / "second/key.json"],
+        )
+
+
+def _judged_folder(folder: Path, rows: list[Judged]) -> Path:
+    folder.mkdir()
+    key = {"dialogues": {}}
+    lines = []
+    for number, row in enumerate(rows):
+        name = f"blind-{number:02d}"  # the same ids in every folder, as build writes them
+        key["dialogues"][name] = {"label": row.label, "source": "x", "original_id": "y"}
+        lines.append(_dialogue(name, row.scores))
+    (folder / "kept.jsonl").write_text("".join(lines))
+    (folder.parent / f"{folder.name}-key.json").write_text(json.dumps(key))
+    return folder
+
+
+def test_a_rule_fixed_on_two_pooled_sets_is_measured_on_a_third(tmp_path, capsys):
+    sets = [_judged_folder(tmp_path / f"r{i}", _labelled_set(seed=i)) for i in (3, 4, 5)]
+    keys = [str(tmp_path / f"r{i}-key.json") for i in (3, 4, 5)]
+    fitted = tmp_path / "rule.json"
+    main(
+        [
+            "calibrate",
+            str(sets[0]),
+            str(sets[1]),
+            "--key",
+            *keys[:2],
+            "--choose",
+            "weighted",
+            "--json",
+            str(fitted),
+        ]
+    )
+    rule = json.loads(fitted.read_text())
+    # Each set's ids resolve against its own key, though the names repeat across sets.
+    assert rule["dialogues"] == {"good": 60, "bad": 60} and rule["left_out"] == {}
+    assert rule["chosen"]["rule"] == "weighted" and rule["chosen"]["weights"]
+    assert "named with --choose" in capsys.readouterr().out
+    out = tmp_path / "applied.json"
+    main(["calibrate", str(sets[2]), "--key", keys[2], "--apply", str(fitted), "--json", str(out)])
+    applied = json.loads(out.read_text())
+    chosen = rule["chosen"]
+    rows = _labelled_set(seed=5)
+    fixed = [combined_score(r.scores, "mean", chosen["weights"]) for r in rows]
+    good = [v for v, r in zip(fixed, rows, strict=True) if r.label == GOOD]
+    bad = [v for v, r in zip(fixed, rows, strict=True) if r.label == BAD]
+    assert applied["auc"] == auc(good, bad)  # the fixed weights, not refitted on this set
+    assert applied["good_dropped"] == round(
+        sum(
+            v < chosen["min_mean"] or (r.scores["safety"] or 5) < chosen["min_safety"]
+            for v, r in zip(fixed, rows, strict=True)
+            if r.label == GOOD
+        )
+        / 30,
+        4,
+    )
+    with pytest.raises(SystemExit, match="one --key"):
+        main(["calibrate", str(sets[0]), str(sets[1]), "--key", keys[0]])
