@@ -253,7 +253,10 @@ def test_an_auc_under_half_is_explained(monkeypatch):
 
     nothing = SimpleNamespace(tally=SetTally(), digests=[], source=SimpleNamespace(fetch=None))
     empty = measure([])
-    comparison = _compare(nothing, empty, nothing, empty, True, 0, {})
+    from factory.embedding_store import EmbeddingStore
+
+    stores = [EmbeddingStore(None), EmbeddingStore(None)]
+    comparison = _compare(nothing, empty, nothing, empty, stores, 0, {})
     assert comparison.warnings and "AUC 0.07 is under 0.5" in comparison.warnings[0]
 
 

@@ -425,7 +425,12 @@ def test_runner_writes_kept_rejected_and_the_funnel(tmp_path):
     assert report.kept == 1
     assert not list((tmp_path / "out").glob(".*partial"))
     assert read_report(tmp_path / "out" / "report.json") == report
-    assert list(data) == ["input", "recipe", "counts", "funnel", "summaries", "seconds"]
+    assert list(data) == [
+        *("input", "recipe", "counts", "funnel", "summaries", "seconds", "embeddings")
+    ]
+    # The one dialogue that reached semantic dedup was embedded, into the store beside the input.
+    assert data["embeddings"]["store"] == str(tmp_path / "embeddings" / "all-MiniLM-L6-v2")
+    assert data["embeddings"]["stages"]["semantic_dedup"] == {"computed": 1, "reused": 0}
     assert list(structure) == [
         *("filter", "in", "kept", "dropped", "drop_reasons", "keep_reasons", "seconds")
     ]

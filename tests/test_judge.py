@@ -535,7 +535,8 @@ def test_judge_flag_switches_the_recipes_judge_on_in_its_place(tmp_path):
     names = [n for n, _ in default.entries]
     assert names[-2:] == ["safety", "judge"] and default.name == "default+judge"
     settings = dict(default.entries)["judge"]
-    assert settings["backend"]["kind"] == "vllm" and settings["min_mean"] == 3.0
+    assert settings["backend"]["kind"] == "vllm" and settings["min_mean"] == 2.451
+    assert settings["weights"]["helpfulness"] == 3.615 and settings["weights"]["safety"] == 0
     no_judge = tmp_path / "r.yaml"
     no_judge.write_text("filters:\n  - use: structure\n  - use: diversity\n")
     placed = with_run_judge(load_recipe(str(no_judge)), [vllm])

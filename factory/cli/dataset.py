@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from factory.cli.filter import JudgeOpt, RecipeOpt
+from factory.cli.options import EmbeddingsOpt, embedding_store
 from factory.dataset.chat_layout import ChatLayout
 from factory.dataset.layout import Bump, ExportFormat
 
@@ -111,12 +112,14 @@ def curate_command(
             " drops go to rejected/ as human_review. Repeatable.",
         ),
     ] = None,
+    embeddings: EmbeddingsOpt = None,
 ) -> None:
     """Filter runs with a recipe and save a new dataset version (parquet splits, card, manifest)."""
     from factory.dataset.curate import curate
     from factory.dataset.preferences import PreferenceConfig
     from factory.dataset.splits import parse_fractions
     from factory.dataset.tokens import TokenCounter
+    from factory.embedding_store import counts_line
     from factory.errors import ConfigError, EmptyResult
     from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import render_funnel
@@ -151,6 +154,7 @@ def curate_command(
             dedup_published=dedup_published,
             decontaminate_with=decontaminate,
             decisions=decisions,
+            embeddings=embedding_store(embeddings, runs[0]) if runs else None,
             warn=lambda message: print(f"warning: {message}", file=sys.stderr),
             progress=lambda message: print(message, file=sys.stderr),
         )
@@ -159,6 +163,8 @@ def curate_command(
         raise
     manifest = result.manifest
     typer.echo(render_funnel(result.report))
+    if result.report.embeddings is not None:
+        typer.echo(counts_line(result.report.embeddings.model_dump()))
     if manifest.preferences is not None:
         counts = manifest.preferences.counts.recorded()
         typer.echo("preference pairs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from factory.cli.options import EmbeddingsOpt, embedding_store
+
 
 def eval_command(
     path: Annotated[
@@ -33,8 +35,10 @@ def eval_command(
         int, typer.Option(help="Dialogues per sample for the fixed-size distinct-n.")
     ] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the samples and the classifier's folds.")] = 0,
+    embeddings: EmbeddingsOpt = None,
 ) -> None:
     """Statistics, strategy divergence, realism AUC and plots for a set of dialogues."""
+    from factory.embedding_store import counts_line
     from factory.errors import ConfigError
     from factory.evaluation.evaluate import evaluate
 
@@ -49,6 +53,7 @@ def eval_command(
         seed=seed,
         warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         progress=lambda message: print(message, file=sys.stderr),
+        embeddings=embedding_store(embeddings, path) if embeddings else None,
     )
     for name, why in sorted(report.skipped.items()):
         print(f"skipped {name}: {why}", file=sys.stderr)
@@ -63,6 +68,8 @@ def eval_command(
         typer.echo(f"strategy JSD vs reference: {report.comparison.strategy_jsd}")
     if (r := report.comparison.realism) is not None:
         typer.echo(f"realism AUC: {r.auc_mean} ± {r.auc_std}")
+    for used in report.embeddings or []:
+        typer.echo(counts_line(used.model_dump()))
     typer.echo(
         f"wrote {out / 'report.md'}, {out / 'report.json'} and {len(report.plots)} plots in {report.seconds}s"
     )

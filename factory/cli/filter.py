@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from factory.cli.options import EmbeddingsOpt, embedding_store
+
 RecipeOpt = Annotated[
     str,
     typer.Option(
@@ -48,8 +50,10 @@ def filter_command(
     judge: JudgeOpt = False,
     ray: RayOpt = False,
     address: AddressOpt = None,
+    embeddings: EmbeddingsOpt = None,
 ) -> None:
     """Run a filter recipe: kept.jsonl, rejected.jsonl (with every verdict) and report.json."""
+    from factory.embedding_store import counts_line
     from factory.filters.judge_backend import with_run_judge
     from factory.filters.pipeline import BatchRunner, render_funnel, run_in_process, run_recipe
     from factory.filters.recipe import load_recipe
@@ -76,6 +80,7 @@ def filter_command(
             warn=warn,
             progress=lambda line: print(line, file=sys.stderr),
             runner=runner,
+            embeddings=embedding_store(embeddings, source),
         )
     finally:
         if ray or address:
@@ -83,6 +88,8 @@ def filter_command(
 
             shutdown()
     typer.echo(render_funnel(report))
+    if report.embeddings is not None:
+        typer.echo(counts_line(report.embeddings.model_dump()))
     typer.echo(
         f"wrote {out / 'kept.jsonl'}, {out / 'rejected.jsonl'}, {out / 'report.json'} in {report.seconds:.1f}s"
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from factory.embedding_store import EmbeddingStore
 
 BACKEND_PANEL = "Backend"
 
@@ -25,3 +29,21 @@ ModelOpt = Annotated[
         rich_help_panel=BACKEND_PANEL,
     ),
 ]
+
+EmbeddingsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embeddings",
+        help="Embedding store folder (default: embeddings/ beside the input, reused by filter,"
+        " curate and eval); `none` embeds in memory and writes nothing.",
+    ),
+]
+
+
+def embedding_store(option: str | None, data: Path) -> EmbeddingStore:
+    """The store `--embeddings` names, or the one beside `data`."""
+    from factory.embedding_store import EmbeddingStore, store_root
+
+    if option == "none":
+        return EmbeddingStore(None)
+    return EmbeddingStore(Path(option) if option else store_root(data))

@@ -49,6 +49,7 @@ from factory.dataset.terms import licence_conflicts
 from factory.dataset.tokens import TokenCounter
 from factory.dataset.training_chat import TrainingChat
 from factory.dataset.version_data import Check, Settler, write_data
+from factory.embedding_store import EmbeddingStore, remember_store, store_root
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
@@ -196,6 +197,7 @@ def _filter(
     progress: Warn | None,
     settler: Settler,
     read: Counted,
+    embeddings: EmbeddingStore,
 ) -> FilterReport:
     """Runs the recipe into rejected/rejected.jsonl; what it keeps goes to `settler`, and
     what it reads is counted per file in `read`."""
@@ -206,7 +208,12 @@ def _filter(
         entry[0] += 1
         entry[1].update(dialogue.generation.prompt_hashes)
 
-    options: dict[str, Any] = {"progress": progress, "on_read": seen, "kept_sink": settler}
+    options: dict[str, Any] = {
+        "progress": progress,
+        "on_read": seen,
+        "kept_sink": settler,
+        "embeddings": embeddings,
+    }
     if warn:
         options["warn"] = warn
     try:
@@ -278,6 +285,7 @@ def curate(
     dedup_published: bool = False,
     decontaminate_with: list[Path] | None = None,
     decisions: list[Path] | None = None,
+    embeddings: EmbeddingStore | None = None,
     warn: Warn | None = None,
     progress: Warn | None = None,
 ) -> CurateResult:
@@ -287,13 +295,16 @@ def curate(
     and near copies of dialogues in the dataset's earlier versions are dropped too; with
     `decontaminate_with`, dialogues sharing a long n-gram with those evaluation sets. The
     chat columns are in `layout`, their tokens counted by `tokens` (default: the estimate).
-    `progress` hears counts and rates of the long steps."""
+    `progress` hears counts and rates of the long steps. The embedding filters read and
+    fill `embeddings` (default: the store beside the first source)."""
     check_name(name)
     chat = TrainingChat(system_prompt, layout, tokens)
     if not sources:
         raise DataFileError("no input: pass one or more run directories or dialogues .jsonl files")
     files = [input_file(p) for p in sources]
     runs = [_run_manifest(f) for f in files]  # refused before anything is written
+    if embeddings is None:
+        embeddings = EmbeddingStore(store_root(files[0]))
     with _building(root, name, bump, version) as (tmp, label):
         final = root / name / label
         checks: list[Check] = []
@@ -306,7 +317,7 @@ def curate(
         say = progress or (lambda message: None)
         settler = Settler(tmp, checks, fractions, seed)
         read: Counted = {}
-        report = _filter(sources, recipe, tmp, warn, progress, settler, read)
+        report = _filter(sources, recipe, tmp, warn, progress, settler, read, embeddings)
         settler.rescue(tmp / REJECTED)
         survivors = settler.finish(report, tmp / REJECTED)
         described = [
@@ -383,4 +394,6 @@ def curate(
             raise RunDirError(
                 f"{final} appeared while curating (another curate?): rerun to get the next version"
             ) from None
+    if embeddings.root is not None:
+        remember_store(final, embeddings.root)
     return CurateResult(final, manifest, report)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory.counting import jensen_shannon
+from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import MissingExtra, RunDirError, TooFewDialogues
 from factory.evaluation.markdown import render_markdown
 from factory.evaluation.measures import Measurement
@@ -20,6 +21,7 @@ from factory.evaluation.plots import PLOTS, plot_all
 from factory.evaluation.report import Comparison, EvalReport, MeasuredSet, Subject
 from factory.evaluation.sources import DialogueSource
 from factory.evaluation.tally import SetTally
+from factory.filters.report import EmbeddingsUsed
 from factory.progress import StepCounter
 from factory.text import transcript_digest
 
@@ -54,10 +56,13 @@ def evaluate(
     seed: int = 0,
     warn: Callable[[str], None] = lambda message: None,
     progress: Callable[[str], None] = lambda message: None,
+    embeddings: EmbeddingStore | None = None,
+    reference_embeddings: EmbeddingStore | None = None,
 ) -> EvalReport:
     """Measure the set at `path` (and the reference), compare them, and write report.json,
     report.md and the plots into `out`, all or nothing. Each set is read as a stream: its
-    measures are running aggregates, and what needs a sample is drawn and re-read."""
+    measures are running aggregates, and what needs a sample is drawn and re-read. Realism
+    reads and fills the embedding stores of both sets (by default beside each)."""
     started = time.perf_counter()
     subject_source = DialogueSource(path, warn=warn)
     ref_source = DialogueSource(reference, "reference", warn=warn) if reference else None
@@ -69,8 +74,11 @@ def evaluate(
     )
     skipped = dict(mine.skipped)
     comparison = Comparison()
-    if theirs is not None and ref is not None:
-        comparison = _compare(subject, mine, ref, theirs, realism, seed, skipped)
+    stores: list[EmbeddingStore] = []
+    if theirs is not None and ref is not None and reference is not None:
+        if realism:
+            stores = _stores(path, reference, embeddings, reference_embeddings)
+        comparison = _compare(subject, mine, ref, theirs, stores, seed, skipped)
         skipped.update({f"reference: {k}": why for k, why in theirs.skipped.items()})
     else:
         skipped["comparison"] = "no --reference given"
@@ -86,6 +94,12 @@ def evaluate(
         plots=[],
         seconds=0.0,
     )
+    for store in stores:
+        store.flush()
+    if stores and any(s.counts for s in stores):
+        report.embeddings = [
+            EmbeddingsUsed.model_validate(s.summary()) for s in dict.fromkeys(stores)
+        ]
     with _staging(out) as staging:
         report.plots = plot_all(staging, subject.tally, ref.tally if ref else None, report)
         report.seconds = round(time.perf_counter() - started, 2)
@@ -94,15 +108,31 @@ def evaluate(
     return report
 
 
+def _stores(
+    path: Path,
+    reference: Path,
+    embeddings: EmbeddingStore | None,
+    reference_embeddings: EmbeddingStore | None,
+) -> list[EmbeddingStore]:
+    """The embedding stores of the subject and of the reference (one, when they share it)."""
+    mine = embeddings or EmbeddingStore(store_root(path))
+    if reference_embeddings is None:
+        root = store_root(reference)
+        same = root is not None and mine.root is not None and root.resolve() == mine.root.resolve()
+        reference_embeddings = mine if same else EmbeddingStore(root)
+    return [mine, reference_embeddings]
+
+
 def _compare(
     subject: Measured,
     mine: Measurement,
     ref: Measured,
     theirs: Measurement,
-    realism: bool,
+    stores: list[EmbeddingStore],
     seed: int,
     skipped: dict[str, str],
 ) -> Comparison:
+    """The comparison with the reference; realism only with `stores` (ours, theirs)."""
     comparison = Comparison()
     theirs_digests = set(ref.digests)
     comparison.shared_with_reference = sum(d in theirs_digests for d in subject.digests)
@@ -116,7 +146,7 @@ def _compare(
         comparison.strategy_jsd = jensen_shannon(mine.measures.strategy, theirs.measures.strategy)
     else:
         skipped["strategy_jsd"] = "strategies are missing on one side"
-    if not realism:
+    if not stores:
         skipped["realism"] = "switched off (--no-realism)"
         comparison.warnings = warnings or None
         return comparison
@@ -126,7 +156,9 @@ def _compare(
         comparison.realism = sampled_realism_auc(
             (subject.tally.dialogues, subject.source.fetch),
             (ref.tally.dialogues, ref.source.fetch),
+            encoder=stores[0].encoder("realism"),
             seed=seed,
+            their_encoder=stores[1].encoder("realism"),
         )
     except (ImportError, MissingExtra) as exc:
         missing = exc.package if isinstance(exc, MissingExtra) else exc.name

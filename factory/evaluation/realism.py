@@ -38,7 +38,7 @@ def realism_auc(
     encoder: Encoder | None = None,
     max_per_side: int = 1000,
     folds: int = 5,
-    max_words: int = 128,
+    max_words: int = 100,
     seed: int = 0,
 ) -> Realism:
     """Cross-validated AUC on up to `max_per_side` dialogues from each set; fewer than two
@@ -63,11 +63,15 @@ def sampled_realism_auc(
     encoder: Encoder | None = None,
     max_per_side: int = 1000,
     folds: int = 5,
-    max_words: int = 128,
+    max_words: int = 100,
     seed: int = 0,
+    their_encoder: Encoder | None = None,
 ) -> Realism:
     """As `realism_auc`, for sets known by their size and a way to fetch dialogues by
-    position (a stream measured once): the same seeded draw picks the same dialogues."""
+    position (a stream measured once): the same seeded draw picks the same dialogues.
+    `their_encoder` embeds the reference side (its own embedding store), default `encoder`.
+    The text is the dialogue's first 100 words, the text semantic dedup embeds, so a store
+    the filters filled answers for our side."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -81,7 +85,15 @@ def sampled_realism_auc(
     ours = mine[1](rng.sample(range(mine[0]), n))
     theirs_drawn = theirs[1](rng.sample(range(theirs[0]), n))
     encode = encoder or minilm_encoder()
-    x = np.asarray(encode([opening_words(d, max_words) for d in [*ours, *theirs_drawn]]))
+    x = np.vstack(
+        [
+            np.asarray(encode([opening_words(d, max_words) for d in ours]), dtype=np.float32),
+            np.asarray(
+                (their_encoder or encode)([opening_words(d, max_words) for d in theirs_drawn]),
+                dtype=np.float32,
+            ),
+        ]
+    )
     y = np.array([1] * n + [0] * n)
     aucs = []
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):

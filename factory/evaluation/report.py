@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model
 
 from factory.evaluation.measures import Measures
 from factory.evaluation.realism import Realism
+from factory.filters.report import EmbeddingsUsed
 
 
 class MeasuredSet(BaseModel):
@@ -55,7 +56,11 @@ class EvalReport(BaseModel):
     skipped: dict[str, str]
     plots: list[str]
     seconds: float
+    embeddings: list[EmbeddingsUsed] | None = None  # the stores realism read and filled
 
     def to_json(self) -> str:
-        """The text of report.json."""
-        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        """The text of report.json (without `embeddings` when nothing was embedded)."""
+        data = self.model_dump(mode="json")
+        if data["embeddings"] is None:
+            del data["embeddings"]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

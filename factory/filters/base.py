@@ -48,6 +48,9 @@ class Filter(Generic[S]):
     # no `summary`: the driver's copy never runs). False (the default, always safe) keeps it
     # in the driver, in input order.
     stateless: ClassVar[bool] = False
+    # True for filters that embed texts: they take an `encoder`, and the pipeline hands
+    # them one that reads and fills the run's embedding store (factory/embedding_store.py).
+    embeds: ClassVar[bool] = False
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.Settings()

@@ -61,6 +61,7 @@ def set_stats(dialogues: list[Dialogue], vectors: Any, seed: int) -> SetStats:
 
 class DiversityFilter(Filter[DiversitySettings]):
     name = "diversity"
+    embeds = True
     Settings = DiversitySettings
     needs_all: ClassVar[bool] = True
 

@@ -288,6 +288,7 @@ def family_probabilities(rows: list[list[float]], weights: list[float]) -> list[
 
 class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
     name = "emotion_consistency"
+    embeds = True
     stateless = True
     Settings = EmotionConsistencySettings
 

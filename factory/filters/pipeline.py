@@ -17,11 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import DataFileError, RunDirError, first_error_line
 from factory.filters.base import Filter
 from factory.filters.outputs import staged_outputs
 from factory.filters.recipe import Recipe
 from factory.filters.report import (
+    EmbeddingsUsed,
     FilterReport,
     FilterSummary,
     FunnelStep,
@@ -185,11 +187,18 @@ class Batch:
 
 # Runs `filters` (counting into the matching `steps`) over each batch and yields every batch,
 # in input order, with its survivors and drops: in this process, or on Ray (filters/ray_stages.py).
-BatchRunner = Callable[[Iterator[Batch], list[Filter[Any]], list[StepTally]], Iterator[Batch]]
+# With a store, the embedding filters were built on it (a Ray runner ships it to its actors).
+BatchRunner = Callable[
+    [Iterator[Batch], list[Filter[Any]], list[StepTally], EmbeddingStore | None],
+    Iterator[Batch],
+]
 
 
 def run_in_process(
-    batches: Iterator[Batch], filters: list[Filter[Any]], steps: list[StepTally]
+    batches: Iterator[Batch],
+    filters: list[Filter[Any]],
+    steps: list[StepTally],
+    embeddings: EmbeddingStore | None = None,
 ) -> Iterator[Batch]:
     """The single-process runner: each batch through every filter, one after the other."""
     for batch in batches:
@@ -207,17 +216,22 @@ def run_recipe(
     on_read: Callable[[Path, Dialogue], None] | None = None,
     kept_sink: Callable[[list[Dialogue]], None] | None = None,
     runner: BatchRunner = run_in_process,
+    embeddings: EmbeddingStore | None = None,
 ) -> FilterReport:
     """Runs the recipe over one or more dialogue files or run directories, in order;
     `progress` hears counts and rates while it reads (every 10 s on a long run). With
     `on_read`, each dialogue read is shown to it with its file; with `kept_sink`, kept
     dialogues go to it a batch at a time, in order, instead of into kept.jsonl (curate).
-    Whatever the runner, kept.jsonl and rejected.jsonl are the same bytes."""
+    Whatever the runner, kept.jsonl and rejected.jsonl are the same bytes. The filters
+    that embed read and fill `embeddings` (a store beside the input when None; see
+    factory/embedding_store.py), and report.json counts what was embedded and reused."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     for path in paths:
         if (unfinished := unfinished_run_warning(path)) is not None:
             warn(unfinished)
-    filters = recipe.build()
+    if embeddings is None:
+        embeddings = EmbeddingStore(store_root(paths[0]))
+    filters = recipe.build(embeddings)
     tally = _Tally([StepTally(f.name) for f in filters])
     started = time.perf_counter()
     # Filters up to the first that needs every dialogue stream batch by batch; the rest run
@@ -243,7 +257,7 @@ def run_recipe(
                     kept_file.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
 
         batches = _read_batches(paths, batch_size, tally, malformed, on_read)
-        for batch in runner(batches, filters[:split], tally.steps[:split]):
+        for batch in runner(batches, filters[:split], tally.steps[:split], embeddings):
             rejected.writelines(batch.rejected)
             if split < len(filters):
                 held.extend(batch.dialogues)
@@ -258,9 +272,12 @@ def run_recipe(
             rejected.writelines(last.rejected)
             kept(survivors)
         summaries = {f.name: summary for f in filters if (summary := f.summary()) is not None}
+        embeddings.flush()
         report = tally.report(
             ", ".join(map(str, paths)), recipe, summaries, time.perf_counter() - started
         )
+        if any(f.embeds for f in filters):
+            report.embeddings = EmbeddingsUsed.model_validate(embeddings.summary())
         kept_file.close()
         rejected.close()
         report.write(stage / REPORT_FILE)

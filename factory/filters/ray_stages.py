@@ -3,7 +3,9 @@ that Ray actors run, a batch at a time, several batches in flight; the other fil
 boilerplate, the judge) run in the driver between stages, on each batch in input order.
 Batches leave in input order with their drops in the order one process makes them, so
 kept.jsonl and rejected.jsonl are the same bytes as without --ray. Each actor is sent the
-stateless filters once and keeps them: an embedding filter loads its model once per actor."""
+stateless filters once and keeps them: an embedding filter loads its model once per actor,
+and only when the run's embedding store (shipped without its vectors; each actor reads the
+shards and writes its new vectors as shards of its own) lacks a text."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from factory.embedding_store import EmbeddingStore, StageCounts
 from factory.filters.base import Filter
 from factory.filters.pipeline import Batch, StepTally, run_filters, run_in_process
 from factory.models import Dialogue
@@ -53,16 +56,21 @@ def segments(filters: list[Filter[Any]]) -> list[_Segment]:
 class StageWorker:
     """A Ray actor holding the stateless filters, by their place in the recipe."""
 
-    def __init__(self, filters: dict[int, Filter[Any]]) -> None:
-        self.filters = filters
+    def __init__(self, shipped: tuple[dict[int, Filter[Any]], EmbeddingStore | None]) -> None:
+        self.filters, self.embeddings = shipped
 
     def run(
         self, first: int, last: int, dialogues: list[Dialogue]
-    ) -> tuple[list[Dialogue], list[str], list[StepTally]]:
+    ) -> tuple[list[Dialogue], list[str], list[StepTally], dict[str, StageCounts]]:
         chosen = [self.filters[i] for i in range(first, last)]
         steps = [StepTally(f.name) for f in chosen]
         rejected: list[str] = []
-        return run_filters(dialogues, chosen, steps, rejected), rejected, steps
+        survivors = run_filters(dialogues, chosen, steps, rejected)
+        counts: dict[str, StageCounts] = {}
+        if self.embeddings is not None:
+            self.embeddings.flush()  # an actor is killed, never closed: write as it goes
+            counts, self.embeddings.counts = self.embeddings.counts, {}
+        return survivors, rejected, steps, counts
 
 
 class RayStages:
@@ -74,19 +82,24 @@ class RayStages:
         self.actors = actors
 
     def __call__(
-        self, batches: Iterator[Batch], filters: list[Filter[Any]], steps: list[StepTally]
+        self,
+        batches: Iterator[Batch],
+        filters: list[Filter[Any]],
+        steps: list[StepTally],
+        embeddings: EmbeddingStore | None = None,
     ) -> Iterator[Batch]:
         cut = segments(filters)
         if not any(s.remote for s in cut):
-            yield from run_in_process(batches, filters, steps)
+            yield from run_in_process(batches, filters, steps, embeddings)
             return
         ray = connect(self.options)
-        shipped = ray.put({i: f for i, f in enumerate(filters) if f.stateless})
+        # One object, so the filters' encoders and the store an actor flushes are one store.
+        shipped = ray.put(({i: f for i, f in enumerate(filters) if f.stateless}, embeddings))
         count = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         worker = ray.remote(num_cpus=1)(StageWorker)
         actors = [worker.remote(shipped) for _ in range(count)]
         try:
-            yield from _Schedule(ray, actors, filters, steps, cut).run(batches)
+            yield from _Schedule(ray, actors, filters, steps, cut, embeddings).run(batches)
         finally:
             for actor in actors:
                 ray.kill(actor)
@@ -103,8 +116,10 @@ class _Schedule:
         filters: list[Filter[Any]],
         steps: list[StepTally],
         cut: list[_Segment],
+        embeddings: EmbeddingStore | None = None,
     ) -> None:
         self.ray, self.actors, self.filters, self.steps, self.cut = ray, actors, filters, steps, cut
+        self.embeddings = embeddings
         self.in_flight: dict[Any, _Job] = {}
         self.sent = 0
 
@@ -161,9 +176,11 @@ class _Schedule:
         ready, _ = self.ray.wait(list(self.in_flight), num_returns=1)
         job = self.in_flight.pop(ready[0])
         try:
-            survivors, rejected, counted = self.ray.get(ready[0])
+            survivors, rejected, counted, embedded = self.ray.get(ready[0])
         except self.ray.exceptions.RayError as exc:
             raise worker_error(exc, "fix it and rerun the filter") from None
+        if self.embeddings is not None:
+            self.embeddings.add_counts(embedded)
         job.batch.dialogues = survivors
         job.batch.rejected.extend(rejected)
         job.counts.append((self.cut[job.segment].first, counted))

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from factory.embedding_store import EmbeddingStore
 from factory.errors import ConfigError, first_error_line
 from factory.filters import FILTERS, Filter
 from factory.resources import data_dir, read_text
@@ -38,12 +39,18 @@ class Recipe:
     disabled: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     judge_off: str | None = None
 
-    def build(self) -> list[Filter[Any]]:
-        """Fresh filter instances (dedup filters hold state, so one set per run)."""
-        return [
-            FILTERS[name](FILTERS[name].Settings.model_validate(settings))
-            for name, settings in self.entries
-        ]
+    def build(self, embeddings: EmbeddingStore | None = None) -> list[Filter[Any]]:
+        """Fresh filter instances (dedup filters hold state, so one set per run). With a
+        store, the filters that embed read and fill it instead of calling the model."""
+        built: list[Filter[Any]] = []
+        for name, settings in self.entries:
+            cls = FILTERS[name]
+            valid = cls.Settings.model_validate(settings)
+            if embeddings is not None and cls.embeds:
+                built.append(cls(valid, encoder=embeddings.encoder(name)))  # type: ignore[call-arg]
+            else:
+                built.append(cls(valid))
+        return built
 
 
 def recipe_path(name_or_path: str) -> Path:

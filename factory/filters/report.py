@@ -87,6 +87,22 @@ class JudgeSummary(Record):
 FilterSummary = DiversitySummary | JudgeSummary
 
 
+class StageEmbeddings(Record):
+    computed: int
+    reused: int
+
+
+class EmbeddingsUsed(Record):
+    """What the run embedded: the store it read and filled (None: memory only), and per
+    stage the texts embedded now and those read back."""
+
+    store: str | None
+    model: str
+    computed: int
+    reused: int
+    stages: dict[str, StageEmbeddings]
+
+
 class FilterReport(Record):
     """The content of report.json."""
 
@@ -96,6 +112,7 @@ class FilterReport(Record):
     funnel: list[FunnelStep]
     summaries: dict[str, FilterSummary]
     seconds: float
+    embeddings: EmbeddingsUsed | None = None
 
     @property
     def read(self) -> int:
@@ -135,8 +152,12 @@ class FilterReport(Record):
         counts.kept_share = round(kept / counts.dialogues, 4) if counts.dialogues else 0.0
 
     def write(self, path: Path) -> None:
-        """report.json: indented, keys in model order, as `json.dumps` writes it."""
-        path.write_text(json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n")
+        """report.json: indented, keys in model order, as `json.dumps` writes it; without
+        `embeddings` when no filter embedded."""
+        data = self.model_dump(mode="json", by_alias=True)
+        if data["embeddings"] is None:
+            del data["embeddings"]
+        path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def read_report(path: Path) -> FilterReport:

@@ -23,6 +23,7 @@ class SemanticDedupSettings(FilterSettings):
 
 class SemanticDedupFilter(Filter[SemanticDedupSettings]):
     name = "semantic_dedup"
+    embeds = True
     Settings = SemanticDedupSettings
 
     def __init__(
