@@ -85,6 +85,9 @@ class EmbeddingStore:
         self._saved: _Saved | None = None
         self._new_keys: dict[bytes, int] = {}  # key -> row in _new_vectors
         self._new_vectors: list[Any] = []
+        # Vectors computed elsewhere (Ray actors, ahead of a driver filter), each handed
+        # out once and then forgotten; not written here (their maker wrote them).
+        self._adopted: dict[bytes, Any] = {}
         self.counts: dict[str, StageCounts] = {}
         self.written = 0  # vectors this process wrote to disk
         self.dim: int | None = None
@@ -131,10 +134,14 @@ class EmbeddingStore:
                     out[picked] = saved.vectors[shard][saved.row[at[picked]]]
                 have[found] = True
         missing: dict[bytes, str] = {}
+        adopted: dict[bytes, Any] = {}
         key_list: list[bytes] = keys.tolist()
         for i in np.flatnonzero(~have).tolist():
-            if key_list[i] not in self._new_keys:
-                missing.setdefault(key_list[i], texts[i])
+            key = key_list[i]
+            if key in self._adopted:
+                adopted[key] = self._adopted.pop(key)
+            if key not in self._new_keys and key not in adopted:
+                missing.setdefault(key, texts[i])
         if missing:
             if self._encoder is None:
                 self._encoder = self._make_encoder()
@@ -146,13 +153,27 @@ class EmbeddingStore:
         rest = np.flatnonzero(~have).tolist()
         if rest:
             if out is None:
-                out = np.empty((len(texts), len(self._new_vectors[0])), dtype=np.float32)
-            out[rest] = np.stack([self._new_vectors[self._new_keys[key_list[i]]] for i in rest])
+                first = next(iter(adopted.values())) if adopted else self._new_vectors[0]
+                out = np.empty((len(texts), len(first)), dtype=np.float32)
+            out[rest] = np.stack(
+                [
+                    adopted[key_list[i]]
+                    if key_list[i] in adopted
+                    else self._new_vectors[self._new_keys[key_list[i]]]
+                    for i in rest
+                ]
+            )
         counts.computed += len(missing)
         counts.reused += len(texts) - len(missing)
         if len(self._new_vectors) >= self.flush_rows:
             self.flush()
         return out
+
+    def adopt(self, keys: Any, vectors: Any) -> None:
+        """Vectors another copy of this store computed (a Ray actor, for a filter that runs
+        here): the next `embed` of those texts reads them instead of the model."""
+        for key, vector in zip(keys.tolist(), vectors, strict=True):
+            self._adopted[key] = vector
 
     def _check_dim(self, dim: int) -> None:
         if self.dim is None:

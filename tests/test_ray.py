@@ -147,13 +147,30 @@ def test_filter_ray_on_esconv_gives_the_same_files_as_one_process(cli, tmp_path)
         "import", "esconv", str(SHARED / "esconv" / "esconv_test.jsonl"), "-o", str(source)
     )
     assert imported.code == 0, imported.err
-    one = cli("filter", str(source), "--out", str(tmp_path / "one"))
-    assert one.code == 0, one.err
+    # The actors embed (for the emotion filter they run, and ahead of the driver's semantic
+    # dedup), each adding shards to the store beside the input.
     on_ray = cli("filter", str(source), "--out", str(tmp_path / "ray"), "--ray")
     assert on_ray.code == 0, on_ray.err
-    assert _filter_outputs(tmp_path / "ray") == _filter_outputs(tmp_path / "one")
-    assert on_ray.out.splitlines()[:-1] == one.out.splitlines()[:-1]  # the funnel as printed
     assert not ray.is_initialized()
+    used = json.loads((tmp_path / "ray" / "report.json").read_text())["embeddings"]["stages"]
+    dialogues = len(source.read_text().splitlines())
+    reached = used["semantic_dedup"]
+    # Embedded on the actors (computed) and read back in the driver (reused): once each.
+    assert reached["computed"] >= reached["reused"] > dialogues // 2
+    # One process on the same store: nothing embedded again, the same files.
+    one = cli("filter", str(source), "--out", str(tmp_path / "one"))
+    assert one.code == 0, one.err
+    assert "embeddings: 0 computed" in one.out
+    assert _filter_outputs(tmp_path / "ray") == _filter_outputs(tmp_path / "one")
+
+    def funnel(out: str) -> list[str]:
+        return [x for x in out.splitlines()[:-1] if not x.startswith("embeddings:")]
+
+    assert funnel(on_ray.out) == funnel(one.out)  # the funnel as printed
+    # And one process embedding everything afresh keeps and drops the same dialogues.
+    fresh = cli("filter", str(source), "--out", str(tmp_path / "fresh"), "--embeddings", "none")
+    assert fresh.code == 0, fresh.err
+    assert funnel(fresh.out) == funnel(one.out)
 
 
 def test_filter_on_an_unreachable_cluster_is_one_line_and_writes_nothing(cli, tmp_path):

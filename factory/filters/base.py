@@ -75,6 +75,12 @@ class Filter(Generic[S]):
         """In input order; stateful filters (dedup) see earlier dialogues first."""
         return [self.check(d) for d in dialogues]
 
+    def embedding_texts(self, dialogues: list[Dialogue]) -> list[str]:
+        """The texts `check_batch` would embed for these dialogues, so they can be embedded
+        ahead, elsewhere (`factory filter --ray`); [] for a filter that embeds nothing or
+        whose texts depend on more than the dialogue."""
+        return []
+
     def summary(self) -> FilterSummary | None:
         """Corpus-level numbers for report.json (None for most filters)."""
         return None

@@ -5,7 +5,9 @@ Batches leave in input order with their drops in the order one process makes the
 kept.jsonl and rejected.jsonl are the same bytes as without --ray. Each actor is sent the
 stateless filters once and keeps them: an embedding filter loads its model once per actor,
 and only when the run's embedding store (shipped without its vectors; each actor reads the
-shards and writes its new vectors as shards of its own) lacks a text."""
+shards and writes its new vectors as shards of its own) lacks a text. The texts of the
+driver's embedding filters (semantic dedup) are embedded on the actors too, ahead of them,
+and sent back with the batch."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory.embedding_store import EmbeddingStore, StageCounts
+from factory.embedding_store import EmbeddingStore, StageCounts, text_keys
 from factory.filters.base import Filter
 from factory.filters.pipeline import Batch, StepTally, run_filters, run_in_process
 from factory.models import Dialogue
@@ -53,24 +55,35 @@ def segments(filters: list[Filter[Any]]) -> list[_Segment]:
     return cut
 
 
+Prefetched = list[tuple[Any, Any]]  # (keys, vectors) embedded for a driver filter
+
+
 class StageWorker:
-    """A Ray actor holding the stateless filters, by their place in the recipe."""
+    """A Ray actor holding the stateless filters, by their place in the recipe, and the
+    driver's embedding filters, whose texts it embeds ahead of them (their state is not
+    used here: only which texts they embed)."""
 
     def __init__(self, shipped: tuple[dict[int, Filter[Any]], EmbeddingStore | None]) -> None:
         self.filters, self.embeddings = shipped
 
     def run(
-        self, first: int, last: int, dialogues: list[Dialogue]
-    ) -> tuple[list[Dialogue], list[str], list[StepTally], dict[str, StageCounts]]:
+        self, first: int, last: int, dialogues: list[Dialogue], ahead: list[int]
+    ) -> tuple[list[Dialogue], list[str], list[StepTally], dict[str, StageCounts], Prefetched]:
         chosen = [self.filters[i] for i in range(first, last)]
         steps = [StepTally(f.name) for f in chosen]
         rejected: list[str] = []
         survivors = run_filters(dialogues, chosen, steps, rejected)
         counts: dict[str, StageCounts] = {}
+        prefetched: Prefetched = []
         if self.embeddings is not None:
+            for i in ahead:
+                texts = self.filters[i].embedding_texts(survivors)
+                if texts:
+                    vectors = self.embeddings.embed(texts, self.filters[i].name)
+                    prefetched.append((text_keys(texts), vectors))
             self.embeddings.flush()  # an actor is killed, never closed: write as it goes
             counts, self.embeddings.counts = self.embeddings.counts, {}
-        return survivors, rejected, steps, counts
+        return survivors, rejected, steps, counts, prefetched
 
 
 class RayStages:
@@ -94,7 +107,10 @@ class RayStages:
             return
         ray = connect(self.options)
         # One object, so the filters' encoders and the store an actor flushes are one store.
-        shipped = ray.put(({i: f for i, f in enumerate(filters) if f.stateless}, embeddings))
+        # The driver's embedding filters travel too, before they have seen a dialogue.
+        shipped = ray.put(
+            ({i: f for i, f in enumerate(filters) if f.stateless or f.embeds}, embeddings)
+        )
         count = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         worker = ray.remote(num_cpus=1)(StageWorker)
         actors = [worker.remote(shipped) for _ in range(count)]
@@ -120,6 +136,13 @@ class _Schedule:
     ) -> None:
         self.ray, self.actors, self.filters, self.steps, self.cut = ray, actors, filters, steps, cut
         self.embeddings = embeddings
+        # The driver's embedding filters, each by the last actor stage before it: that stage
+        # embeds their texts, so the driver reads them instead of running the model.
+        self.ahead: dict[int, list[int]] = {}
+        for i, flt in enumerate(filters):
+            before = [n for n, seg in enumerate(cut) if seg.remote and seg.last <= i]
+            if flt.embeds and not flt.stateless and before:
+                self.ahead.setdefault(before[-1], []).append(i)
         self.in_flight: dict[Any, _Job] = {}
         self.sent = 0
 
@@ -156,7 +179,8 @@ class _Schedule:
             if seg.remote and job.batch.dialogues:
                 actor = self.actors[self.sent % len(self.actors)]
                 self.sent += 1
-                job.ref = actor.run.remote(seg.first, seg.last, job.batch.dialogues)
+                ahead = self.ahead.get(job.segment, [])
+                job.ref = actor.run.remote(seg.first, seg.last, job.batch.dialogues, ahead)
                 self.in_flight[job.ref] = job
                 return
             if not seg.remote:
@@ -176,11 +200,13 @@ class _Schedule:
         ready, _ = self.ray.wait(list(self.in_flight), num_returns=1)
         job = self.in_flight.pop(ready[0])
         try:
-            survivors, rejected, counted, embedded = self.ray.get(ready[0])
+            survivors, rejected, counted, embedded, prefetched = self.ray.get(ready[0])
         except self.ray.exceptions.RayError as exc:
             raise worker_error(exc, "fix it and rerun the filter") from None
         if self.embeddings is not None:
             self.embeddings.add_counts(embedded)
+            for keys, vectors in prefetched:
+                self.embeddings.adopt(keys, vectors)
         job.batch.dialogues = survivors
         job.batch.rejected.extend(rejected)
         job.counts.append((self.cut[job.segment].first, counted))

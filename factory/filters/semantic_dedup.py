@@ -38,6 +38,9 @@ class SemanticDedupFilter(Filter[SemanticDedupSettings]):
         words = " ".join(t.text for t in dialogue.turns).split()
         return " ".join(words[: self.settings.max_words])
 
+    def embedding_texts(self, dialogues: list[Dialogue]) -> list[str]:
+        return [self._text(d) for d in dialogues]
+
     def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         import numpy as np
 
