@@ -331,24 +331,6 @@ def counts_line(summary: dict[str, Any]) -> str:
     )
 
 
-STORES_FILE = "embeddings.json"  # in a dataset's folder, beside (not in) its versions
-
-
-def remember_store(version: Path, root: Path) -> None:
-    """Notes, in the dataset's folder (never pushed: only the version folder is), which store
-    the version's dialogues were embedded into, so `factory eval VERSION` finds it. A note
-    that cannot be written only costs eval its reuse."""
-    index = version.parent / STORES_FILE
-    try:
-        known = json.loads(index.read_text(encoding="utf-8")) if index.is_file() else {}
-        if not isinstance(known, dict):
-            known = {}
-        known[version.name] = str(root.resolve())
-        _write_atomic(index, lambda f: f.write((json.dumps(known, indent=1) + "\n").encode()))
-    except (OSError, ValueError) as exc:
-        log.warning("cannot note the embedding store of %s (%s)", version, exc)
-
-
 def store_root(path: Path) -> Path | None:
     """Where the embeddings of the data at `path` are kept: a run directory's own
     `embeddings/`, or the one beside a dialogues file. A filter output and a dataset version
@@ -357,12 +339,6 @@ def store_root(path: Path) -> Path | None:
     found from here: nothing is written into a version."""
     folder = path if path.is_dir() else path.parent
     if (folder / "manifest.json").is_file() and (folder / "data").is_dir():
-        try:
-            noted = json.loads((folder.parent / STORES_FILE).read_text(encoding="utf-8"))
-            if isinstance(noted, dict) and isinstance(noted.get(folder.name), str):
-                return Path(noted[folder.name])
-        except (OSError, ValueError):
-            pass
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             first = Path(manifest["sources"][0]["path"])

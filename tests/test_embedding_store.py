@@ -134,7 +134,7 @@ def test_store_root_finds_the_store_of_the_data(tmp_path):
     out.mkdir()
     (out / "report.json").write_text(json.dumps({"input": str(run / "dialogues.jsonl")}))
     assert store_root(out / "kept.jsonl") == run / "embeddings"
-    # A version: the store curate noted beside it, else its source's, else none at all.
+    # A version: its first source's store, else none at all.
     version = tmp_path / "datasets" / "d" / "v0.1.0"
     (version / "data").mkdir(parents=True)
     (version / "manifest.json").write_text(json.dumps({"sources": [{"path": "gone/x.jsonl"}]}))
@@ -143,8 +143,6 @@ def test_store_root_finds_the_store_of_the_data(tmp_path):
         json.dumps({"sources": [{"path": str(run / "dialogues.jsonl")}]})
     )
     assert store_root(version) == run / "embeddings"
-    (version.parent / "embeddings.json").write_text(json.dumps({"v0.1.0": "/else/where"}))
-    assert store_root(version) == Path("/else/where")
 
 
 def _filter_outputs(folder: Path) -> tuple[bytes, bytes]:
@@ -179,9 +177,7 @@ def test_filter_curate_and_eval_embed_each_text_once(cli, tmp_path, monkeypatch)
     curated = cli("curate", str(source), "--name", "es", "--root", "ds")
     assert curated.code == 0, curated.err
     assert f"embeddings: 0 computed, {again['reused']:,} reused" in curated.out
-    assert json.loads((tmp_path / "ds" / "es" / "embeddings.json").read_text()) == {
-        "v0.1.0": str(data / "embeddings")
-    }
+    assert sorted(p.name for p in (tmp_path / "ds" / "es").iterdir()) == ["v0.1.0"]
     # eval of the version: our side is read back; ESConv as the reference is the same
     # folder here, so its side is too.
     evaluated = cli("eval", "ds/es/v0.1.0", "--reference", str(source), "--out", "ev")

@@ -34,8 +34,10 @@ EmbeddingsOpt = Annotated[
     str | None,
     typer.Option(
         "--embeddings",
-        help="Embedding store folder (default: embeddings/ beside the input, reused by filter,"
-        " curate and eval); `none` embeds in memory and writes nothing.",
+        help="Embedding store folder, reused by filter, curate and eval; `none` embeds in"
+        " memory and writes nothing.",
+        show_default="embeddings/ beside the input",
+        metavar="DIR|none",
     ),
 ]
 

@@ -49,7 +49,7 @@ from factory.dataset.terms import licence_conflicts
 from factory.dataset.tokens import TokenCounter
 from factory.dataset.training_chat import TrainingChat
 from factory.dataset.version_data import Check, Settler, write_data
-from factory.embedding_store import EmbeddingStore, remember_store, store_root
+from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import ConfigError, DataFileError, EmptyResult, RunDirError
 from factory.filters.pipeline import (
     KEPT_FILE,
@@ -394,6 +394,4 @@ def curate(
             raise RunDirError(
                 f"{final} appeared while curating (another curate?): rerun to get the next version"
             ) from None
-    if embeddings.root is not None:
-        remember_store(final, embeddings.root)
     return CurateResult(final, manifest, report)
