@@ -10,6 +10,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic import BaseModel
+
 from factory.errors import RunDirError, os_fault_line
 
 
@@ -48,6 +50,13 @@ def _remove(partial: Path) -> None:
     # On a read-only file system even removing a file that is not there fails (EROFS).
     with suppress(OSError):
         partial.unlink(missing_ok=True)
+
+
+def model_line(model: BaseModel) -> str:
+    """A model as one compact JSONL line, None fields left out: how every dialogue file is
+    written (a run's dialogues.jsonl, a filter's kept and rejected files, a version's
+    rejected/), by pydantic's serialiser, several times faster than `json_line`."""
+    return model.model_dump_json(exclude_none=True) + "\n"
 
 
 def json_line(row: Any) -> str:

@@ -112,3 +112,19 @@ def test_a_transcript_follows_a_new_turns_list():
     changed = d.model_copy(update={"turns": [Turn(role="seeker", text="Something else.")]})
     assert normalised_transcript(changed) == "seeker: something else"
     assert normalised_transcript(d) == before
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["I LOST my job -- last week!!", "  tabs\tand\nnewlines  ", "", "...", "ok"],
+        ["caf\u00e9 na\u00efve", "plain ASCII here", "\u2019quoted\u2019"],
+        ["", ""],
+    ],
+)
+def test_a_transcript_is_each_turn_normalised(texts):
+    # What dedup compares: each turn's role and its words, one turn a line, empty turns too.
+    turns = [Turn(role="seeker" if i % 2 else "supporter", text=t) for i, t in enumerate(texts)]
+    d = dialogue(id="n").model_copy(update={"turns": turns})
+    expected = "\n".join(f"{t.role}: {' '.join(_WORD.findall(t.text.lower()))}" for t in turns)
+    assert normalised_transcript(d) == expected

@@ -1,6 +1,6 @@
 """Curation's streaming data path keeps exactly what the in-memory one kept: on a 10,000-
 dialogue set (tests/scale_set.py), the kept ids, each split's ids, the statistics, the funnel
-and the rejected and ESConv files' bytes match what commit 446e981 wrote; so do eval's
+and the ESConv files' bytes and the rejected rows match what commit 446e981 wrote; so do eval's
 measures of a file beside a reference and of a version, taken as running aggregates."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from factory.dataset.stats import DatasetStats, StatsTally
 from factory.dataset.table import SPLITS
 from factory.dataset.training_chat import TrainingChat
 from factory.filters.report import FilterReport, FunnelStep
-from factory.jsonl import json_line
+from factory.jsonl import model_line
 from factory.models import Dialogue, Usage, Verdict
 from factory.progress import StepCounter
 
@@ -70,7 +70,7 @@ class Survivors:
 
 def _rejected_line(dialogue: Dialogue, verdict: Verdict) -> str:
     row = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
-    return json_line(row.model_dump(mode="json", exclude_none=True))
+    return model_line(row)
 
 
 def _lines(path: Path) -> Iterator[bytes]:
@@ -135,7 +135,7 @@ class Settler:
                     handle.write(_rejected_line(dialogue, verdict))
             passing = still
         for dialogue in passing:
-            self._out.write(dialogue.model_dump_json(exclude_none=True) + "\n")
+            self._out.write(model_line(dialogue))
             self._assigner.add(dialogue.scenario.id, dialogue.persona.id)
             self._tally.add(dialogue)
 

@@ -7,10 +7,12 @@ an interrupted run leaves the previous set, never a mix or a half file."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from factory.filters.report import (
     RecipeInfo,
     ReportCounts,
 )
-from factory.jsonl import json_line
+from factory.jsonl import json_line, model_line
 from factory.models import Dialogue, Verdict
 from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir
@@ -241,6 +243,7 @@ def run_recipe(
     malformed = MalformedWarnings(warn)
     counter = StepCounter("filtering", progress or (lambda message: None))
     with (
+        cycle_collection_paused(),
         staged_outputs(out_dir) as stage,
         (stage / KEPT_FILE).open("w", encoding="utf-8") as kept_file,
         (stage / REJECTED_FILE).open("w", encoding="utf-8") as rejected,
@@ -254,7 +257,7 @@ def run_recipe(
                 kept_sink(dialogues)
             else:
                 for dialogue in dialogues:
-                    kept_file.write(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
+                    kept_file.write(model_line(dialogue))
 
         batches = _read_batches(paths, batch_size, tally, malformed, on_read)
         for batch in runner(batches, filters[:split], tally.steps[:split], embeddings):
@@ -282,6 +285,22 @@ def run_recipe(
         rejected.close()
         report.write(stage / REPORT_FILE)
     return report
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's automatic cycle collection paused for the block. With a batch of a thousand
+    dialogues' pydantic objects alive at a time, the collector scans them again and again
+    and costs more than parsing the input (bench/dedup.py: 15.3 s against 8.4 s for 20,000
+    dialogues, the parse 1.6 s). Dialogues hold no reference cycles, so refcounting frees
+    them as before; what cyclic garbage a filter makes waits for the block's end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_batches(
@@ -326,8 +345,11 @@ def run_filters(
     batch: list[Dialogue], filters: list[Filter[Any]], steps: list[StepTally], rejected: list[str]
 ) -> list[Dialogue]:
     """Runs `filters` in order over the batch, counting into `steps` and adding each dropped
-    dialogue, with its verdicts, to `rejected`; returns the survivors with theirs."""
+    dialogue, with its verdicts, to `rejected`; returns the survivors with theirs. The
+    verdicts are gathered beside the dialogues and set once, at the end or at the drop: one
+    copy of a dialogue, not one per filter."""
     current = batch
+    added: list[list[Verdict]] = [[] for _ in batch]
     for step, flt in zip(steps, filters, strict=True):
         if not current:
             return []
@@ -335,19 +357,22 @@ def run_filters(
         outcomes = flt.check_batch(current)
         step.seconds += time.perf_counter() - began
         step.entered += len(current)
-        survivors = []
-        for outcome in outcomes:
-            dialogue = outcome.dialogue.model_copy(
-                update={"verdicts": [*outcome.dialogue.verdicts, outcome.verdict]}
-            )
+        survivors, still = [], []
+        for outcome, verdicts in zip(outcomes, added, strict=True):
+            verdicts.append(outcome.verdict)
             if outcome.verdict.keep:
                 step.kept_reasons[outcome.verdict.reason] += 1
-                survivors.append(dialogue)
+                survivors.append(outcome.dialogue)
+                still.append(verdicts)
             else:
                 step.dropped[outcome.verdict.reason] += 1
-                rejected.append(json_line(dialogue.model_dump(mode="json", exclude_none=True)))
-        current = survivors
-    return current
+                rejected.append(model_line(_with_verdicts(outcome.dialogue, verdicts)))
+        current, added = survivors, still
+    return [_with_verdicts(d, v) for d, v in zip(current, added, strict=True)]
+
+
+def _with_verdicts(dialogue: Dialogue, verdicts: list[Verdict]) -> Dialogue:
+    return dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, *verdicts]})
 
 
 def render_funnel(report: FilterReport) -> str:

@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 from pydantic import Field, ValidationError
 
 from factory.errors import RunDirError
+from factory.jsonl import model_line
 from factory.models import Dialogue, Record, Usage
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,7 @@ class RunDir:
         handle = self._handles.get(path)
         if handle is None:
             handle = self._handles[path] = path.open("a", encoding="utf-8")
-        handle.write(dialogue.model_dump_json(exclude_none=True) + "\n")
+        handle.write(model_line(dialogue))
         handle.flush()
 
     def close(self) -> None:
