@@ -209,3 +209,7 @@ class Dialogue(Record):
     supporter: SupporterPersona | None = None
     generation: GenerationInfo
     verdicts: list[Verdict] = Field(default_factory=list)
+
+    def with_verdicts(self, verdicts: list[Verdict]) -> Dialogue:
+        """A copy with `verdicts` added after its own (the turns list is shared)."""
+        return self.model_copy(update={"verdicts": [*self.verdicts, *verdicts]})

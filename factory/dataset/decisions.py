@@ -133,9 +133,7 @@ class HumanReview:
                     continue
                 dialogue = Dialogue.model_validate(row)
                 verdict = _human_verdict(self.decisions[did])
-                rescued.append(
-                    dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
-                )
+                rescued.append(dialogue.with_verdicts([verdict]))
                 kept_ids.add(did)
         rewritten.replace(rejected)
         self.rescued = len(rescued)

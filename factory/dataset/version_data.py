@@ -69,8 +69,7 @@ class Survivors:
 
 
 def _rejected_line(dialogue: Dialogue, verdict: Verdict) -> str:
-    row = dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, verdict]})
-    return model_line(row)
+    return model_line(dialogue.with_verdicts([verdict]))
 
 
 def _lines(path: Path) -> Iterator[bytes]:

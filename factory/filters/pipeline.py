@@ -366,13 +366,9 @@ def run_filters(
                 still.append(verdicts)
             else:
                 step.dropped[outcome.verdict.reason] += 1
-                rejected.append(model_line(_with_verdicts(outcome.dialogue, verdicts)))
+                rejected.append(model_line(outcome.dialogue.with_verdicts(verdicts)))
         current, added = survivors, still
-    return [_with_verdicts(d, v) for d, v in zip(current, added, strict=True)]
-
-
-def _with_verdicts(dialogue: Dialogue, verdicts: list[Verdict]) -> Dialogue:
-    return dialogue.model_copy(update={"verdicts": [*dialogue.verdicts, *verdicts]})
+    return [d.with_verdicts(v) for d, v in zip(current, added, strict=True)]
 
 
 def render_funnel(report: FilterReport) -> str:
