@@ -149,6 +149,7 @@ def _filter_outputs(folder: Path) -> tuple[bytes, bytes]:
     return (folder / "kept.jsonl").read_bytes(), (folder / "rejected.jsonl").read_bytes()
 
 
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_filter_curate_and_eval_embed_each_text_once(cli, tmp_path, monkeypatch):
     """The default recipe on ESConv's test split, with MiniLM: the first filter computes,
