@@ -9,7 +9,8 @@ from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
 from factory.filters.near_duplicate_index import lsh_bands
 from factory.models import Turn
-from factory.text import _WORD, normalised, normalised_transcript
+from factory import text as text_module
+from factory.text import _WORD, normalised, normalised_transcript, normalised_transcripts
 from tests.test_filters import dialogue
 
 VOCABULARY = [f"w{i}" for i in range(3000)]
@@ -128,3 +129,34 @@ def test_a_transcript_is_each_turn_normalised(texts):
     d = dialogue(id="n").model_copy(update={"turns": turns})
     expected = "\n".join(f"{t.role}: {' '.join(_WORD.findall(t.text.lower()))}" for t in turns)
     assert normalised_transcript(d) == expected
+
+
+def _expected_transcript(d) -> str:
+    return "\n".join(f"{t.role}: {' '.join(_WORD.findall(t.text.lower()))}" for t in d.turns)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_batch_is_normalised_as_each_dialogue_alone(seed):
+    # The batch form joins a batch's turns with control bytes and squeezes spaces in numpy:
+    # whatever the texts hold (runs of spaces and punctuation at either end, empty turns,
+    # capitals, non-ASCII, the separator bytes themselves), each result is the one-by-one one.
+    rng = random.Random(seed)
+    pieces = ["word", "Caps", "it's", "42", " ", "  ", "\t", "\n", "...", "!", ":", "-", "'"]
+    if seed % 2:
+        pieces += ["\x00", "\x01", "\x02", "\x03"]  # a text holding a separator byte
+    if seed % 3 == 0:
+        pieces += ["caf\u00e9", "\u0130stanbul"]
+    batch = []
+    for i in range(60):
+        turns = [
+            Turn(
+                role=rng.choice(["seeker", "supporter"]),
+                text="".join(rng.choices(pieces, k=rng.randrange(0, 12))),
+            )
+            for _ in range(rng.randrange(1, 6))
+        ]
+        batch.append(dialogue(id=f"b{i}").model_copy(update={"turns": turns}))
+    text_module._TRANSCRIPTS.clear()
+    assert normalised_transcripts(batch) == [_expected_transcript(d) for d in batch]
+    # Filled for the next filter of the same batch: a second call answers from the cache.
+    assert all(id(d.turns) in text_module._TRANSCRIPTS for d in batch)

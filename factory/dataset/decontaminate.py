@@ -16,7 +16,7 @@ from factory.errors import DataFileError
 from factory.filters.near_duplicate_index import Powers, shingle_hashes
 from factory.filters.report import FilterReport
 from factory.models import Dialogue, Verdict
-from factory.text import normalised, normalised_transcript
+from factory.text import normalised, normalised_transcripts
 
 FILTER = "decontaminate"
 REASON = "shares_eval_ngram"
@@ -79,9 +79,7 @@ class Decontaminator:
         """Per dialogue, the verdict that drops it (None: it shares no n-gram with a set)."""
         import numpy as np
 
-        hashes, offsets = shingle_hashes(
-            [normalised_transcript(d) for d in batch], NGRAM_WORDS, self._powers
-        )
+        hashes, offsets = shingle_hashes(normalised_transcripts(batch), NGRAM_WORDS, self._powers)
         hit = np.isin(hashes, self._known)
         out: list[Verdict | None] = []
         for i in range(len(batch)):

@@ -15,7 +15,7 @@ from factory.filters.near_duplicate_index import NearDuplicateIndex
 from factory.filters.recipe import Recipe
 from factory.filters.report import FilterReport
 from factory.models import Dialogue, Verdict
-from factory.text import normalised_transcript, transcript_digest
+from factory.text import normalised_transcripts, transcript_digests
 
 FILTER = "published_dedup"
 REASON = "duplicate_of_published"
@@ -42,11 +42,10 @@ class PublishedCopies:
                     continue
                 for rows in iter_split(file):
                     self.read += len(rows)
-                    for d in rows:
-                        self._exact.setdefault(transcript_digest(d), (label, d.id))
+                    for d, digest in zip(rows, transcript_digests(rows), strict=True):
+                        self._exact.setdefault(digest, (label, d.id))
                     self._near.add_batch(
-                        [f"{label}\t{d.id}" for d in rows],
-                        [normalised_transcript(d) for d in rows],
+                        [f"{label}\t{d.id}" for d in rows], normalised_transcripts(rows)
                     )
 
     def check(self, batch: list[Dialogue]) -> list[Verdict | None]:
@@ -56,11 +55,11 @@ class PublishedCopies:
             return [None] * len(batch)
         s = self.settings
         matches = self._near.match_batch(
-            [d.id for d in batch], [normalised_transcript(d) for d in batch], add=False
+            [d.id for d in batch], normalised_transcripts(batch), add=False
         )
         out: list[Verdict | None] = []
-        for dialogue, match in zip(batch, matches, strict=True):
-            if (found := self._exact.get(transcript_digest(dialogue))) is not None:
+        for match, digest in zip(matches, transcript_digests(batch), strict=True):
+            if (found := self._exact.get(digest)) is not None:
                 (version, of), score = found, 1.0
             elif match.key is not None and match.similarity >= s.threshold:
                 (version, of), score = match.key.split("\t", 1), round(match.similarity, 3)

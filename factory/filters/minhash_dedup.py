@@ -11,7 +11,7 @@ from pydantic import Field
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.near_duplicate_index import NearDuplicateIndex
 from factory.models import Dialogue
-from factory.text import normalised_transcript
+from factory.text import normalised_transcripts
 
 
 class MinHashSettings(FilterSettings):
@@ -37,7 +37,7 @@ class MinHashDedupFilter(Filter[MinHashSettings]):
 
     def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         matches = self._index.match_batch(
-            [d.id for d in dialogues], [normalised_transcript(d) for d in dialogues]
+            [d.id for d in dialogues], normalised_transcripts(dialogues)
         )
         return [
             self.drop(d, "near_duplicate", score=round(m.similarity, 3), duplicate_of=m.key)
