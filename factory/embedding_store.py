@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from factory.embeddings import MINILM, Encoder, minilm_encoder
+from factory.embeddings import Encoder, embedding_model, minilm_encoder
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ class EmbeddingStore:
     def __init__(
         self,
         root: Path | None,
-        model: str = MINILM,
+        model: str | None = None,
         make_encoder: Callable[[], Encoder] = minilm_encoder,
         flush_rows: int = FLUSH_ROWS,
     ) -> None:
         self.root = root
-        self.model = model
-        self.folder = root / model.replace("/", "__") if root is not None else None
+        self.model = model or embedding_model()
+        self.folder = root / self.model.replace("/", "__") if root is not None else None
         self._make_encoder = make_encoder
         self.flush_rows = flush_rows
         self._reset()

@@ -5,11 +5,11 @@ import random
 
 import pytest
 
+from factory import text as text_module
 from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
 from factory.filters.near_duplicate_index import lsh_bands
 from factory.models import Turn
-from factory import text as text_module
 from factory.text import _WORD, normalised, normalised_transcript, normalised_transcripts
 from tests.test_filters import dialogue
 

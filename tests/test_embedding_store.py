@@ -179,6 +179,10 @@ def test_filter_curate_and_eval_embed_each_text_once(cli, tmp_path, monkeypatch)
     assert curated.code == 0, curated.err
     assert f"embeddings: 0 computed, {again['reused']:,} reused" in curated.out
     assert sorted(p.name for p in (tmp_path / "ds" / "es").iterdir()) == ["v0.1.0"]
+    manifest = json.loads((tmp_path / "ds" / "es" / "v0.1.0" / "manifest.json").read_text())
+    assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
+    card = (tmp_path / "ds" / "es" / "v0.1.0" / "README.md").read_text()
+    assert "The filters that compare meaning embedded with `all-MiniLM-L6-v2`." in card
     # eval of the version: our side is read back; ESConv as the reference is the same
     # folder here, so its side is too.
     evaluated = cli("eval", "ds/es/v0.1.0", "--reference", str(source), "--out", "ev")

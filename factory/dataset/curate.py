@@ -377,6 +377,7 @@ def curate(
             decontamination=survivors.decontamination,
             review=survivors.review,
             chat=chat.info(written.strategy_files),
+            embedding_model=report.embeddings.model if report.embeddings else None,
         )
         conflicts = licence_conflicts(manifest.stats.models, license)
         if conflicts and not license_override:

@@ -152,11 +152,21 @@ class DatasetManifest(Record):
     chat: ChatInfo | None = None
     # Set on a version made by `factory preferences` from an earlier one: its tag.
     derived_from: str | None = None
+    # The encoder the recipe's embedding filters used (all-MiniLM-L6-v2, or its int8 ONNX
+    # form); left out when no filter embedded.
+    embedding_model: str | None = None
 
     def write(self, folder: Path) -> None:
         unset = {
             k
-            for k in ("published", "decontamination", "review", "chat", "derived_from")
+            for k in (
+                "published",
+                "decontamination",
+                "review",
+                "chat",
+                "derived_from",
+                "embedding_model",
+            )
             if getattr(self, k) is None
         }
         row = self.model_dump(mode="json", exclude=unset)
