@@ -22,10 +22,11 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from factory.embeddings import Encoder, embedding_model, minilm_encoder
+from factory.embeddings import Encoder, embedding_backend, embedding_model, minilm_encoder
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,16 @@ class EmbeddingStore:
         self,
         root: Path | None,
         model: str | None = None,
-        make_encoder: Callable[[], Encoder] = minilm_encoder,
+        make_encoder: Callable[[], Encoder] | None = None,
         flush_rows: int = FLUSH_ROWS,
     ) -> None:
         self.root = root
-        self.model = model or embedding_model()
+        backend = embedding_backend()
+        self.model = model or embedding_model(backend)
         self.folder = root / self.model.replace("/", "__") if root is not None else None
-        self._make_encoder = make_encoder
+        # The backend is fixed here, where the store's name was chosen: a Ray actor that gets
+        # a copy loads the same encoder whatever its own FACTORY_EMBED_BACKEND says.
+        self._make_encoder = make_encoder or partial(minilm_encoder, backend=backend)
         self.flush_rows = flush_rows
         self._reset()
 

@@ -26,10 +26,10 @@ def embedding_backend() -> str:
     return chosen
 
 
-def embedding_model() -> str:
+def embedding_model(backend: str | None = None) -> str:
     """The name vectors are stored under: the int8 encoder's are close to the torch ones but
     not equal, so they never share a store folder."""
-    backend = embedding_backend()
+    backend = backend or embedding_backend()
     return MINILM if backend == "torch" else f"{MINILM}+{backend}"
 
 
@@ -46,15 +46,15 @@ def embedding_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def minilm_encoder(batch_size: int | None = None) -> Encoder:
+def minilm_encoder(batch_size: int | None = None, backend: str | None = None) -> Encoder:
     """all-MiniLM-L6-v2, loaded from the local package, never from a hub: on the GPU when
     there is one (batches of 256), else on the CPU (batches of 64); through ONNX Runtime
-    with int8 weights when FACTORY_EMBED_BACKEND=onnx-int8."""
+    with int8 weights when FACTORY_EMBED_BACKEND=onnx-int8 (or `backend` says so)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    if embedding_backend() == "onnx-int8":
+    if (backend or embedding_backend()) == "onnx-int8":
         from pathlib import Path
 
         from factory.onnx_encoder import onnx_int8_encoder

@@ -135,3 +135,20 @@ def test_int8_keeps_what_torch_keeps_on_esconv_and_the_card_names_it(
         "all-MiniLM-L6-v2+onnx-int8"
     )
     assert "embedded with `all-MiniLM-L6-v2+onnx-int8`" in (version / "README.md").read_text()
+
+
+def test_a_store_sent_elsewhere_keeps_its_encoder(encoders, monkeypatch):
+    # A Ray actor gets a pickled copy of the run's store: whatever the actor's own
+    # environment says, the copy embeds with the backend its name was chosen for.
+    import pickle
+
+    models, exported = encoders
+    monkeypatch.setenv("FACTORY_CACHE_DIR", str(exported[0].parent.parent))
+    monkeypatch.setenv("FACTORY_EMBED_BACKEND", "onnx-int8")
+    shipped = pickle.dumps(EmbeddingStore(None))
+    monkeypatch.setenv("FACTORY_EMBED_BACKEND", "torch")
+    copy = pickle.loads(shipped)
+    assert copy.model == f"{MINILM}+onnx-int8"
+    vector = np.asarray(copy.embed([TEXTS[0]]))[0]
+    assert np.allclose(vector, np.asarray(models["int8"]([TEXTS[0]]))[0], atol=1e-5)
+    assert not np.allclose(vector, np.asarray(models["torch"]([TEXTS[0]]))[0], atol=1e-3)
