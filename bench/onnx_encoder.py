@@ -44,14 +44,6 @@ from factory.jsonl import write_jsonl
 BACKENDS = ("torch", "onnx-int8")
 
 
-def encoder_for(backend: str) -> Encoder:
-    os.environ["FACTORY_EMBED_BACKEND"] = backend
-    try:
-        return minilm_encoder()
-    finally:
-        os.environ.pop("FACTORY_EMBED_BACKEND")
-
-
 class Recording:
     def __init__(self, encode: Encoder) -> None:
         self.encode = encode
@@ -82,7 +74,7 @@ def main() -> None:
     encoders = {}
     for backend in BACKENDS:
         began = time.perf_counter()
-        encoders[backend] = encoder_for(backend)
+        encoders[backend] = minilm_encoder(backend=backend)
         encoders[backend](["warm up"] * 8)
         print(f"{backend}: loaded in {time.perf_counter() - began:.1f}s (int8: export if new)")
 

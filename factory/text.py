@@ -49,12 +49,23 @@ _TRANSCRIPTS_KEPT = 2048  # above the pipeline's batch of 1000: each batch is no
 def normalised_transcript(dialogue: Dialogue) -> str:
     """`role: normalised text` per turn, one a line: what dedup compares."""
     turns = dialogue.turns
-    cached = _TRANSCRIPTS.get(id(turns))
-    if cached is not None and cached[0] is turns:
-        return cached[1]
+    if (cached := _cached(turns)) is not None:
+        return cached
     text = "\n".join([f"{t.role}: {normalised(t.text)}" for t in turns])
-    _remember(turns, text)
+    _make_room(1)
+    _TRANSCRIPTS[id(turns)] = (turns, text)
     return text
+
+
+def _cached(turns: list[Turn]) -> str | None:
+    found = _TRANSCRIPTS.get(id(turns))
+    return found[1] if found is not None and found[0] is turns else None
+
+
+def _make_room(coming: int) -> None:
+    """Empties the cache when `coming` more would overfill it, so that they all stay."""
+    if len(_TRANSCRIPTS) + coming > _TRANSCRIPTS_KEPT:
+        _TRANSCRIPTS.clear()
 
 
 # The batch form's bytes: ASCII letters lowered and word characters kept as in _WORD_BYTES,
@@ -80,9 +91,8 @@ def normalised_transcripts(dialogues: list[Dialogue]) -> list[str]:
     parts: list[str] = []
     turns = 0
     for i, dialogue in enumerate(dialogues):
-        cached = _TRANSCRIPTS.get(id(dialogue.turns))
-        if cached is not None and cached[0] is dialogue.turns:
-            out[i] = cached[1]
+        if (cached := _cached(dialogue.turns)) is not None:
+            out[i] = cached
             continue
         part = "\x01".join([f"{t.role}\x03\x00{t.text}" for t in dialogue.turns])
         if not part.isascii():  # constant time: CPython records it on the string
@@ -115,18 +125,11 @@ def normalised_transcripts(dialogues: list[Dialogue]) -> list[str]:
             leading = squeezed == 32
             leading[1:] &= squeezed[:-1] <= 3
             text = squeezed[~leading].tobytes().translate(_BATCH_OUT).decode()
-            if len(_TRANSCRIPTS) + len(todo) > _TRANSCRIPTS_KEPT:
-                _TRANSCRIPTS.clear()  # so that the whole batch stays for the next filter
+            _make_room(len(todo))  # the whole batch stays for the next filter
             for i, transcript in zip(todo, text.split("\x02")[:-1], strict=True):
                 out[i] = transcript
                 _TRANSCRIPTS[id(dialogues[i].turns)] = (dialogues[i].turns, transcript)
     return out  # type: ignore[return-value]
-
-
-def _remember(turns: list[Turn], transcript: str) -> None:
-    if len(_TRANSCRIPTS) >= _TRANSCRIPTS_KEPT:
-        _TRANSCRIPTS.clear()
-    _TRANSCRIPTS[id(turns)] = (turns, transcript)
 
 
 def transcript_digests(dialogues: list[Dialogue]) -> list[bytes]:

@@ -5,7 +5,6 @@ and a misspelt backend refused with one line."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,8 @@ import pytest
 from factory.embedding_store import EmbeddingStore
 from factory.embeddings import MINILM, embedding_model
 from tests.clean_runs import invoke
-from tests.test_filters import dialogue
+from tests.test_filters import SHARED, dialogue
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEXTS = [
     "My dog died last week and the house feels empty.",
     "Last week my dog passed away and now my home feels so empty.",
