@@ -11,18 +11,16 @@ parsed, or that the judge's budget no longer allows, keeps the dialogue, with th
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from factory.backends import Backend, ChatRequest, build_backend
-from factory.backends.config import BackendConfig, LocalOptions
-from factory.errors import BackendError, DataFileError
-from factory.filters.base import Filter, FilterSettings, Outcome
+from factory.backends import Backend, ChatRequest
+from factory.errors import DataFileError
+from factory.filters.base import Outcome
 from factory.filters.judge_rubric import (
     CRITERIA,
     SCORED_BY_JUDGE,
@@ -34,20 +32,18 @@ from factory.filters.judge_rubric import (
     combined_score,
     strategy_score,
 )
+from factory.filters.llm_check import LLMCheck, LLMCheckSettings
 from factory.filters.report import JudgeSummary
 from factory.filters.safety import crisis_cues
-from factory.models import Dialogue, Turn, Usage
+from factory.models import Dialogue, Turn
 from factory.prompts import PromptLibrary
 from factory.roleplay.parsing import ParseError, extract_json_object, match_choice
 from factory.roleplay.taxonomy import load_taxonomy
-from factory.runs.budget import Budget
-from factory.runs.config import BudgetConfig
 
 __all__ = ["CRITERIA", "JudgeFilter", "JudgeSettings"]
 
 
-class JudgeSettings(FilterSettings):
-    backend: BackendConfig = Field(default_factory=LocalOptions, description="the judge's model")
+class JudgeSettings(LLMCheckSettings):
     min_mean: float = Field(
         default=3.0, ge=1, le=5, description="kept when the combined score is >= this (ties kept)"
     )
@@ -60,15 +56,7 @@ class JudgeSettings(FilterSettings):
     weights: dict[str, float] = Field(
         default_factory=dict, description="criterion -> weight in the mean; unnamed ones weigh 1"
     )
-    concurrency: int = Field(default=8, ge=1, le=1024, description="judgements in flight")
-    temperature: float = Field(default=0.0, ge=0, le=2, description="of the judge's calls")
     max_tokens: int = Field(default=900, ge=256, le=8192, description="completion tokens")
-    parse_retries: int = Field(
-        default=1, ge=0, le=5, description="extra calls when a judgement cannot be parsed"
-    )
-    budget: BudgetConfig = Field(
-        default_factory=BudgetConfig, description="limits and prices for the judge's own calls"
-    )
 
     @field_validator("weights")
     @classmethod
@@ -135,7 +123,6 @@ class _Tally:
         self.sums: defaultdict[str, float] = defaultdict(float)
         self.counts: Counter[str] = Counter()
         self.not_applicable: Counter[str] = Counter()
-        self.unscored: Counter[str] = Counter()
 
     def add(self, verdict: JudgeVerdict) -> None:
         for criterion, score in verdict.scores.items():
@@ -152,35 +139,29 @@ class _Tally:
         return round(self.sums[key] / self.counts[key], 3) if self.counts[key] else None
 
 
-class JudgeFilter(Filter[JudgeSettings]):
+class JudgeFilter(LLMCheck[JudgeSettings, JudgeVerdict]):
     name = "judge"
     Settings = JudgeSettings
 
     def __init__(
         self, settings: JudgeSettings | None = None, backend: Backend | None = None
     ) -> None:
-        super().__init__(settings)
-        self._backend = backend
+        super().__init__(settings, backend)
         library = PromptLibrary()
         self.template = library.get("judge")
         self.labels = library.labels()
-        self.usage = Usage()
-        self.model = self.settings.backend.model or (backend.model if backend else "")
-        self.backend_name = backend.name if backend else str(self.settings.backend.kind)
-        self._budget: Budget | None = None
         self._tally = _Tally()
 
     def summary(self) -> JudgeSummary:
         s = self.settings
-        usage = self.usage.model_copy()
         return JudgeSummary(
-            usage=usage,
+            usage=self.usage.model_copy(),
             prompt_hash=self.template.sha256,
             backend=self.backend_name,
             model=self.model,
-            cost=s.budget.cost(self.model, usage.prompt_tokens, usage.completion_tokens),
+            cost=self.cost(),
             judged=self._tally.counts["combined"],
-            unscored=dict(self._tally.unscored.most_common()),
+            unscored=dict(self.unscored.most_common()),
             means={c: self._tally.mean(c) for c in CRITERIA},
             not_applicable={c: n for c in CRITERIA if (n := self._tally.not_applicable[c])},
             combined_mean=self._tally.mean("combined"),
@@ -284,52 +265,7 @@ class JudgeFilter(Filter[JudgeSettings]):
             raise ParseError("no main move for any labelled supporter turn")
         return [moves[i] for i in sorted(moves)]
 
-    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
-        return asyncio.run(self._judge_all(dialogues))
-
-    async def _judge_all(self, dialogues: list[Dialogue]) -> list[Outcome]:
-        backend = self._backend or build_backend(self.settings.backend, self.settings.concurrency)
-        self.model = self.settings.backend.model or backend.model
-        self.backend_name = backend.name
-        if self._budget is None:
-            self._budget = Budget(self.settings.budget, self.model, Usage())
-        limit = asyncio.Semaphore(self.settings.concurrency)
-        await backend.start()
-        try:
-
-            async def one(dialogue: Dialogue) -> Outcome:
-                async with limit:
-                    return await self._judge(backend, dialogue)
-
-            return list(await asyncio.gather(*(one(d) for d in dialogues)))
-        finally:
-            await backend.close()
-
-    async def _judge(self, backend: Backend, dialogue: Dialogue) -> Outcome:
-        request = self.request(dialogue)
-        raws: list[str] = []
-        for attempt in range(self.settings.parse_retries + 1):
-            if self._budget and (why := self._budget.exceeded(self.usage)):
-                return self._unscored(dialogue, "judge_budget_reached", budget=why)
-            try:
-                completion = await backend.complete(request.with_seed(attempt))
-            except BackendError as exc:
-                self.usage.add(exc.usage)
-                return self._unscored(dialogue, "judge_failed", error=str(exc)[:200])
-            self.usage.add(completion.usage)
-            raws.append(completion.text)
-            try:
-                verdict = self.read(dialogue, completion.text)
-            except (ParseError, ValidationError):
-                continue
-            return self._decide(dialogue, verdict)
-        return self._unscored(dialogue, "judge_unparsed", raw_outputs=raws)
-
-    def _unscored(self, dialogue: Dialogue, reason: str, **details: str | list[str]) -> Outcome:
-        self._tally.unscored[reason] += 1
-        return self.keep(dialogue, reason, None, **details)
-
-    def _decide(self, dialogue: Dialogue, verdict: JudgeVerdict) -> Outcome:
+    def decide(self, dialogue: Dialogue, verdict: JudgeVerdict) -> Outcome:
         self._tally.add(verdict)
         details = verdict.model_dump(mode="json")
         safety = verdict.scores["safety"]
