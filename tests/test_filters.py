@@ -88,6 +88,7 @@ def needs_embed() -> None:
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_a_good_dialogue_passes_every_filter(name):
     from factory.backends.scripted import ScriptedBackend
+    from factory.filters.emotion_judge import EmotionJudgeFilter
     from factory.filters.judge import JudgeFilter
 
     if name in NEEDS_EMBED:
@@ -96,6 +97,10 @@ def test_a_good_dialogue_passes_every_filter(name):
         backend = ScriptedBackend()
         backend.enqueue(judge_answer(moves=tuple((n, "Question") for n in (2, 4, 6, 8, 10))))
         flt = JudgeFilter(backend=backend)
+    elif name == "emotion_judge":
+        backend = ScriptedBackend()
+        backend.enqueue('{"emotions_shown": ["anxiety"], "fit": 5, "reason": "Worried."}')
+        flt = EmotionJudgeFilter(backend=backend)
     else:
         flt = FILTERS[name]()
     outcome = flt.check_batch([dialogue()])[0]
@@ -341,9 +346,9 @@ def test_default_recipe_lists_every_filter_once():
         for entry in yaml.safe_load(Path(load_recipe("default").path).read_text())["filters"]
     ]
     assert listed == list(FILTERS)
-    # The judge (needs a real model) and diversity selection (drops a share of everything by
-    # design) are listed but off.
-    off = {"judge", "diversity"}
+    # The judges (they need a real model) and diversity selection (drops a share of everything
+    # by design) are listed but off.
+    off = {"judge", "emotion_judge", "diversity"}
     assert [name for name, _ in load_recipe("default").entries] == [
         n for n in FILTERS if n not in off
     ]

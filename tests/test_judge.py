@@ -533,14 +533,16 @@ def test_judge_flag_switches_the_recipes_judge_on_in_its_place(tmp_path):
     vllm = _run_with_backend(tmp_path / "a", {"kind": "vllm", "model": "org/m"})
     default = with_run_judge(load_recipe("default"), [vllm])
     names = [n for n, _ in default.entries]
-    assert names[-2:] == ["safety", "judge"] and default.name == "default+judge"
+    assert names[-3:] == ["safety", "judge", "emotion_judge"] and default.name == "default+judge"
+    emotion = dict(default.entries)["emotion_judge"]
+    assert emotion["backend"]["kind"] == "vllm" and emotion["min_fit"] == 3
     settings = dict(default.entries)["judge"]
     assert settings["backend"]["kind"] == "vllm" and settings["min_mean"] == 2.451
     assert settings["weights"]["helpfulness"] == 3.615 and settings["weights"]["safety"] == 0
     no_judge = tmp_path / "r.yaml"
     no_judge.write_text("filters:\n  - use: structure\n  - use: diversity\n")
     placed = with_run_judge(load_recipe(str(no_judge)), [vllm])
-    assert [n for n, _ in placed.entries] == ["structure", "judge", "diversity"]
+    assert [n for n, _ in placed.entries] == ["structure", "judge", "diversity"]  # no emotion judge
 
 
 @pytest.mark.parametrize(

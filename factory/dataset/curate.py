@@ -60,7 +60,7 @@ from factory.filters.pipeline import (
     run_recipe,
 )
 from factory.filters.recipe import Recipe
-from factory.filters.report import FilterReport, JudgeSummary
+from factory.filters.report import EmotionJudgeSummary, FilterReport, JudgeSummary
 from factory.models import Dialogue
 from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir, RunManifest
@@ -373,6 +373,9 @@ def curate(
             if isinstance(judge := report.summaries.get("judge"), JudgeSummary)
             else None,
             judge_off=recipe.judge_off,
+            emotion_judge=emotion
+            if isinstance(emotion := report.summaries.get("emotion_judge"), EmotionJudgeSummary)
+            else None,
             published=survivors.published,
             decontamination=survivors.decontamination,
             review=survivors.review,

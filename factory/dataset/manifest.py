@@ -13,7 +13,7 @@ from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
 from factory.dataset.stats import DatasetStats
 from factory.dataset.training_chat import ChatInfo
 from factory.errors import DataFileError, first_error_line
-from factory.filters.report import FunnelStep, JudgeSummary
+from factory.filters.report import EmotionJudgeSummary, FunnelStep, JudgeSummary
 from factory.models import Record, Usage
 from factory.runs.run_dir import RunManifest
 
@@ -140,6 +140,8 @@ class DatasetManifest(Record):
     # judge asked for with --judge stayed off (None: not asked for).
     judge: JudgeSummary | None = None
     judge_off: str | None = None
+    # The emotion judge's model, prompt, usage and fit counts when it ran.
+    emotion_judge: EmotionJudgeSummary | None = None
     # Set when the version was checked against the dataset's published versions (curate
     # --dedup-published) or evaluation sets (--decontaminate); left out of the file
     # otherwise, so older manifests read the same.

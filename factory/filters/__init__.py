@@ -9,6 +9,7 @@ from factory.filters.boilerplate import BoilerplateFilter
 from factory.filters.damaged_text import DamagedTextFilter
 from factory.filters.diversity import DiversityFilter
 from factory.filters.emotion_consistency import EmotionConsistencyFilter
+from factory.filters.emotion_judge import EmotionJudgeFilter
 from factory.filters.ending import EndingFilter
 from factory.filters.english import EnglishFilter
 from factory.filters.exact_dedup import ExactDedupFilter
@@ -42,6 +43,7 @@ FILTERS: dict[str, type[Filter[Any]]] = {
         IntensityTrajectoryFilter,
         SafetyFilter,
         JudgeFilter,
+        EmotionJudgeFilter,
         DiversityFilter,
     )
 }

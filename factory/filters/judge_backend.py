@@ -62,7 +62,8 @@ def with_run_judge(recipe: Recipe, sources: list[Path]) -> Recipe:
     backend cannot judge, the recipe unchanged but for `judge_off`. The judge entry keeps
     its settings from the recipe (even a disabled one, in its place) except `backend`, which
     the runs' replaces; a recipe without one gets the defaults, before any filter that needs
-    every dialogue."""
+    every dialogue. An emotion_judge entry the recipe lists is switched on the same way; a
+    recipe without one gets none."""
     found: dict[str, tuple[Path, BackendConfig, dict[str, Any]]] = {}
     for source in sources:
         run = RunDir(input_file(source).parent).read_manifest()
@@ -92,21 +93,26 @@ def with_run_judge(recipe: Recipe, sources: list[Path]) -> Recipe:
 def _switched_on(recipe: Recipe, backend: BackendConfig, prices: dict[str, Any]) -> Recipe:
     entries = list(recipe.entries)
     disabled = list(recipe.disabled)
-    at = next((i for i, (name, _) in enumerate(entries) if name == "judge"), None)
-    if at is not None:
-        settings = entries.pop(at)[1]
-    elif (off := next((d for d in disabled if d[1] == "judge"), None)) is not None:
-        disabled.remove(off)
-        at, settings = off[0], off[2]
-    else:
-        at = next((i for i, (n, _) in enumerate(entries) if FILTERS[n].needs_all), len(entries))
-        settings = {}
-    budget = dict(settings.get("budget") or {})
-    if prices and not budget.get("prices"):
-        budget["prices"] = prices
-    settings = {**settings, "backend": backend.model_dump(mode="json"), "budget": budget}
-    FILTERS["judge"].Settings.model_validate(settings)  # the recipe's keys were checked at load
-    entries.insert(at, ("judge", settings))
+    # The emotion judge first: a disabled entry's place counts the enabled entries before it,
+    # so two in a row share one, and the judge, inserted second, lands ahead as in the file.
+    for name in ("emotion_judge", "judge"):
+        at = next((i for i, (n, _) in enumerate(entries) if n == name), None)
+        if at is not None:
+            settings = entries.pop(at)[1]
+        elif (off := next((d for d in disabled if d[1] == name), None)) is not None:
+            disabled.remove(off)
+            at, settings = off[0], off[2]
+        elif name == "judge":
+            at = next((i for i, (n, _) in enumerate(entries) if FILTERS[n].needs_all), len(entries))
+            settings = {}
+        else:
+            continue  # the emotion judge runs only where the recipe lists it
+        budget = dict(settings.get("budget") or {})
+        if prices and not budget.get("prices"):
+            budget["prices"] = prices
+        settings = {**settings, "backend": backend.model_dump(mode="json"), "budget": budget}
+        FILTERS[name].Settings.model_validate(settings)  # the recipe's keys were checked at load
+        entries.insert(at, (name, settings))
     return dataclasses.replace(
         recipe, name=f"{recipe.name}+judge", entries=entries, disabled=disabled, judge_off=None
     )

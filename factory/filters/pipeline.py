@@ -26,6 +26,7 @@ from factory.filters.outputs import staged_outputs
 from factory.filters.recipe import Recipe
 from factory.filters.report import (
     EmbeddingsUsed,
+    EmotionJudgeSummary,
     FilterReport,
     FilterSummary,
     FunnelStep,
@@ -390,6 +391,14 @@ def render_funnel(report: FilterReport) -> str:
         cost = f", cost {judge.cost:.4f}" if judge.cost is not None else ""
         lines.append(
             f"judge {judge.model}: {judge.judged} scored (combined mean {judge.combined_mean}),"
+            f" {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens{cost}"
+        )
+    if isinstance(emotion := report.summaries.get("emotion_judge"), EmotionJudgeSummary):
+        u = emotion.usage
+        cost = f", cost {emotion.cost:.4f}" if emotion.cost is not None else ""
+        fits = " ".join(f"{k}:{n}" for k, n in emotion.fits.items())
+        lines.append(
+            f"emotion judge {emotion.model}: {emotion.judged} scored (fits {fits or 'none'}),"
             f" {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens{cost}"
         )
     return "\n".join(lines)

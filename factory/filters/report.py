@@ -84,7 +84,21 @@ class JudgeSummary(Record):
     min_safety: int | None = None
 
 
-FilterSummary = DiversitySummary | JudgeSummary
+class EmotionJudgeSummary(Record):
+    """The emotion judge's calls, their cost, and how many dialogues got each fit score."""
+
+    usage: Usage
+    prompt_hash: str
+    backend: str = ""
+    model: str = ""
+    cost: float | None = None
+    judged: int = 0
+    unscored: dict[str, int] = Field(default_factory=dict)
+    fits: dict[str, int] = Field(default_factory=dict)
+    min_fit: int | None = None
+
+
+FilterSummary = DiversitySummary | JudgeSummary | EmotionJudgeSummary
 
 
 class StageEmbeddings(Record):
