@@ -180,3 +180,19 @@ def test_curate_records_the_emotion_judge_in_the_manifest_and_the_card(
         "It scored 2 dialogues (fits 2: 1, 4: 1). A dialogue was dropped when the fit was under 3."
         in card
     )
+
+
+def test_nothing_to_judge_is_kept_without_a_call():
+    filt, backend = emotion_judge()
+    unknown = fixed_dialogue()
+    unknown = unknown.model_copy(
+        update={"scenario": unknown.scenario.model_copy(update={"emotion_type": "unknown"})}
+    )
+    silent = fixed_dialogue()
+    silent = silent.model_copy(update={"turns": [t for t in silent.turns if t.role == "supporter"]})
+    outcomes = filt.check_batch([unknown, silent])
+    assert [(o.verdict.reason, o.verdict.keep) for o in outcomes] == [
+        ("unknown_emotion", True),
+        ("no_seeker_text", True),
+    ]
+    assert backend.history == [] and filt.summary().judged == 0

@@ -6,7 +6,8 @@ one fits (prompts/emotion_judge.jinja). A dialogue scored under `min_fit` is dro
 It is the model-based counterpart of emotion_consistency, which weighs embeddings and
 feeling words and is calibrated on ESConv. Only the seeker's turns are shown: the label is
 what the seeker feels, and a supporter's guess at it ("you sound lonely") is not evidence.
-Off unless a recipe enables it with a capable `backend:` (or `--judge` switches it on with
+A dialogue without a stated emotion or without seeker text is kept
+(`unknown_emotion`, `no_seeker_text`) with no call. Off unless a recipe enables it with a capable `backend:` (or `--judge` switches it on with
 the runs' own); like the quality judge, an answer that cannot be had keeps the dialogue
 with the reason."""
 
@@ -119,6 +120,14 @@ class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
             lines.append((number, turn.text))
             words += size
         return lines, False
+
+    def skip(self, dialogue: Dialogue) -> Outcome | None:
+        emotion = dialogue.scenario.emotion_type.strip()
+        if not emotion or emotion.lower() == "unknown":
+            return self.keep(dialogue, "unknown_emotion", emotion=emotion)
+        if not any(t.role == "seeker" and t.text.strip() for t in dialogue.turns):
+            return self.keep(dialogue, "no_seeker_text")
+        return None
 
     def request(self, dialogue: Dialogue) -> ChatRequest:
         emotion = dialogue.scenario.emotion_type

@@ -52,6 +52,10 @@ class LLMCheck(Filter[S], Generic[S, A]):
         self._budget: Budget | None = None
         self.unscored: Counter[str] = Counter()
 
+    def skip(self, dialogue: Dialogue) -> Outcome | None:
+        """The outcome for a dialogue there is nothing to ask about (no call is made), or None."""
+        return None
+
     def request(self, dialogue: Dialogue) -> ChatRequest:
         raise NotImplementedError
 
@@ -87,6 +91,8 @@ class LLMCheck(Filter[S], Generic[S, A]):
             await backend.close()
 
     async def _ask(self, backend: Backend, dialogue: Dialogue) -> Outcome:
+        if (skipped := self.skip(dialogue)) is not None:
+            return skipped
         request = self.request(dialogue)
         raws: list[str] = []
         for attempt in range(self.settings.parse_retries + 1):
