@@ -103,7 +103,7 @@ def build(
     key_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.write_text(json.dumps(key, indent=1) + "\n")
     if base_url and model:
-        backend = {"kind": "openai", "base_url": base_url, "model": model}
+        backend: dict[str, Any] = {"kind": "openai", "base_url": base_url, "model": model}
         backend |= {"timeout_s": 3000, "max_retries": 0}
         recipe = {
             "name": "emotion-judge-blind",
@@ -204,7 +204,7 @@ def embedding_side(
         for line in (judged / name).read_text(encoding="utf-8").splitlines():
             rows.append(Dialogue.model_validate_json(line).model_copy(update={"verdicts": []}))
     outcomes = EmotionConsistencyFilter().check_batch(rows)
-    probability = {REAL: [], SWAP: []}
+    probability: dict[str, list[float]] = {REAL: [], SWAP: []}
     for o in outcomes:
         if o.verdict.reason in ("ok", "emotion_mismatch") and o.verdict.score is not None:
             probability[key[o.dialogue.id]["label"]].append(o.verdict.score)

@@ -67,3 +67,38 @@ def test_read_answers_takes_the_emotion_judges_details(tmp_path):
     )
     (tmp_path / "rejected.jsonl").write_text("")
     assert read_answers(tmp_path) == {"a": {"emotion": "anger", "fit": 2}}
+
+
+def test_score_counts_each_rule_per_class(tmp_path, monkeypatch):
+    import bench.emotion_judge as bench
+
+    monkeypatch.setattr(bench, "embedding_side", lambda judged, key, answers: {"stub": True})
+    cases = {  # id: (class, stated emotion, fit, emotions shown)
+        "a": (REAL, "anxiety", 5, ["anxiety"]),
+        "b": (REAL, "fear", 2, ["anxiety"]),  # low fit, but its family named
+        "c": (REAL, "anger", 2, ["sadness"]),
+        "d": (SWAP, "shame", 2, ["sadness"]),
+        "e": (SWAP, "anger", 3, ["anger"]),
+        "f": (SWAP, "sadness", None, []),  # the judge gave no fit
+    }
+    key = {i: {"label": c[0], "stated": c[1]} for i, c in cases.items()}
+    (tmp_path / "key.json").write_text(json.dumps({"dialogues": key}))
+    lines = []
+    for i, (_, emotion, fit, shown) in cases.items():
+        details = {"emotion": emotion, "emotions_shown": shown}
+        details |= {"fit": fit} if fit is not None else {"raw_outputs": ["?"]}
+        lines.append(
+            json.dumps({"id": i, "verdicts": [{"filter": "emotion_judge", "details": details}]})
+        )
+    (tmp_path / "kept.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    (tmp_path / "rejected.jsonl").write_text("\n".join(lines[3:]) + "\n")
+    result = bench.score(tmp_path, tmp_path / "key.json")
+    assert result["judged"] == {REAL: 3, SWAP: 2} and result["unscored"] == {SWAP: 1}
+    shipped = next(r for r in result["rules"] if r["shipped"])
+    assert (shipped[REAL]["dropped"], shipped[SWAP]["dropped"]) == (2, 1)
+    assert (result["family_rule"][REAL]["dropped"], result["family_rule"][SWAP]["dropped"]) == (
+        1,
+        1,
+    )
+    assert result["auc"] == pytest.approx((1 + 1 + 0.5 + 0 + 0.5 + 0) / 6)
+    assert result["embedding_filter"] == {"stub": True}

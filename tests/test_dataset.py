@@ -803,7 +803,10 @@ def test_card_shows_the_judge_or_why_it_was_off():
     assert "cost unknown (no price given)" in card
     off = "--judge was given, but the runs were made by the scripted backend (canned answers, no model)"
     card = render_card(manifest.model_copy(update={"judge_off": off}))
-    assert f"**The LLM judge was off**: {off}.\n\nSplits:" in card
+    assert (
+        f"**The LLM judges were off** (the quality judge, and the emotion judge where the recipe lists it): {off}.\n\nSplits:"
+        in card
+    )
 
 
 @pytest.mark.parametrize("text", ["nan,0.5,0.5", "inf,0,0", "0.5,nan,0.5"])

@@ -53,13 +53,14 @@ def test_the_request_shows_the_scenario_and_only_the_seekers_turns():
     assert "loneliness" in schema["properties"]["emotions_shown"]["items"]["enum"]
 
 
-def test_an_emotion_outside_the_list_is_shown_without_a_description():
+def test_the_stated_emotion_is_matched_to_the_list_whatever_its_case():
     dialogue = fixed_dialogue()
-    scenario = dialogue.scenario.model_copy(update={"emotion_type": "awe"})
-    request = EmotionJudgeFilter(backend=ScriptedBackend()).request(
-        dialogue.model_copy(update={"scenario": scenario})
-    )
-    assert request.messages[1]["content"].splitlines()[0] == "Stated emotion: awe"
+    scenario = dialogue.scenario.model_copy(update={"emotion_type": " Anxiety"})
+    filt, backend = emotion_judge(answer(fit=2, shown=("sadness",)))
+    verdict = filt.check_batch([dialogue.model_copy(update={"scenario": scenario})])[0].verdict
+    assert verdict.reason == "emotion_unfit" and verdict.details["emotion"] == "anxiety"
+    user = backend.history[0].messages[1]["content"]
+    assert user.splitlines()[0].startswith("Stated emotion: anxiety (Worry")
 
 
 def test_the_seekers_words_are_capped_at_whole_turns_the_first_always_shown():
@@ -182,11 +183,12 @@ def test_curate_records_the_emotion_judge_in_the_manifest_and_the_card(
     )
 
 
-def test_nothing_to_judge_is_kept_without_a_call():
+@pytest.mark.parametrize("emotion", ["unknown", "", "awe"])
+def test_nothing_to_judge_is_kept_without_a_call(emotion):
     filt, backend = emotion_judge()
     unknown = fixed_dialogue()
     unknown = unknown.model_copy(
-        update={"scenario": unknown.scenario.model_copy(update={"emotion_type": "unknown"})}
+        update={"scenario": unknown.scenario.model_copy(update={"emotion_type": emotion})}
     )
     silent = fixed_dialogue()
     silent = silent.model_copy(update={"turns": [t for t in silent.turns if t.role == "supporter"]})
@@ -195,4 +197,6 @@ def test_nothing_to_judge_is_kept_without_a_call():
         ("unknown_emotion", True),
         ("no_seeker_text", True),
     ]
+    assert outcomes[0].verdict.details == {"emotion": emotion}
     assert backend.history == [] and filt.summary().judged == 0
+    assert filt.summary().unscored == {"unknown_emotion": 1, "no_seeker_text": 1}

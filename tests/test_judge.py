@@ -491,7 +491,7 @@ def test_filter_with_judge_on_a_dry_run_stays_off_and_says_so(cli, tmp_path):
     assert result.code == 0, result.err
     card = (root / "d" / "v0.1.0" / "README.md").read_text()
     assert (
-        "**The LLM judge was off**: --judge was given, but the runs were made by the scripted"
+        "**The LLM judges were off** (the quality judge, and the emotion judge where the recipe lists it): --judge was given, but the runs were made by the scripted"
         in card
     )
 
@@ -543,6 +543,39 @@ def test_judge_flag_switches_the_recipes_judge_on_in_its_place(tmp_path):
     no_judge.write_text("filters:\n  - use: structure\n  - use: diversity\n")
     placed = with_run_judge(load_recipe(str(no_judge)), [vllm])
     assert [n for n, _ in placed.entries] == ["structure", "judge", "diversity"]  # no emotion judge
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        (
+            "  - use: emotion_judge\n    enabled: false\n  - use: judge\n    enabled: false\n",
+            ["structure", "emotion_judge", "judge", "safety"],
+        ),
+        (
+            "  - use: judge\n    enabled: false\n  - use: emotion_judge\n    enabled: false\n",
+            ["structure", "judge", "emotion_judge", "safety"],
+        ),
+        (
+            "  - use: emotion_judge\n    min_fit: 4\n    backend: {kind: openai, model: own}\n",
+            ["structure", "emotion_judge", "safety", "judge"],  # an absent judge goes last
+        ),
+    ],
+)
+def test_judge_flag_keeps_the_files_order_and_replaces_a_named_backend(tmp_path, listed, expected):
+    from factory.filters.judge_backend import with_run_judge
+    from factory.filters.recipe import load_recipe
+
+    vllm = _run_with_backend(tmp_path / "a", {"kind": "vllm", "model": "org/m"})
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"filters:\n  - use: structure\n{listed}  - use: safety\n")
+    switched = with_run_judge(load_recipe(str(recipe)), [vllm])
+    assert [n for n, _ in switched.entries] == expected and switched.disabled == []
+    settings = dict(switched.entries)
+    assert settings["emotion_judge"]["backend"]["model"] == "org/m"
+    assert settings["judge"]["backend"]["kind"] == "vllm"
+    if "min_fit" in listed:
+        assert settings["emotion_judge"]["min_fit"] == 4
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ JudgeOpt = Annotated[
     bool,
     typer.Option(
         "--judge",
-        help="Judge with the runs' own model (openai or vllm runs); stays off, and says so,"
+        help="Judge with the runs' own model (openai or vllm runs): the quality judge, and the"
+        " emotion judge where the recipe lists it (the default does); stays off, and says so,"
         " for the embedded model.",
     ),
 ]

@@ -168,6 +168,7 @@ class DatasetManifest(Record):
                 "chat",
                 "derived_from",
                 "embedding_model",
+                "emotion_judge",
             )
             if getattr(self, k) is None
         }

@@ -6,10 +6,10 @@ one fits (prompts/emotion_judge.jinja). A dialogue scored under `min_fit` is dro
 It is the model-based counterpart of emotion_consistency, which weighs embeddings and
 feeling words and is calibrated on ESConv. Only the seeker's turns are shown: the label is
 what the seeker feels, and a supporter's guess at it ("you sound lonely") is not evidence.
-A dialogue without a stated emotion or without seeker text is kept
-(`unknown_emotion`, `no_seeker_text`) with no call. Off unless a recipe enables it with a capable `backend:` (or `--judge` switches it on with
-the runs' own); like the quality judge, an answer that cannot be had keeps the dialogue
-with the reason."""
+A dialogue whose emotion is not in the persona data's list, or with no seeker text, is kept
+(`unknown_emotion`, `no_seeker_text`) with no call. Off unless a recipe enables it with a
+capable `backend:` (or `--judge` switches it on with the runs' own); like the quality
+judge, an answer that cannot be had keeps the dialogue with the reason."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from factory.filters.llm_check import LLMCheck, LLMCheckSettings
 from factory.filters.report import EmotionJudgeSummary
 from factory.models import Dialogue, Record
 from factory.prompts import PromptLibrary
+from factory.resources import data_dir
 from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object, match_choice
 
 
@@ -68,11 +69,12 @@ class EmotionFit(Record):
 
 @cache
 def _emotions(personas: str | None) -> tuple[tuple[str, str, str], ...]:
-    """(name, family, description) of every emotion in the persona data."""
-    from factory.scenarios.persona_bank import PersonaBank
+    """(name, family, description) of every emotion in the persona data's emotions.yaml."""
+    from factory.scenarios.persona_bank import Emotions, load_data_file
 
-    bank = PersonaBank(Path(personas) if personas else None)
-    return tuple((e.name, e.family, e.description) for e in bank.emotions)
+    folder = Path(personas) if personas else data_dir("personas")
+    listed = load_data_file(folder / "emotions.yaml", Emotions).emotions
+    return tuple((e.name, e.family, e.description) for e in listed)
 
 
 class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
@@ -88,6 +90,7 @@ class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
         self.labels = library.labels()
         listed = _emotions(self.settings.personas)
         self.emotions = {name: description for name, _, description in listed}
+        self._by_lower = {name.lower(): name for name in self.emotions}
         self.groups: dict[str, list[dict[str, str]]] = {}
         for name, family, description in listed:
             self.groups.setdefault(family, []).append({"name": name, "description": description})
@@ -121,16 +124,23 @@ class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
             words += size
         return lines, False
 
+    def stated(self, dialogue: Dialogue) -> str | None:
+        """The scenario's emotion as the list names it (case and spaces aside), or None."""
+        return self._by_lower.get(dialogue.scenario.emotion_type.strip().lower())
+
     def skip(self, dialogue: Dialogue) -> Outcome | None:
-        emotion = dialogue.scenario.emotion_type.strip()
-        if not emotion or emotion.lower() == "unknown":
-            return self.keep(dialogue, "unknown_emotion", emotion=emotion)
+        # An emotion outside the list has no description and no family to weigh it against,
+        # and the answer's list could not name it: as in emotion_consistency, it is kept.
+        if self.stated(dialogue) is None:
+            self.unscored["unknown_emotion"] += 1
+            return self.keep(dialogue, "unknown_emotion", emotion=dialogue.scenario.emotion_type)
         if not any(t.role == "seeker" and t.text.strip() for t in dialogue.turns):
+            self.unscored["no_seeker_text"] += 1
             return self.keep(dialogue, "no_seeker_text")
         return None
 
     def request(self, dialogue: Dialogue) -> ChatRequest:
-        emotion = dialogue.scenario.emotion_type
+        emotion = self.stated(dialogue) or dialogue.scenario.emotion_type
         lines, cut = self.seeker_lines(dialogue)
         messages = self.template.render(
             labels=self.labels,
@@ -176,7 +186,7 @@ class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
             except ParseError:
                 shown.append(str(value).strip()[:40])
         return EmotionFit(
-            emotion=dialogue.scenario.emotion_type,
+            emotion=self.stated(dialogue) or dialogue.scenario.emotion_type,
             emotions_shown=shown,
             fit=answer.fit,
             why=answer.reason,

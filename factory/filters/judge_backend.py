@@ -91,28 +91,25 @@ def with_run_judge(recipe: Recipe, sources: list[Path]) -> Recipe:
 
 
 def _switched_on(recipe: Recipe, backend: BackendConfig, prices: dict[str, Any]) -> Recipe:
-    entries = list(recipe.entries)
-    disabled = list(recipe.disabled)
-    # The emotion judge first: a disabled entry's place counts the enabled entries before it,
-    # so two in a row share one, and the judge, inserted second, lands ahead as in the file.
-    for name in ("emotion_judge", "judge"):
-        at = next((i for i, (n, _) in enumerate(entries) if n == name), None)
-        if at is not None:
-            settings = entries.pop(at)[1]
-        elif (off := next((d for d in disabled if d[1] == name), None)) is not None:
-            disabled.remove(off)
-            at, settings = off[0], off[2]
-        elif name == "judge":
-            at = next((i for i, (n, _) in enumerate(entries) if FILTERS[n].needs_all), len(entries))
-            settings = {}
-        else:
-            continue  # the emotion judge runs only where the recipe lists it
+    def on(name: str, settings: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         budget = dict(settings.get("budget") or {})
         if prices and not budget.get("prices"):
             budget["prices"] = prices
         settings = {**settings, "backend": backend.model_dump(mode="json"), "budget": budget}
         FILTERS[name].Settings.model_validate(settings)  # the recipe's keys were checked at load
-        entries.insert(at, (name, settings))
+        return name, settings
+
+    asked = ("judge", "emotion_judge")
+    entries = [on(n, s) if n in asked else (n, s) for n, s in recipe.entries]
+    # A disabled entry's place counts the enabled entries before it, so entries disabled in
+    # a row share one: inserting the last in the file first leaves them in the file's order.
+    switched = [d for d in recipe.disabled if d[1] in asked]
+    for place, name, settings in reversed(switched):
+        entries.insert(place, on(name, settings))
+    if not any(n == "judge" for n, _ in entries):
+        at = next((i for i, (n, _) in enumerate(entries) if FILTERS[n].needs_all), len(entries))
+        entries.insert(at, on("judge", {}))
+    disabled = [d for d in recipe.disabled if d not in switched]
     return dataclasses.replace(
         recipe, name=f"{recipe.name}+judge", entries=entries, disabled=disabled, judge_off=None
     )

@@ -169,15 +169,15 @@ class PersonaBank:
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or data_dir("personas")
-        self.attributes = _load(self.directory / "attributes.yaml", Attributes)
-        self.problems = _load(self.directory / "problems.yaml", Problems).problems
-        self.emotions = _load(self.directory / "emotions.yaml", Emotions).emotions
-        self.rules = _load(self.directory / "constraints.yaml", Rules).rules
-        self.household = _load(self.directory / "household.yaml", HouseholdData)
-        self.cues = _load(self.directory / "cues.yaml", Cues)
-        self.situations = _load(self.directory / "situations.yaml", Situations)
-        self.population = _load(self.directory / "population.yaml", Population)
-        self.library = _load(self.directory / "library.yaml", Library)
+        self.attributes = load_data_file(self.directory / "attributes.yaml", Attributes)
+        self.problems = load_data_file(self.directory / "problems.yaml", Problems).problems
+        self.emotions = load_data_file(self.directory / "emotions.yaml", Emotions).emotions
+        self.rules = load_data_file(self.directory / "constraints.yaml", Rules).rules
+        self.household = load_data_file(self.directory / "household.yaml", HouseholdData)
+        self.cues = load_data_file(self.directory / "cues.yaml", Cues)
+        self.situations = load_data_file(self.directory / "situations.yaml", Situations)
+        self.population = load_data_file(self.directory / "population.yaml", Population)
+        self.library = load_data_file(self.directory / "library.yaml", Library)
         self.occupations = {o.name: o for o in self.attributes.occupations}
         self.names = NameLibrary(self.library.names)
         self.job_titles = _job_titles(self.directory / "library.yaml", self.library.jobs)
@@ -379,7 +379,8 @@ def _job_titles(path: Path, jobs: JobTitleData) -> JobTitles:
         ) from None
 
 
-def _load(path: Path, model: type[M]) -> M:
+def load_data_file(path: Path, model: type[M]) -> M:
+    """One persona data file, read into `model`; one line saying what is wrong if it cannot be."""
     if not path.is_file():
         raise DataFileError(f"{path} not found: restore it or pass a complete personas folder")
     try:
