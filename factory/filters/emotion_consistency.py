@@ -143,9 +143,9 @@ def load_lexicon(path: Path | None = None) -> dict[str, _Family]:
 
 def emotion_families(personas: Path | None = None) -> dict[str, str]:
     """Emotion name -> family, from the persona data's emotions.yaml."""
-    from factory.scenarios.persona_bank import PersonaBank
+    from factory.scenarios.persona_bank import load_emotions
 
-    return {e.name: e.family for e in PersonaBank(personas).emotions}
+    return {e.name: e.family for e in load_emotions(personas)}
 
 
 @dataclass

@@ -25,8 +25,6 @@ from factory.filters.base import Outcome
 from factory.filters.llm_check import LLMCheck, LLMCheckSettings
 from factory.filters.report import EmotionJudgeSummary
 from factory.models import Dialogue, Record
-from factory.prompts import PromptLibrary
-from factory.resources import data_dir
 from factory.roleplay.parsing import ParseError, coerce_int, extract_json_object, match_choice
 
 
@@ -70,24 +68,21 @@ class EmotionFit(Record):
 @cache
 def _emotions(personas: str | None) -> tuple[tuple[str, str, str], ...]:
     """(name, family, description) of every emotion in the persona data's emotions.yaml."""
-    from factory.scenarios.persona_bank import Emotions, load_data_file
+    from factory.scenarios.persona_bank import load_emotions
 
-    folder = Path(personas) if personas else data_dir("personas")
-    listed = load_data_file(folder / "emotions.yaml", Emotions).emotions
+    listed = load_emotions(Path(personas) if personas else None)
     return tuple((e.name, e.family, e.description) for e in listed)
 
 
 class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
     name = "emotion_judge"
     Settings = EmotionJudgeSettings
+    prompt = "emotion_judge"
 
     def __init__(
         self, settings: EmotionJudgeSettings | None = None, backend: Backend | None = None
     ) -> None:
         super().__init__(settings, backend)
-        library = PromptLibrary()
-        self.template = library.get("emotion_judge")
-        self.labels = library.labels()
         listed = _emotions(self.settings.personas)
         self.emotions = {name: description for name, _, description in listed}
         self._by_lower = {name.lower(): name for name in self.emotions}
@@ -98,13 +93,8 @@ class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
 
     def summary(self) -> EmotionJudgeSummary:
         return EmotionJudgeSummary(
-            usage=self.usage.model_copy(),
-            prompt_hash=self.template.sha256,
-            backend=self.backend_name,
-            model=self.model,
-            cost=self.cost(),
+            **self.summary_fields(),
             judged=sum(self.fits.values()),
-            unscored=dict(self.unscored.most_common()),
             fits={str(k): self.fits[k] for k in sorted(self.fits)},
             min_fit=self.settings.min_fit,
         )

@@ -36,7 +36,6 @@ from factory.filters.llm_check import LLMCheck, LLMCheckSettings
 from factory.filters.report import JudgeSummary
 from factory.filters.safety import crisis_cues
 from factory.models import Dialogue, Turn
-from factory.prompts import PromptLibrary
 from factory.roleplay.parsing import ParseError, extract_json_object, match_choice
 from factory.roleplay.taxonomy import load_taxonomy
 
@@ -142,26 +141,19 @@ class _Tally:
 class JudgeFilter(LLMCheck[JudgeSettings, JudgeVerdict]):
     name = "judge"
     Settings = JudgeSettings
+    prompt = "judge"
 
     def __init__(
         self, settings: JudgeSettings | None = None, backend: Backend | None = None
     ) -> None:
         super().__init__(settings, backend)
-        library = PromptLibrary()
-        self.template = library.get("judge")
-        self.labels = library.labels()
         self._tally = _Tally()
 
     def summary(self) -> JudgeSummary:
         s = self.settings
         return JudgeSummary(
-            usage=self.usage.model_copy(),
-            prompt_hash=self.template.sha256,
-            backend=self.backend_name,
-            model=self.model,
-            cost=self.cost(),
+            **self.summary_fields(),
             judged=self._tally.counts["combined"],
-            unscored=dict(self.unscored.most_common()),
             means={c: self._tally.mean(c) for c in CRITERIA},
             not_applicable={c: n for c in CRITERIA if (n := self._tally.not_applicable[c])},
             combined_mean=self._tally.mean("combined"),

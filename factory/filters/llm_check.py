@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field, ValidationError
 
@@ -16,6 +16,7 @@ from factory.backends.config import BackendConfig, LocalOptions
 from factory.errors import BackendError
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.models import Dialogue, Usage
+from factory.prompts import PromptLibrary
 from factory.roleplay.parsing import ParseError
 from factory.runs.budget import Budget
 from factory.runs.config import BudgetConfig
@@ -39,12 +40,17 @@ A = TypeVar("A")
 
 
 class LLMCheck(Filter[S], Generic[S, A]):
-    """Subclasses build the request (`request`), read the answer into their verdict type
-    `A` (`read`, raising ParseError or ValidationError when it is not the asked-for JSON),
-    and decide keep or drop from it (`decide`)."""
+    """Subclasses name their template (`prompt`), build the request (`request`), read the
+    answer into their verdict type `A` (`read`, raising ParseError or ValidationError when
+    it is not the asked-for JSON), and decide keep or drop from it (`decide`)."""
+
+    prompt: ClassVar[str]
 
     def __init__(self, settings: S | None = None, backend: Backend | None = None) -> None:
         super().__init__(settings)
+        library = PromptLibrary()
+        self.template = library.get(self.prompt)
+        self.labels = library.labels()
         self._backend = backend
         self.usage = Usage()
         self.model = self.settings.backend.model or (backend.model if backend else "")
@@ -65,9 +71,17 @@ class LLMCheck(Filter[S], Generic[S, A]):
     def decide(self, dialogue: Dialogue, answer: A) -> Outcome:
         raise NotImplementedError
 
-    def cost(self) -> float | None:
+    def summary_fields(self) -> dict[str, Any]:
+        """The fields every LLMCheckSummary holds, as they stand now."""
         u = self.usage
-        return self.settings.budget.cost(self.model, u.prompt_tokens, u.completion_tokens)
+        return {
+            "usage": u.model_copy(),
+            "prompt_hash": self.template.sha256,
+            "backend": self.backend_name,
+            "model": self.model,
+            "cost": self.settings.budget.cost(self.model, u.prompt_tokens, u.completion_tokens),
+            "unscored": dict(self.unscored.most_common()),
+        }
 
     def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         return asyncio.run(self._ask_all(dialogues))

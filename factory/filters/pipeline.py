@@ -387,18 +387,14 @@ def render_funnel(report: FilterReport) -> str:
     share = 100 * report.kept / report.read if report.read else 0.0
     lines.append(f"kept {report.kept} of {report.read} dialogues ({share:.1f}%)")
     if isinstance(judge := report.summaries.get("judge"), JudgeSummary):
-        u = judge.usage
-        cost = f", cost {judge.cost:.4f}" if judge.cost is not None else ""
         lines.append(
             f"judge {judge.model}: {judge.judged} scored (combined mean {judge.combined_mean}),"
-            f" {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens{cost}"
+            f" {judge.calls_text()}"
         )
     if isinstance(emotion := report.summaries.get("emotion_judge"), EmotionJudgeSummary):
-        u = emotion.usage
-        cost = f", cost {emotion.cost:.4f}" if emotion.cost is not None else ""
         fits = " ".join(f"{k}:{n}" for k, n in emotion.fits.items())
         lines.append(
             f"emotion judge {emotion.model}: {emotion.judged} scored (fits {fits or 'none'}),"
-            f" {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens{cost}"
+            f" {emotion.calls_text()}"
         )
     return "\n".join(lines)

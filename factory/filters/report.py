@@ -62,11 +62,11 @@ class DiversitySummary(Record):
     after: SetStats
 
 
-class JudgeSummary(Record):
-    """The LLM judge of a filter run: which model and prompt, what its calls used (failed
-    ones included) and cost at the given prices (None: no price), the thresholds, and the
-    scores: each criterion's mean over the dialogues where it applied, how often it did
-    not, and the dialogues kept unscored by reason (failed, unparsed, over budget)."""
+class LLMCheckSummary(Record):
+    """What a filter that asks a model reports: which model and prompt, what its calls used
+    (failed ones included) and cost at the given prices (None: no price), how many
+    dialogues it scored, and those it kept unscored by reason (failed, unparsed, over
+    budget, nothing to ask about)."""
 
     usage: Usage
     prompt_hash: str
@@ -75,6 +75,18 @@ class JudgeSummary(Record):
     cost: float | None = None
     judged: int = 0
     unscored: dict[str, int] = Field(default_factory=dict)
+
+    def calls_text(self) -> str:
+        """`N calls, P+C tokens[, cost X]`, as the funnel prints it."""
+        u = self.usage
+        cost = f", cost {self.cost:.4f}" if self.cost is not None else ""
+        return f"{u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens{cost}"
+
+
+class JudgeSummary(LLMCheckSummary):
+    """The LLM judge of a filter run, its thresholds, and its scores: each criterion's mean
+    over the dialogues where it applied, and how often it did not."""
+
     means: dict[str, float | None] = Field(default_factory=dict)
     not_applicable: dict[str, int] = Field(default_factory=dict)
     combined_mean: float | None = None
@@ -84,16 +96,9 @@ class JudgeSummary(Record):
     min_safety: int | None = None
 
 
-class EmotionJudgeSummary(Record):
-    """The emotion judge's calls, their cost, and how many dialogues got each fit score."""
+class EmotionJudgeSummary(LLMCheckSummary):
+    """The emotion judge: how many dialogues got each fit score, and its threshold."""
 
-    usage: Usage
-    prompt_hash: str
-    backend: str = ""
-    model: str = ""
-    cost: float | None = None
-    judged: int = 0
-    unscored: dict[str, int] = Field(default_factory=dict)
     fits: dict[str, int] = Field(default_factory=dict)
     min_fit: int | None = None
 

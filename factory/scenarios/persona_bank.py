@@ -171,7 +171,7 @@ class PersonaBank:
         self.directory = directory or data_dir("personas")
         self.attributes = load_data_file(self.directory / "attributes.yaml", Attributes)
         self.problems = load_data_file(self.directory / "problems.yaml", Problems).problems
-        self.emotions = load_data_file(self.directory / "emotions.yaml", Emotions).emotions
+        self.emotions = load_emotions(self.directory)
         self.rules = load_data_file(self.directory / "constraints.yaml", Rules).rules
         self.household = load_data_file(self.directory / "household.yaml", HouseholdData)
         self.cues = load_data_file(self.directory / "cues.yaml", Cues)
@@ -377,6 +377,12 @@ def _job_titles(path: Path, jobs: JobTitleData) -> JobTitles:
         raise DataFileError(
             f"{path}: jobs.locale: Faker has no job titles for '{jobs.locale}'"
         ) from None
+
+
+def load_emotions(directory: Path | None = None) -> list[Emotion]:
+    """The emotions of a persona data folder (the shipped one by default), read alone."""
+    folder = directory or data_dir("personas")
+    return load_data_file(folder / "emotions.yaml", Emotions).emotions
 
 
 def load_data_file(path: Path, model: type[M]) -> M:
