@@ -9,7 +9,7 @@ from factory.errors import ConfigError
 from factory.filters import FILTERS
 from factory.filters.pipeline import run_recipe
 from factory.filters.recipe import load_recipe
-from factory.models import Dialogue, GenerationInfo, Persona, ScenarioCore, Turn
+from factory.models import Dialogue, GenerationInfo, Persona, ScenarioCore, Turn, Verdict
 from tests.judging import judge_answer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -439,6 +439,62 @@ def test_runner_writes_kept_rejected_and_the_funnel(tmp_path):
     assert list(structure) == [
         *("filter", "in", "kept", "dropped", "drop_reasons", "keep_reasons", "seconds")
     ]
+
+
+def test_a_kept_line_is_its_input_line_with_the_verdicts_put_in():
+    from factory.filters.pipeline import kept_line
+    from factory.jsonl import model_line
+
+    d = dialogue(
+        seeker=[*SEEKER[:-1], 'She said "no" \u2014 it\u2019s fine\\ \u00e9t\u00e9 \U0001f600']
+    )
+    verdicts = [
+        Verdict(filter="exact_dedup", keep=True, reason="ok"),
+        Verdict(
+            filter="minhash_dedup",
+            keep=True,
+            reason="ok",
+            score=0.123,
+            details={"near": {"of": ["a", 2, 2.5, None]}, "\u00e9": "\u00fc", "flag": True},
+        ),
+    ]
+    judged = d.with_verdicts(verdicts)
+    # A line as the project writes it (with or without a CRLF) gives model_line's bytes.
+    for line in (model_line(d).encode(), model_line(d).rstrip("\n").encode() + b"\r\n"):
+        assert kept_line(judged, line) == model_line(judged)
+    # A line in another form keeps it (here: its null fields), with the verdicts in.
+    other = d.model_dump_json().encode()
+    spliced = kept_line(judged, other)
+    assert spliced != model_line(judged) and spliced.endswith("}\n")
+    assert json.loads(spliced) == {
+        **json.loads(other),
+        "verdicts": json.loads(model_line(judged))["verdicts"],
+    }
+    assert Dialogue.model_validate_json(spliced) == judged
+    # Verdicts already there, a second verdicts key, or no line: serialised again.
+    earlier = model_line(d.with_verdicts(verdicts[:1])).encode()
+    assert kept_line(judged, earlier) == model_line(judged)
+    twice = other[:1] + b'"verdicts":[],' + other[1:]
+    assert kept_line(judged, twice) == model_line(judged)
+    assert kept_line(judged, None) == model_line(judged)
+
+
+def test_a_dialogue_a_filter_changed_is_written_changed(tmp_path):
+    from factory.jsonl import model_line
+
+    plain = dialogue(id="plain")
+    mailed = dialogue(id="mailed", seeker=[*SEEKER[:-1], "Write to me at ana.lopez@example.com."])
+    source = tmp_path / "in.jsonl"
+    source.write_text(plain.model_dump_json() + "\n" + model_line(mailed))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: pii_redact\n  - use: exact_dedup\n")
+    run_recipe(source, load_recipe(str(recipe)), tmp_path / "out")
+    first, second = (tmp_path / "out" / "kept.jsonl").read_text().splitlines()
+    # Unchanged: its own line (nulls and all) with the verdicts; changed: the redacted text.
+    assert first.startswith(plain.model_dump_json()[:-3]) and '"failure":null' in first
+    redacted = Dialogue.model_validate_json(second)
+    assert "example.com" not in second and redacted.verdicts[0].reason == "pii_redacted"
+    assert second + "\n" == model_line(redacted)
 
 
 def test_filter_cli(cli, tmp_path):

@@ -111,6 +111,8 @@ def test_filter_on_ray_writes_the_same_bytes_with_many_small_batches(tmp_path):
             seeker[-1] = "and then I was going to"  # truncated
         if i % 13 == 0:
             supporter = supporter[:1]  # too few turns
+        if i == 2:  # redacted on an actor (and kept): written changed, not as its input line
+            seeker[-1] = f"{seeker[-1]} Mail me at ana{i}@example.com."
         rows.append(dialogue(seeker=seeker, supporter=supporter, id=f"d{i}"))
         if i % 17 == 0:
             rows.append("not a dialogue")
@@ -137,6 +139,9 @@ def test_filter_on_ray_writes_the_same_bytes_with_many_small_batches(tmp_path):
     assert on_ray == one
     counts = one[2][0]
     assert counts["malformed"] == 6 and 0 < counts["kept"] < 60  # every path was taken
+    kept = one[0].decode()
+    assert "pii_redacted" in kept and "example.com" not in kept
+    assert '"failure":null' in kept  # the other kept lines are their input lines
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not present")

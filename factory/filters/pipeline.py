@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import DataFileError, RunDirError, first_error_line
@@ -134,8 +134,9 @@ def unfinished_run_warning(path: Path) -> str | None:
     )
 
 
-def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
-    """(line number, dialogue or None if malformed, raw line); blank lines are skipped."""
+def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, bytes, str]]:
+    """(line number, dialogue or None if malformed, the line's bytes, what is wrong with a
+    malformed one: its text, cut, and the first error); blank lines are skipped."""
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -145,11 +146,12 @@ def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, str]]:
             if not raw.strip():
                 continue
             try:
-                yield number, Dialogue.model_validate_json(raw), ""
+                yield number, Dialogue.model_validate_json(raw), raw, ""
             except ValidationError as exc:
                 yield (
                     number,
                     None,
+                    raw,
                     f"{raw.decode('utf-8', 'replace').strip()[:2000]}\t{first_error_line(exc)}",
                 )
 
@@ -181,11 +183,43 @@ class MalformedWarnings:
 class Batch:
     """A batch on its way through filters: the dialogues still in, and the lines it adds to
     rejected.jsonl in the order one process writes them (malformed input read before it, then
-    each filter's drops)."""
+    each filter's drops). `lines` holds the input line of each dialogue read and `origin`,
+    for each dialogue still in, the index of its line there, or -1 once a filter has changed
+    it (see `kept_line`); a batch made otherwise has neither."""
 
     dialogues: list[Dialogue]
     rejected: list[str] = field(default_factory=list)
     read: int = 0  # dialogues it held when read, for the progress line
+    lines: list[bytes] = field(default_factory=list)
+    origin: list[int] = field(default_factory=list)
+
+    def kept_lines(self) -> list[str]:
+        """kept.jsonl's lines for the dialogues still in."""
+        if not self.origin:
+            return [model_line(d) for d in self.dialogues]
+        return [
+            kept_line(d, self.lines[i] if i >= 0 else None)
+            for d, i in zip(self.dialogues, self.origin, strict=True)
+        ]
+
+
+_VERDICTS = TypeAdapter(list[Verdict])
+_NO_VERDICTS = b',"verdicts":[]}'
+
+
+def kept_line(dialogue: Dialogue, line: bytes | None) -> str:
+    """A kept dialogue's line: `model_line` of it, or, when `line` is the input line it was
+    read from (no filter changed it since) and ends in an empty verdicts list, as the
+    serialiser writes it, that line with the verdicts put in the list. The two are the same
+    bytes for a line in the serialiser's own form, as every line the project writes is, and
+    splicing is several times cheaper than serialising the dialogue again (bench/dedup.py).
+    A line in another form (spaces, other key order) keeps its form."""
+    if line is not None:
+        line = line.rstrip()
+        if line.endswith(_NO_VERDICTS) and line.count(b'"verdicts":') == 1:
+            verdicts = _VERDICTS.dump_json(dialogue.verdicts, exclude_none=True)
+            return (line[:-2] + verdicts[1:] + b"}\n").decode()
+    return model_line(dialogue)
 
 
 # Runs `filters` (counting into the matching `steps`) over each batch and yields every batch,
@@ -205,7 +239,7 @@ def run_in_process(
 ) -> Iterator[Batch]:
     """The single-process runner: each batch through every filter, one after the other."""
     for batch in batches:
-        batch.dialogues = run_filters(batch.dialogues, filters, steps, batch.rejected)
+        batch.dialogues = run_filters(batch.dialogues, filters, steps, batch.rejected, batch.origin)
         yield batch
 
 
@@ -250,15 +284,14 @@ def run_recipe(
         (stage / REJECTED_FILE).open("w", encoding="utf-8") as rejected,
     ):
 
-        def kept(dialogues: list[Dialogue]) -> None:
-            if not dialogues:
+        def kept(batch: Batch) -> None:
+            if not batch.dialogues:
                 return
-            tally.kept += len(dialogues)
+            tally.kept += len(batch.dialogues)
             if kept_sink is not None:
-                kept_sink(dialogues)
+                kept_sink(batch.dialogues)
             else:
-                for dialogue in dialogues:
-                    kept_file.write(model_line(dialogue))
+                kept_file.writelines(batch.kept_lines())
 
         batches = _read_batches(paths, batch_size, tally, malformed, on_read)
         for batch in runner(batches, filters[:split], tally.steps[:split], embeddings):
@@ -266,15 +299,16 @@ def run_recipe(
             if split < len(filters):
                 held.extend(batch.dialogues)
             else:
-                kept(batch.dialogues)
+                kept(batch)
             counter.advance(batch.read)
         counter.done()
         malformed.close(", each in rejected.jsonl as malformed_input")
         if split < len(filters):
+            # Held without their input lines (the whole input's bytes): written by serialising.
             last = Batch(held)
-            survivors = run_filters(held, filters[split:], tally.steps[split:], last.rejected)
+            last.dialogues = run_filters(held, filters[split:], tally.steps[split:], last.rejected)
             rejected.writelines(last.rejected)
-            kept(survivors)
+            kept(last)
         summaries = {f.name: summary for f in filters if (summary := f.summary()) is not None}
         embeddings.flush()
         report = tally.report(
@@ -314,7 +348,7 @@ def _read_batches(
     """The input as batches of `batch_size` dialogues (the last one shorter, maybe empty);
     a malformed line is counted and rides, as its rejected line, with the next batch."""
     batch = Batch([])
-    for path, number, dialogue, problem in (
+    for path, number, dialogue, raw, problem in (
         (file, *row) for file in paths for row in read_dialogues(file)
     ):
         if dialogue is None:
@@ -325,6 +359,8 @@ def _read_batches(
         if on_read is not None:
             on_read(path, dialogue)
         batch.dialogues.append(dialogue)
+        batch.origin.append(len(batch.lines))
+        batch.lines.append(raw)
         batch.read += 1
         if batch.read >= batch_size:
             yield batch
@@ -343,32 +379,44 @@ def _reject_malformed(path: Path, number: int, problem: str, warnings: Malformed
 
 
 def run_filters(
-    batch: list[Dialogue], filters: list[Filter[Any]], steps: list[StepTally], rejected: list[str]
+    batch: list[Dialogue],
+    filters: list[Filter[Any]],
+    steps: list[StepTally],
+    rejected: list[str],
+    origin: list[int] | None = None,
 ) -> list[Dialogue]:
     """Runs `filters` in order over the batch, counting into `steps` and adding each dropped
     dialogue, with its verdicts, to `rejected`; returns the survivors with theirs. The
     verdicts are gathered beside the dialogues and set once, at the end or at the drop: one
-    copy of a dialogue, not one per filter."""
+    copy of a dialogue, not one per filter. `origin` (Batch.origin, one per dialogue, or
+    empty) is made the survivors', -1 for one a filter returned changed."""
     current = batch
     added: list[list[Verdict]] = [[] for _ in batch]
+    where = list(origin) if origin else None
     for step, flt in zip(steps, filters, strict=True):
         if not current:
-            return []
+            break
         began = time.perf_counter()
         outcomes = flt.check_batch(current)
         step.seconds += time.perf_counter() - began
         step.entered += len(current)
-        survivors, still = [], []
-        for outcome, verdicts in zip(outcomes, added, strict=True):
+        survivors, still, stays = [], [], []
+        for k, (outcome, verdicts) in enumerate(zip(outcomes, added, strict=True)):
             verdicts.append(outcome.verdict)
             if outcome.verdict.keep:
                 step.kept_reasons[outcome.verdict.reason] += 1
                 survivors.append(outcome.dialogue)
                 still.append(verdicts)
+                if where is not None:
+                    stays.append(where[k] if outcome.dialogue is current[k] else -1)
             else:
                 step.dropped[outcome.verdict.reason] += 1
                 rejected.append(model_line(outcome.dialogue.with_verdicts(verdicts)))
         current, added = survivors, still
+        if where is not None:
+            where = stays
+    if origin is not None and where is not None:
+        origin[:] = where
     return [d.with_verdicts(v) for d, v in zip(current, added, strict=True)]
 
 

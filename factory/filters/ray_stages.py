@@ -67,12 +67,14 @@ class StageWorker:
         self.filters, self.embeddings = shipped
 
     def run(
-        self, first: int, last: int, dialogues: list[Dialogue], ahead: list[int]
-    ) -> tuple[list[Dialogue], list[str], list[StepTally], dict[str, StageCounts], Prefetched]:
+        self, first: int, last: int, dialogues: list[Dialogue], ahead: list[int], origin: list[int]
+    ) -> tuple[
+        list[Dialogue], list[int], list[str], list[StepTally], dict[str, StageCounts], Prefetched
+    ]:
         chosen = [self.filters[i] for i in range(first, last)]
         steps = [StepTally(f.name) for f in chosen]
         rejected: list[str] = []
-        survivors = run_filters(dialogues, chosen, steps, rejected)
+        survivors = run_filters(dialogues, chosen, steps, rejected, origin)
         counts: dict[str, StageCounts] = {}
         prefetched: Prefetched = []
         if self.embeddings is not None:
@@ -83,7 +85,7 @@ class StageWorker:
                     prefetched.append((text_keys(texts), vectors))
             self.embeddings.flush()  # an actor is killed, never closed: write as it goes
             counts, self.embeddings.counts = self.embeddings.counts, {}
-        return survivors, rejected, steps, counts, prefetched
+        return survivors, origin, rejected, steps, counts, prefetched
 
 
 class RayStages:
@@ -180,7 +182,9 @@ class _Schedule:
                 actor = self.actors[self.sent % len(self.actors)]
                 self.sent += 1
                 ahead = self.ahead.get(job.segment, [])
-                job.ref = actor.run.remote(seg.first, seg.last, job.batch.dialogues, ahead)
+                job.ref = actor.run.remote(
+                    seg.first, seg.last, job.batch.dialogues, ahead, job.batch.origin
+                )
                 self.in_flight[job.ref] = job
                 return
             if not seg.remote:
@@ -191,6 +195,7 @@ class _Schedule:
                     self.filters[seg.first : seg.last],
                     self.steps[seg.first : seg.last],
                     job.batch.rejected,
+                    job.batch.origin,
                 )
                 seg.turn += 1
             job.segment += 1
@@ -200,14 +205,14 @@ class _Schedule:
         ready, _ = self.ray.wait(list(self.in_flight), num_returns=1)
         job = self.in_flight.pop(ready[0])
         try:
-            survivors, rejected, counted, embedded, prefetched = self.ray.get(ready[0])
+            survivors, origin, rejected, counted, embedded, prefetched = self.ray.get(ready[0])
         except self.ray.exceptions.RayError as exc:
             raise worker_error(exc, "fix it and rerun the filter") from None
         if self.embeddings is not None:
             self.embeddings.add_counts(embedded)
             for keys, vectors in prefetched:
                 self.embeddings.adopt(keys, vectors)
-        job.batch.dialogues = survivors
+        job.batch.dialogues, job.batch.origin = survivors, origin
         job.batch.rejected.extend(rejected)
         job.counts.append((self.cut[job.segment].first, counted))
         job.ref = None
