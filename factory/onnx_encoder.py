@@ -15,19 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from factory.cache import cache_dir
 from factory.errors import MissingExtra
 
 MAX_TOKENS = 256  # what sentence-transformers truncates this model's inputs to
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def cache_dir() -> Path:
-    """FACTORY_CACHE_DIR, else $XDG_CACHE_HOME/esc-factory, else ~/.cache/esc-factory."""
-    chosen = os.environ.get("FACTORY_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "esc-factory"
 
 
 def _weights_tag(model_dir: Path) -> str:

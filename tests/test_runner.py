@@ -402,6 +402,22 @@ def test_money_budget_needs_a_price_and_stops_at_it(cli, tmp_path):
     assert cost >= 0.01
 
 
+def test_a_urls_staging_folder_follows_the_cache_settings(tmp_path, monkeypatch):
+    from factory.runs.remote import RemoteRun
+
+    monkeypatch.delenv("FACTORY_STAGING", raising=False)
+    monkeypatch.delenv("FACTORY_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert (
+        RemoteRun("memory://runs/a").staging.parent == tmp_path / "xdg" / "esc-factory" / "staging"
+    )
+    monkeypatch.setenv("FACTORY_CACHE_DIR", str(tmp_path / "mine"))
+    one, other = RemoteRun("memory://runs/a").staging, RemoteRun("memory://runs/b").staging
+    assert one.parent == other.parent == tmp_path / "mine" / "staging" and one != other
+    monkeypatch.setenv("FACTORY_STAGING", str(tmp_path / "chosen"))
+    assert RemoteRun("memory://runs/a").staging.parent == tmp_path / "chosen"
+
+
 def test_a_run_at_an_fsspec_url_resumes_and_merges(cli, tmp_path, monkeypatch):
     import fsspec
 

@@ -1,7 +1,8 @@
 """Run directories at an fsspec URL (`--out s3://bucket/runs/x`, `gs://...`, `memory://...`).
 
 Object stores cannot append to a file or hold a lock, so a run works in a local staging
-folder (under $FACTORY_STAGING or ~/.cache/esc-factory/staging, one per URL) and the URL
+folder (under $FACTORY_STAGING, else staging/ in the cache folder: ~/.cache/esc-factory
+unless $FACTORY_CACHE_DIR or $XDG_CACHE_HOME says otherwise; one per URL) and the URL
 holds its copy:
 
 - before the run, the URL's files are merged into the staging folder: dialogues (and
@@ -23,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from factory.cache import cache_dir
 from factory.errors import ConfigError, RunDirError, first_error_line
 from factory.runs.run_dir import DIALOGUES_FILE, FAILURES_FILE, MANIFEST_FILE, TORN_FILE
 
@@ -48,9 +50,7 @@ class RemoteRun:
                 f"--out {url}: no filesystem for it ({first_error_line(exc)[:160]}); install"
                 " the fsspec backend for that scheme (s3fs, gcsfs, ...)"
             ) from None
-        root = staging_root or Path(
-            os.environ.get("FACTORY_STAGING", Path.home() / ".cache" / "esc-factory" / "staging")
-        )
+        root = staging_root or Path(os.environ.get("FACTORY_STAGING") or cache_dir() / "staging")
         self.staging = root / hashlib.sha256(self.url.encode()).hexdigest()[:16]
 
     def _remote(self, name: str) -> str:
