@@ -1,6 +1,9 @@
 """The filter contract. A filter looks at a dialogue and answers keep or drop with a short
 snake_case reason (and a score, details); the pipeline does batching, counting and writing.
-A filter may also return a changed dialogue (PII redaction) with its verdict.
+A filter may also return a changed dialogue (PII redaction) with its verdict: a new object
+(`model_copy`), never the one it was given changed in place. The pipeline writes a kept
+dialogue it got back unchanged as its input line (pipeline.kept_line), and dedup caches
+transcripts by the turns list (text.py), so a change made in place would be lost.
 
 `check` judges one dialogue; `check_batch` judges a batch and by default maps `check`.
 Filters that must see a batch at once (embeddings, MinHash, an LLM judge) override
