@@ -103,9 +103,22 @@ def test_a_good_dialogue_passes_every_filter(name):
         flt = EmotionJudgeFilter(backend=backend)
     else:
         flt = FILTERS[name]()
-    outcome = flt.check_batch([dialogue()])[0]
+    given = dialogue()
+    outcome = flt.check_batch([given])[0]
     assert outcome.verdict.keep and outcome.verdict.filter == name, outcome.verdict
-    assert outcome.dialogue == dialogue()
+    assert outcome.dialogue == dialogue() and given == dialogue()  # nothing changed in place
+
+
+def test_a_redacted_dialogue_is_a_new_object_and_the_given_one_is_untouched():
+    # The pipeline writes a kept dialogue that comes back as the same object from its input
+    # line, so a change must come back as a new object (filters/base.py).
+    from factory.filters.pii_redact import PiiRedactFilter
+
+    given = dialogue(seeker=[*SEEKER[:-1], "Mail me at ana.lopez@example.com."])
+    outcome = PiiRedactFilter().check_batch([given])[0]
+    assert outcome.verdict.reason == "pii_redacted" and outcome.dialogue is not given
+    assert "example.com" in given.turns[-2].text + given.turns[-1].text
+    assert all("example.com" not in t.text for t in outcome.dialogue.turns)
 
 
 def test_a_filter_implements_check_and_the_base_maps_it_over_a_batch():
