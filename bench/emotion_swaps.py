@@ -17,17 +17,19 @@ from collections import Counter
 from pathlib import Path
 
 from factory.filters.emotion_consistency import EmotionConsistencyFilter, emotion_families
+from factory.filters.pipeline import read_dialogues
 from factory.models import Dialogue
 
 
 def load(paths: list[Path], families: dict[str, str]) -> list[Dialogue]:
-    out = []
-    for path in paths:
-        for line in path.read_text().splitlines():
-            d = Dialogue.model_validate_json(line)
-            if not d.end_reason.startswith("error") and d.scenario.emotion_type in families:
-                out.append(d)
-    return out
+    return [
+        d
+        for path in paths
+        for _, d, _, _ in read_dialogues(path)
+        if d is not None
+        and not d.end_reason.startswith("error")
+        and d.scenario.emotion_type in families
+    ]
 
 
 def swapped(dialogues: list[Dialogue], families: dict[str, str]) -> list[tuple[Dialogue, str]]:

@@ -3,8 +3,6 @@ dialogue's family, the text unchanged) and the dialogues it leaves out."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench.emotion_swaps import load, swapped
 from factory.filters.emotion_consistency import emotion_families
 from factory.jsonl import model_line
@@ -21,7 +19,7 @@ def test_swaps_cover_every_emotion_of_the_other_families(tmp_path):
     )
     path = tmp_path / "d.jsonl"
     path.write_text("".join(model_line(d) for d in (first, failed, unknown, second)))
-    kept = load([Path(path)], families)
+    kept = load([path], families)
     assert [d.id for d in kept] == ["a", "b"]
     swaps = swapped(kept, families)
     outside = [e for e, f in families.items() if f != families["anxiety"]]

@@ -122,11 +122,11 @@ class EmotionJudgeFilter(LLMCheck[EmotionJudgeSettings, EmotionFit]):
         # An emotion outside the list has no description and no family to weigh it against,
         # and the answer's list could not name it: as in emotion_consistency, it is kept.
         if self.stated(dialogue) is None:
-            self.unscored["unknown_emotion"] += 1
-            return self.keep(dialogue, "unknown_emotion", emotion=dialogue.scenario.emotion_type)
+            return self._unscored(
+                dialogue, "unknown_emotion", emotion=dialogue.scenario.emotion_type
+            )
         if not any(t.role == "seeker" and t.text.strip() for t in dialogue.turns):
-            self.unscored["no_seeker_text"] += 1
-            return self.keep(dialogue, "no_seeker_text")
+            return self._unscored(dialogue, "no_seeker_text")
         return None
 
     def request(self, dialogue: Dialogue) -> ChatRequest:
