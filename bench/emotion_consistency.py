@@ -7,6 +7,7 @@ opening alone, calibrated the same way. Also: the off-situation check (situation
 between dialogues of different problems) and the filter's speed.
 
     python bench/emotion_consistency.py --shared ../shared/data
+    python bench/emotion_consistency.py --generated docs/oracle-check-12/run*/dialogues.jsonl
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--generated",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="dialogue files (e.g. the oracle checks') to try the word classifier on as well",
+    )
+    parser.add_argument(
+        "--families-only",
+        action="store_true",
+        help="stop after the family evidence (skip the off-situation check and the speed run)",
+    )
     args = parser.parse_args()
     print(f"# {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}")
     family_of = emotion_families()
@@ -187,6 +200,56 @@ def main() -> None:
             f" caught {rows[:, 1].mean():.3f}±{rows[:, 1].std():.3f}"
         )
 
+    # Tried for issue 14, not shipped: a classifier over the seeker's words (tf-idf of words
+    # and word pairs, logistic regression with balanced classes), its log-probabilities a
+    # sixth signal. Its scores for the training folds are cross-fitted inside them, so the
+    # weights are not fitted on a classifier that has seen the dialogues it scores.
+    seekers = [_seeker(d) for split in splits.values() for d in split[0]]
+    print("\n## tried, not shipped: + a classifier over the seeker's words (tf-idf, logistic)")
+    words_rows = np.zeros((len(TARGETS), 5, 2))
+    words_argmax = np.zeros(len(y_all), dtype=int)
+    shipped_argmax = np.zeros(len(y_all), dtype=int)
+    for k in range(5):
+        train, held = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        inner, outer = word_classifier(
+            [seekers[i] for i in train], y_all[train], [seekers[i] for i in held], args.seed
+        )
+        x_train_k = np.concatenate([x_all[train], inner[:, :, None]], axis=2)
+        x_held_k = np.concatenate([x_all[held], outer[:, :, None]], axis=2)
+        wk = fit(x_train_k, y_all[train])
+        for t, target in enumerate(TARGETS):
+            _, ff, caught = rates(
+                own_probability(x_held_k, y_all[held], wk),
+                own_probability(x_held_k, swap_all[held], wk),
+                own_probability(x_train_k, y_all[train], wk),
+                target,
+            )
+            words_rows[t, k] = (ff, caught)
+        words_argmax[held] = outer.argmax(axis=1)
+        shipped_argmax[held] = (x_all[held] @ fit(x_all[train], y_all[train])).argmax(axis=1)
+    for t, target in enumerate(TARGETS):
+        rows = words_rows[t]
+        print(
+            f"target {target:.3f}: false flags {rows[:, 0].mean():.3f}±{rows[:, 0].std():.3f}"
+            f" caught {rows[:, 1].mean():.3f}±{rows[:, 1].std():.3f}"
+        )
+    print("family accuracy within one problem type (cross-validated argmax; the classifier")
+    print("gains nothing there if what it learned is which problems go with which family):")
+    for problem in sorted(set(problems)):
+        mine = problems == problem
+        if mine.sum() < 40:
+            continue
+        majority = np.bincount(y_all[mine]).max() / mine.sum()
+        print(
+            f"  {problem:24s} n={int(mine.sum()):4d}  most common family {majority:.2f}"
+            f"  classifier {(words_argmax[mine] == y_all[mine]).mean():.2f}"
+            f"  shipped evidence {(shipped_argmax[mine] == y_all[mine]).mean():.2f}"
+        )
+    if args.generated:
+        generated_check(args.generated, evidence, x_all, y_all, seekers, family_of, args.seed)
+    if args.families_only:
+        return
+
     print("\n## off-situation check (all 1,300): the opening only vs the best of the opening")
     print("## and the words from each of the seeker's turns 2-4 on (situation_turns 3)")
     dialogues = splits["train"][0] + splits["valid"][0] + splits["test"][0]
@@ -286,6 +349,83 @@ def problem_prior(
         smoothed = counts + overall * len(families)
         out[i] = np.log(smoothed / smoothed.sum())
     return out
+
+
+def _seeker(dialogue: Dialogue) -> str:
+    return " ".join(t.text for t in dialogue.turns if t.role == "seeker")
+
+
+def word_classifier(
+    texts: list[str], labels: np.ndarray, asked: list[str], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities of each family from the seeker's words: for `texts` cross-fitted
+    (5 inner folds), for `asked` from a classifier fitted on all of `texts`."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+
+    def model():
+        return make_pipeline(
+            TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)),
+            LogisticRegression(max_iter=2000, class_weight="balanced"),
+        )
+
+    data = np.array(texts, dtype=object)
+    inner = np.zeros((len(texts), int(labels.max()) + 1))
+    for a, b in StratifiedKFold(5, shuffle=True, random_state=seed).split(data, labels):
+        inner[b] = model().fit(data[a], labels[a]).predict_log_proba(data[b])
+    return inner, model().fit(data, labels).predict_log_proba(np.array(asked, dtype=object))
+
+
+def generated_check(
+    paths: list[Path],
+    evidence: FamilyEvidence,
+    x_all: np.ndarray,
+    y_all: np.ndarray,
+    seekers: list[str],
+    family_of: dict[str, str],
+    seed: int,
+) -> None:
+    """Generated dialogues, whose emotion the scenario sampler drew apart from the problem:
+    weights fitted and thresholds calibrated on all of ESConv, with and without the word
+    classifier; each dialogue as labelled and moved to each other family."""
+    from factory.filters.pipeline import read_dialogues
+
+    dialogues = [
+        d
+        for path in paths
+        for _, d, _, _ in read_dialogues(path)
+        if d is not None and d.scenario.emotion_type in family_of
+    ]
+    families = evidence.families
+    x_gen = np.array(evidence(dialogues).signals)
+    y_gen = np.array([families.index(family_of[d.scenario.emotion_type]) for d in dialogues])
+    print(f"\n## generated dialogues ({len(dialogues)}), fitted and calibrated on all ESConv")
+    inner, outer = word_classifier(seekers, y_all, [_seeker(d) for d in dialogues], seed)
+    for name, x_fit, x_asked in (
+        ("shipped evidence", x_all, x_gen),
+        (
+            "+ word classifier",
+            np.concatenate([x_all, inner[:, :, None]], axis=2),
+            np.concatenate([x_gen, outer[:, :, None]], axis=2),
+        ),
+    ):
+        w = fit(x_fit, y_all)
+        for target in (0.075, 0.10):
+            threshold = np.quantile(own_probability(x_fit, y_all, w), target)
+            dropped = int((own_probability(x_asked, y_gen, w) < threshold).sum())
+            moved = [
+                (i, f) for i in range(len(y_gen)) for f in range(len(families)) if f != y_gen[i]
+            ]
+            caught = sum(
+                own_probability(x_asked[[i]], np.array([f]), w)[0] < threshold for i, f in moved
+            )
+            print(
+                f"{name}, calibrated to flag {target:.3f} of ESConv: labelled dropped"
+                f" {dropped}/{len(y_gen)}, moved to another family caught {caught}/{len(moved)}"
+                f" ({caught / len(moved):.3f})"
+            )
 
 
 def _similarities(scorer: FamilyEvidence, dialogues: list[Dialogue]) -> np.ndarray:
