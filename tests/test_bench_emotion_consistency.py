@@ -4,11 +4,8 @@ training texts cross-fitted and new texts from a model of all of them."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-pytest.importorskip("sklearn")
-
-from bench.emotion_consistency import word_classifier  # noqa: E402
+from bench.emotion_consistency import word_classifier
 
 WORDS = (
     "worried nervous scared tomorrow",
