@@ -10,6 +10,7 @@ import pytest
 
 from factory.dataset.splits import assign_splits
 from factory.dataset.table import read_split
+from factory.jsonl import model_line
 from factory.models import Dialogue
 
 # Keeps everything with sane structure: curation tests need survivors, not the model-based
@@ -234,6 +235,8 @@ def test_exports_messages_with_strategies_and_esconv_round_trip(cli, run, recipe
     ]
     imported = [Dialogue.model_validate_json(line) for line in again.read_text().splitlines()]
     assert len(imported) == len(original)  # one split holds all, in input order
+    # Written in the project's one line form, which `factory filter` splices its verdicts into.
+    assert again.read_text() == "".join(model_line(d) for d in imported)
     for d, source in zip(imported, original, strict=True):
         assert [(t.role, t.text, t.strategy) for t in d.turns] == [
             (t.role, t.text, t.strategy) for t in source.turns

@@ -484,11 +484,17 @@ def test_a_kept_line_is_its_input_line_with_the_verdicts_put_in():
         "verdicts": json.loads(model_line(judged))["verdicts"],
     }
     assert Dialogue.model_validate_json(spliced) == judged
+    # So does a line with spaces after its separators (json.dumps' default form).
+    spaced = json.dumps(d.model_dump(mode="json", exclude_none=True)).encode() + b"\n"
+    spliced = kept_line(judged, spaced)
+    assert spliced.startswith(spaced.decode()[:-4]) and '"verdicts": [{"filter":' in spliced
+    assert Dialogue.model_validate_json(spliced) == judged
     # Verdicts already there, a second verdicts key, or no line: serialised again.
     earlier = model_line(d.with_verdicts(verdicts[:1])).encode()
     assert kept_line(judged, earlier) == model_line(judged)
     twice = other[:1] + b'"verdicts":[],' + other[1:]
     assert kept_line(judged, twice) == model_line(judged)
+    assert kept_line(judged, spaced[:1] + b'"verdicts": [], ' + spaced[1:]) == model_line(judged)
     assert kept_line(judged, None) == model_line(judged)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -205,20 +206,29 @@ class Batch:
 
 _VERDICTS = TypeAdapter(list[Verdict])
 _NO_VERDICTS = b',"verdicts":[]}'
+# The same end with spaces around the separators (json.dumps' default form); the list it
+# opens is the dialogue's own, as one closing brace is all that follows it.
+_NO_VERDICTS_SPACED = re.compile(rb'"verdicts"\s*:\s*\[\s*\]\s*\}$')
 
 
 def kept_line(dialogue: Dialogue, line: bytes | None) -> str:
     """A kept dialogue's line: `model_line` of it, or, when `line` is the input line it was
-    read from (no filter changed it since) and ends in an empty verdicts list, as the
-    serialiser writes it, that line with the verdicts put in the list. The two are the same
-    bytes for a line in the serialiser's own form, as every line the project writes is, and
-    splicing is several times cheaper than serialising the dialogue again (bench/dedup.py).
-    A line in another form (spaces, other key order) keeps its form."""
+    read from (no filter changed it since) and ends in an empty verdicts list, that line with
+    the verdicts put in the list. The two are the same bytes for a line in the serialiser's
+    own form, as every line the project writes is, and splicing is several times cheaper than
+    serialising the dialogue again (bench/dedup.py). A line in another form (spaces, other
+    key order) keeps its form."""
     if line is not None:
         line = line.rstrip()
-        if line.endswith(_NO_VERDICTS) and line.count(b'"verdicts":') == 1:
+        if line.endswith(_NO_VERDICTS):
+            opening = len(line) - 3  # the list's "["
+        elif (found := _NO_VERDICTS_SPACED.search(line, max(0, len(line) - 64))) is not None:
+            opening = line.index(b"[", found.start())
+        else:
+            return model_line(dialogue)
+        if line.count(b'"verdicts"') == 1:
             verdicts = _VERDICTS.dump_json(dialogue.verdicts, exclude_none=True)
-            return (line[:-2] + verdicts[1:] + b"}\n").decode()
+            return (line[:opening] + verdicts + b"}\n").decode()
     return model_line(dialogue)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from factory import __version__
 from factory.errors import DataFileError, RunDirError
-from factory.jsonl import write_jsonl
+from factory.jsonl import atomic_file, model_line
 from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn, Utterance
 from factory.resources import json_records
 
@@ -177,5 +177,8 @@ def import_esconv_file(
             f"no ESConv dialogues in {', '.join(map(str, paths))}: expected records with a `dialog`"
             " list (is the file already in the factory's dialogue format?)"
         )
-    written = write_jsonl(out, (d.model_dump(mode="json", exclude_none=True) for d in dialogues))
-    return written, len(problems)
+    # In the form every dialogue file of the project has (model_line), so that `factory
+    # filter` can write a kept dialogue as its input line with the verdicts put in.
+    with atomic_file(out) as handle:
+        handle.writelines(model_line(d) for d in dialogues)
+    return len(dialogues), len(problems)
