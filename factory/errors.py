@@ -96,6 +96,14 @@ class BackendNotStarted(BackendError):
         )
 
 
+def not_dialogues(what: str, lines: int) -> DataFileError:
+    """The error for an input of `lines` lines none of which is a dialogue."""
+    return DataFileError(
+        f"{what}: none of its {lines} lines is a dialogue in the factory's format"
+        " (raw ESConv? convert it with `factory import esconv`)"
+    )
+
+
 def first_error_line(exc: Exception) -> str:
     """The first problem in a validation or YAML error, as `key.path: message`."""
     if isinstance(exc, ValidationError):

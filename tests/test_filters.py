@@ -529,6 +529,32 @@ def test_filter_cli(cli, tmp_path):
     assert bad.code == 1 and "recipe 'nope' not found: use one of default" in bad.err
 
 
+def test_a_file_of_no_dialogues_is_an_error_not_an_empty_result(cli, tmp_path):
+    # Raw ESConv (or any JSONL of other records): one clear line, exit 1, nothing written.
+    raw = tmp_path / "esconv_test.jsonl"
+    raw.write_text(
+        "".join(
+            json.dumps({"emotion_type": "anxiety", "dialog": [{"speaker": "usr", "text": "hi"}]})
+            + "\n"
+            for _ in range(3)
+        )
+    )
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: structure\n")
+    result = cli("filter", str(raw), "--out", str(tmp_path / "out"), "--recipe", str(recipe))
+    assert result.code == 1 and "Traceback" not in result.err
+    # The malformed lines are named first, as always; the last line says what to do.
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith(f"error: {raw}: none of its 3 lines is a dialogue")
+    assert result.err.count("error:") == 1
+    assert "factory import esconv" in last and not (tmp_path / "out").exists()
+    curated = cli(
+        "curate", str(raw), "--name", "d", "--root", str(tmp_path / "ds"), "-r", str(recipe)
+    )
+    assert curated.code == 1 and "none of its 3 lines is a dialogue" in curated.err
+    assert not list((tmp_path / "ds").glob("d/v*"))
+
+
 @pytest.mark.parametrize(
     "damaged, reason",
     [

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from factory.errors import DataFileError, first_error_line
+from factory.errors import DataFileError, first_error_line, not_dialogues
 from factory.models import Dialogue
 
 
@@ -66,10 +66,7 @@ class DialogueSource:
             warnings.close()
             self.malformed = warnings.count
             if not self.count and self.malformed:
-                raise DataFileError(
-                    f"{self.what} {self.path}: none of its {self.malformed} lines is a dialogue"
-                    " in the factory's format (raw ESConv? convert it with `factory import esconv`)"
-                )
+                raise not_dialogues(f"{self.what} {self.path}", self.malformed)
         if not self.count:
             raise DataFileError(f"{self.what} {self.path} holds no dialogues: nothing to measure")
 

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from factory.embedding_store import EmbeddingStore, store_root
-from factory.errors import DataFileError, RunDirError, first_error_line
+from factory.errors import DataFileError, RunDirError, first_error_line, not_dialogues
 from factory.filters.base import Filter
 from factory.filters.outputs import staged_outputs
 from factory.filters.recipe import Recipe
@@ -313,6 +313,9 @@ def run_recipe(
             counter.advance(batch.read)
         counter.done()
         malformed.close(", each in rejected.jsonl as malformed_input")
+        if tally.malformed and not tally.read:
+            # Not a dialogues file (raw ESConv, a parquet, a YAML): nothing is written.
+            raise not_dialogues(", ".join(map(str, paths)), tally.malformed)
         if split < len(filters):
             # Held without their input lines (the whole input's bytes): written by serialising.
             last = Batch(held)

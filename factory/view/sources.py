@@ -16,7 +16,7 @@ from factory.dataset.decisions import HUMAN
 from factory.dataset.layout import MANIFEST
 from factory.dataset.manifest import read_manifest
 from factory.dataset.table import SPLITS, read_split
-from factory.errors import DataFileError, first_error_line
+from factory.errors import DataFileError, first_error_line, not_dialogues
 from factory.filters.pipeline import KEPT_FILE, REJECTED_FILE, REPORT_FILE
 from factory.filters.report import FunnelStep, read_report
 from factory.models import Dialogue
@@ -126,10 +126,7 @@ def load_source(path: Path) -> ViewSource:
     if path.is_file():
         entries = _read_lines(path, None)
         if entries and all(e.dialogue is None for e in entries):
-            raise DataFileError(
-                f"{path}: none of its {len(entries)} lines is a dialogue in the factory's format"
-                " (raw ESConv? convert it with `factory import esconv`)"
-            )
+            raise not_dialogues(str(path), len(entries))
         return ViewSource(path, "dialogues file", entries, title=path.name)
     if path.is_dir():
         if (path / REPORT_FILE).is_file() and (path / KEPT_FILE).is_file():
