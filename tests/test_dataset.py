@@ -936,10 +936,30 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
         " so that my daughter can eat properly"
     )
     # An ESConv-shaped file (records with a `dialog` of texts) and a JSONL of plain texts.
+    # The quote is two messages of the seeker in a row, each under 13 words: it is found
+    # only as the one turn `factory import esconv` makes of them.
+    words = quoted.split()
     esconv = tmp_path / "esconv_test.json"
-    esconv.write_text(json.dumps([{"dialog": [{"speaker": "usr", "text": quoted}]}]))
+    esconv.write_text(
+        json.dumps(
+            [
+                {
+                    "dialog": [
+                        {"speaker": "usr", "text": " ".join(words[:10])},
+                        {"speaker": "usr", "text": " ".join(words[10:])},
+                        {"speaker": "sys", "text": "That sounds really hard."},
+                    ]
+                }
+            ]
+        )
+    )
+    unrelated = "a sentence of fourteen words that no dialogue in this small test run ever says"
     texts = tmp_path / "texts.jsonl"
-    texts.write_text(json.dumps({"text": "too short to matter"}) + "\n" + json.dumps("hi") + "\n")
+    texts.write_text(
+        "".join(
+            json.dumps(row) + "\n" for row in ({"text": "too short to matter"}, "hi", unrelated)
+        )
+    )
     source = Dialogue.model_validate_json((run / "dialogues.jsonl").read_text().splitlines()[0])
     turns = list(source.turns)
     turns[0] = turns[0].model_copy(update={"text": f"Honestly... {quoted.upper()}!"})
@@ -958,7 +978,7 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
     assert manifest["decontamination"] == {
         "sets": [
             {"name": "esconv_test.json", "texts": 1, "ngrams": 9},
-            {"name": "texts.jsonl", "texts": 0, "ngrams": 0},
+            {"name": "texts.jsonl", "texts": 1, "ngrams": 3},
         ],
         "ngram_words": 13,
         "dropped": 1,
@@ -972,4 +992,14 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
     assert row["verdicts"][-1]["details"] == {"eval_set": "esconv_test.json", "ngram_words": 13}
     card = (folder / "README.md").read_text()
     assert "Decontaminated against `esconv_test.json` (1 texts, 9 distinct" in card
-    assert ": 1 dialogues sharing a 13-word sequence with them dropped" in card
+    assert ": 1 dialogue sharing a 13-word sequence with them dropped" in card
+    # A set with nothing long enough to check against is an error, not a check that passes.
+    short = tmp_path / "short.jsonl"
+    short.write_text(json.dumps({"text": "too short to matter"}) + "\n")
+    empty = cli(
+        "curate", str(run), "--name", "esc2", "-r", recipe, "-o", str(root),
+        "--decontaminate", str(short),
+    )  # fmt: skip
+    assert empty.code == 1 and "Traceback" not in empty.err
+    assert f"evaluation set {short} has no text of 13 or more words" in empty.err
+    assert not (root / "esc2").exists()

@@ -2,7 +2,10 @@
 evaluation set people will test on is dropped to rejected/ as `shares_eval_ngram`, naming
 the set. An evaluation set is any JSON or JSONL file (ESConv's splits, ESC-Eval's role
 cards, a JSONL of texts): every string in it of at least n words is read, whatever its key,
-so no schema has to be known."""
+so no schema has to be known. Where a list holds messages with a speaker (ESConv's `dialog`),
+the consecutive messages of one speaker are also read joined, as `factory import esconv`
+joins them into one turn: a dialogue that quotes two short ones in a row is found whether
+the set is given raw or imported."""
 
 from __future__ import annotations
 
@@ -30,8 +33,34 @@ def _strings(value: Any) -> Iterator[str]:
         for item in value.values():
             yield from _strings(item)
     elif isinstance(value, list):
+        yield from _speaker_runs(value)
         for item in value:
             yield from _strings(item)
+
+
+def _speaker_runs(messages: list[Any]) -> Iterator[str]:
+    """The texts of each run of two or more consecutive messages of one speaker, joined."""
+    run: list[str] = []
+    speaker: Any = None
+    for message in [*messages, None]:
+        said = _said(message)
+        if said is not None and said[0] == speaker:
+            run.append(said[1])
+            continue
+        if len(run) > 1:
+            yield " ".join(run)
+        speaker, run = (said[0], [said[1]]) if said is not None else (None, [])
+
+
+def _said(message: Any) -> tuple[str, str] | None:
+    """(speaker, text) of a message in ESConv's forms (or the project's turns), else None."""
+    if not isinstance(message, dict):
+        return None
+    speaker = message.get("speaker", message.get("role"))
+    text = message.get("text", message.get("content"))
+    if isinstance(speaker, str) and isinstance(text, str):
+        return speaker.lower(), text
+    return None
 
 
 def eval_texts(path: Path) -> list[str]:
@@ -64,6 +93,12 @@ class Decontaminator:
         self.infos = []
         for path in sets:
             texts = [t for t in eval_texts(path) if t.count(" ") + 1 >= NGRAM_WORDS]
+            if not texts:
+                # Checking against it would drop nothing and the card would still say checked.
+                raise DataFileError(
+                    f"evaluation set {path} has no text of {NGRAM_WORDS} or more words to check"
+                    " against: pass ESConv, ESC-Eval role cards or a JSONL of texts"
+                )
             hashes, _ = shingle_hashes(texts, NGRAM_WORDS, self._powers)
             for value in hashes.tolist():
                 owner.setdefault(value, path.name)
