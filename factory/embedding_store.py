@@ -92,6 +92,9 @@ class EmbeddingStore:
         # Vectors computed elsewhere (Ray actors, ahead of a driver filter), each handed
         # out once and then forgotten; not written here (their maker wrote them).
         self._adopted: dict[bytes, Any] = {}
+        # Adopted texts a stage here has asked for: the first ask counts as computed (the
+        # run made it), a later one as reused, as in one process.
+        self._adopted_asked: set[bytes] = set()
         self.counts: dict[str, StageCounts] = {}
         self.written = 0  # vectors this process wrote to disk
         self.dim: int | None = None
@@ -167,15 +170,23 @@ class EmbeddingStore:
                     for i in rest
                 ]
             )
-        counts.computed += len(missing)
-        counts.reused += len(texts) - len(missing)
+        first_asks = adopted.keys() - self._adopted_asked
+        self._adopted_asked.update(first_asks)
+        counts.computed += len(missing) + len(first_asks)
+        counts.reused += len(texts) - len(missing) - len(first_asks)
         if len(self._new_vectors) >= self.flush_rows:
             self.flush()
         return out
 
+    def open(self) -> None:
+        """Reads what is on disk now, before copies of this store elsewhere add to it (a Ray
+        run): a text one of them adds counts here as computed by the run, not reused."""
+        self._load()
+
     def adopt(self, keys: Any, vectors: Any) -> None:
         """Vectors another copy of this store computed (a Ray actor, for a filter that runs
-        here): the next `embed` of those texts reads them instead of the model."""
+        here): the next `embed` of those texts reads them instead of the model, and counts
+        them as the one process would have (computed the first time)."""
         for key, vector in zip(keys.tolist(), vectors, strict=True):
             self._adopted[key] = vector
 

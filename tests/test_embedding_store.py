@@ -123,6 +123,31 @@ def test_a_store_travels_to_another_process_without_its_vectors(tmp_path):
     assert copy.folder == store.folder
 
 
+def test_vectors_handed_over_from_another_copy_count_as_one_process_would(tmp_path):
+    # A Ray actor's copy embeds ahead of the driver's filter and writes its shard; the
+    # driver, opened before, counts what its filter asks for as one process would.
+    root = tmp_path / "embeddings"
+    before = EmbeddingStore(root, make_encoder=Counting())
+    before.embed(["stored before"], "x")
+    before.flush()
+    driver = EmbeddingStore(root, make_encoder=Counting(allowed=False))
+    driver.open()
+    actor = pickle.loads(pickle.dumps(driver))
+    actor._make_encoder = Counting()
+    texts = ["i lost my job", "my dog died", "stored before"]
+    vectors = actor.embed(texts, "ahead")
+    actor.flush()  # on disk now, but the driver read the store when it opened
+    from factory.embedding_store import text_keys
+
+    driver.adopt(text_keys(texts), vectors)
+    got = driver.embed(["i lost my job", "stored before", "i lost my job"], "semantic_dedup")
+    assert np.allclose(got[0], vectors[0]) and np.allclose(got[2], vectors[0])
+    assert driver.summary()["stages"] == {"semantic_dedup": {"computed": 1, "reused": 2}}
+    driver.adopt(text_keys(texts[:1]), vectors[:1])  # the same text again, in a later batch
+    driver.embed(["i lost my job"], "semantic_dedup")
+    assert driver.summary()["stages"] == {"semantic_dedup": {"computed": 1, "reused": 3}}
+
+
 def test_store_root_finds_the_store_of_the_data(tmp_path):
     run = tmp_path / "run"
     run.mkdir()

@@ -58,6 +58,9 @@ def segments(filters: list[Filter[Any]]) -> list[_Segment]:
 Prefetched = list[tuple[Any, Any]]  # (keys, vectors) embedded for a driver filter
 
 
+_AHEAD = "(embedded ahead of a driver filter)"
+
+
 class StageWorker:
     """A Ray actor holding the stateless filters, by their place in the recipe, and the
     driver's embedding filters, whose texts it embeds ahead of them (their state is not
@@ -81,10 +84,13 @@ class StageWorker:
             for i in ahead:
                 texts = self.filters[i].embedding_texts(survivors)
                 if texts:
-                    vectors = self.embeddings.embed(texts, self.filters[i].name)
+                    vectors = self.embeddings.embed(texts, _AHEAD)
                     prefetched.append((text_keys(texts), vectors))
             self.embeddings.flush()  # an actor is killed, never closed: write as it goes
             counts, self.embeddings.counts = self.embeddings.counts, {}
+            # The driver's filter counts what it asks for (a dialogue embedded ahead may be
+            # dropped before it), as in one process.
+            counts.pop(_AHEAD, None)
         return survivors, origin, rejected, steps, counts, prefetched
 
 
@@ -108,6 +114,8 @@ class RayStages:
             yield from run_in_process(batches, filters, steps, embeddings)
             return
         ray = connect(self.options)
+        if embeddings is not None:
+            embeddings.open()  # before the actors write to it
         # One object, so the filters' encoders and the store an actor flushes are one store.
         # The driver's embedding filters travel too, before they have seen a dialogue.
         shipped = ray.put(
