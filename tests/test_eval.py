@@ -126,6 +126,30 @@ def test_eval_reads_a_dataset_version(cli, run, tmp_path):
     assert data["measures"]["utterances_per_dialogue"] == direct.measures.utterances_per_dialogue
 
 
+def test_eval_reads_a_filter_output_and_filter_names_what_it_cannot_read(cli, run, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("filters:\n  - use: structure\n")
+    filtered = tmp_path / "filtered"
+    assert cli("filter", str(run), "-r", str(recipe), "-o", str(filtered)).code == 0
+    result = cli("eval", str(filtered), "-o", str(tmp_path / "r"), "--no-realism")
+    assert result.code == 0, result.err
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    kept = len((filtered / "kept.jsonl").read_text().splitlines())
+    assert data["input"]["kind"] == "filter output (kept.jsonl)"
+    assert data["measures"]["dialogues"] == kept > 0
+    # filter (and curate) read dialogues files and runs: the other folders are named.
+    again = cli("filter", str(filtered), "-r", str(recipe), "-o", str(tmp_path / "f2"))
+    assert again.code == 1 and f"pass {filtered / 'kept.jsonl'}" in again.err
+    root = tmp_path / "ds"
+    assert cli("curate", str(run), "--name", "x", "-r", str(recipe), "-o", str(root)).code == 0
+    version = cli(
+        "filter", str(root / "x" / "v0.1.0"), "-r", str(recipe), "-o", str(tmp_path / "f3")
+    )
+    assert version.code == 1 and "is a dataset version, which filter and curate do not read" in (
+        version.err
+    )
+
+
 def test_eval_errors_are_one_line(cli, run, tmp_path):
     def one_line(result, text):
         assert result.code == 1, result

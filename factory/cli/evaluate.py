@@ -13,7 +13,10 @@ from factory.cli.options import EmbeddingsOpt, embedding_store
 
 def eval_command(
     path: Annotated[
-        Path, typer.Argument(help="A dialogues .jsonl, a run directory or a dataset version.")
+        Path,
+        typer.Argument(
+            help="A dialogues .jsonl, a run directory, a filter output or a dataset version."
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for report.json, report.md and plots.")

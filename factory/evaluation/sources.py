@@ -32,12 +32,14 @@ class DialogueSource:
             self._files = [f for s in SPLITS if (f := split_path(path, s)) is not None]
             return
         self.file = path / "dialogues.jsonl" if path.is_dir() else path
+        self.kind = "run directory" if path.is_dir() else "dialogues file"
+        if path.is_dir() and not self.file.is_file() and (path / "kept.jsonl").is_file():
+            self.file, self.kind = path / "kept.jsonl", "filter output (kept.jsonl)"
         if not self.file.is_file():
             raise DataFileError(
-                f"{what} {path} not found: pass a dialogues .jsonl, a run directory or a"
-                " dataset version"
+                f"{what} {path} not found: pass a dialogues .jsonl, a run directory, a filter"
+                " output or a dataset version"
             )
-        self.kind = "run directory" if path.is_dir() else "dialogues file"
 
     def __iter__(self) -> Iterator[Dialogue]:
         """One pass over the set (once: it records where each dialogue is for `fetch`)."""

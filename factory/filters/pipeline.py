@@ -114,6 +114,16 @@ def input_file(path: Path) -> Path:
             raise RunDirError(
                 f"{path} is still being written by factory generate: wait for it to finish"
             )
+        if not (path / DIALOGUES_FILE).is_file():
+            if (path / KEPT_FILE).is_file():
+                raise DataFileError(
+                    f"{path} is a filter output, not a run directory: pass {path / KEPT_FILE}"
+                )
+            if (path / "manifest.json").is_file() and (path / "data").is_dir():
+                raise DataFileError(
+                    f"{path} is a dataset version, which filter and curate do not read: pass"
+                    " the dialogues files or run directories it was curated from"
+                )
         path = path / DIALOGUES_FILE
     if not path.is_file():
         raise DataFileError(f"{path} not found: pass a dialogues .jsonl or a run directory")
