@@ -137,6 +137,12 @@ def test_eval_reads_a_filter_output_and_filter_names_what_it_cannot_read(cli, ru
     kept = len((filtered / "kept.jsonl").read_text().splitlines())
     assert data["input"]["kind"] == "filter output (kept.jsonl)"
     assert data["measures"]["dialogues"] == kept > 0
+    # Malformed lines are named in the report a person reads, not only on stderr.
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text((filtered / "kept.jsonl").read_text() + "not a dialogue\n{}\n")
+    assert cli("eval", str(broken), "-o", str(tmp_path / "r2"), "--no-realism").code == 0
+    assert "2 malformed lines were left out." in (tmp_path / "r2" / "report.md").read_text()
+    assert "malformed" not in (tmp_path / "r" / "report.md").read_text()
     # filter (and curate) read dialogues files and runs: the other folders are named.
     again = cli("filter", str(filtered), "-r", str(recipe), "-o", str(tmp_path / "f2"))
     assert again.code == 1 and f"pass {filtered / 'kept.jsonl'}" in again.err

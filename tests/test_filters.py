@@ -527,6 +527,15 @@ def test_filter_cli(cli, tmp_path):
     assert missing.code == 1 and missing.err.startswith("error: ") and "not found" in missing.err
     bad = cli("filter", str(source), "--out", str(tmp_path / "o3"), "--recipe", "nope")
     assert bad.code == 1 and "recipe 'nope' not found: use one of default" in bad.err
+    a_file = tmp_path / "afile"
+    a_file.write_text("")
+    store = cli("filter", str(source), "--out", str(tmp_path / "o4"), "--embeddings", str(a_file))
+    assert (
+        store.code == 1
+        and store.err
+        == f"error: --embeddings {a_file} is a file: pass a folder for the store, or `none`\n"
+    )
+    assert not (tmp_path / "o4").exists()
 
 
 def test_a_file_of_no_dialogues_is_an_error_not_an_empty_result(cli, tmp_path):

@@ -73,8 +73,10 @@ def _root(
 
 
 def _scrub_record(record: logging.LogRecord) -> bool:
-    """Warnings name endpoints and quote servers: credentials in them never reach stderr."""
+    """Warnings name endpoints and quote servers: credentials in them never reach stderr.
+    The level is written as the commands' own lines are ("warning: ...")."""
     record.msg, record.args = scrub_text(record.getMessage()), None
+    record.levelname = record.levelname.lower()
     return True
 
 

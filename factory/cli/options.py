@@ -45,7 +45,12 @@ EmbeddingsOpt = Annotated[
 def embedding_store(option: str | None, data: Path) -> EmbeddingStore:
     """The store `--embeddings` names, or the one beside `data`."""
     from factory.embedding_store import EmbeddingStore, store_root
+    from factory.errors import ConfigError
 
     if option == "none":
         return EmbeddingStore(None)
+    if option and Path(option).exists() and not Path(option).is_dir():
+        raise ConfigError(
+            f"--embeddings {option} is a file: pass a folder for the store, or `none`"
+        )
     return EmbeddingStore(Path(option) if option else store_root(data))

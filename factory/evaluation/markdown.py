@@ -119,7 +119,14 @@ def render_markdown(report: EvalReport) -> str:
         f"# Evaluation of {report.input.path}",
         "",
         f"A {report.input.kind} of {report.measures.dialogues} dialogues, {compared}"
-        " Words are whitespace tokens; an utterance is one message. *Better* says which way a"
+        + (
+            f" {report.input.malformed_lines} malformed"
+            + (" line was" if report.input.malformed_lines == 1 else " lines were")
+            + " left out."
+            if report.input.malformed_lines
+            else ""
+        )
+        + " Words are whitespace tokens; an utterance is one message. *Better* says which way a"
         " measure should move; *nearer the reference* means the reference is the target.",
         "",
         *_measures_table(report.measures, ref_measures, has_ref),
