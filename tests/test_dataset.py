@@ -989,7 +989,11 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
         if json.loads(line)["id"] == "quoting"
     ]
     assert row["verdicts"][-1]["reason"] == "shares_eval_ngram"
-    assert row["verdicts"][-1]["details"] == {"eval_set": "esconv_test.json", "ngram_words": 13}
+    assert row["verdicts"][-1]["details"] == {
+        "eval_set": "esconv_test.json",
+        "ngram_words": 13,
+        "shared": " ".join(quoted.lower().split()[:13]),  # the first shared sequence
+    }
     card = (folder / "README.md").read_text()
     assert "Decontaminated against `esconv_test.json` (1 texts, 9 distinct" in card
     assert ": 1 dialogue sharing a 13-word sequence with them dropped" in card

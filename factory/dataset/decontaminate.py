@@ -10,6 +10,7 @@ the set is given raw or imported."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from factory.text import normalised, normalised_transcripts
 FILTER = "decontaminate"
 REASON = "shares_eval_ngram"
 NGRAM_WORDS = 13
+_TRANSCRIPT_WORD = re.compile(r"[^ \n:]+")
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -114,7 +116,8 @@ class Decontaminator:
         """Per dialogue, the verdict that drops it (None: it shares no n-gram with a set)."""
         import numpy as np
 
-        hashes, offsets = shingle_hashes(normalised_transcripts(batch), NGRAM_WORDS, self._powers)
+        transcripts = normalised_transcripts(batch)
+        hashes, offsets = shingle_hashes(transcripts, NGRAM_WORDS, self._powers)
         hit = np.isin(hashes, self._known)
         out: list[Verdict | None] = []
         for i in range(len(batch)):
@@ -122,14 +125,22 @@ class Decontaminator:
             if not row.any():
                 out.append(None)
                 continue
-            first = int(hashes[int(offsets[i]) + int(row.argmax())])
+            at = int(row.argmax())
+            first = int(hashes[int(offsets[i]) + at])
+            # The shared words, for a person checking the drop: shingle `at` of a transcript
+            # is its words `at` to `at + n` (words as shingle_hashes splits them).
+            words = _TRANSCRIPT_WORD.findall(transcripts[i])
             out.append(
                 Verdict(
                     filter=FILTER,
                     keep=False,
                     reason=REASON,
                     score=int(row.sum()),
-                    details={"eval_set": self._owner[first], "ngram_words": NGRAM_WORDS},
+                    details={
+                        "eval_set": self._owner[first],
+                        "ngram_words": NGRAM_WORDS,
+                        "shared": " ".join(words[at : at + NGRAM_WORDS]),
+                    },
                 )
             )
         self.checked += len(batch)
