@@ -920,6 +920,12 @@ def test_import_skips_odd_records_and_reports_real_lines(tmp_path, cli):
     assert (
         "bad.jsonl record 1: unusable" in result.err and "bad.jsonl:3: not valid JSON" in result.err
     )
+    # Many bad records: the first five, then a count, as filter, curate and eval do.
+    many = tmp_path / "many.jsonl"
+    many.write_text(json.dumps(good) + "\n" + "not json\n" * 12)
+    result = cli("import", "esconv", str(many), "-o", str(tmp_path / "many_out.jsonl"))
+    assert result.code == 0 and result.err.count("not valid JSON") == 5
+    assert result.err.strip().splitlines()[-1] == "warning: ... and 7 more records skipped"
     ours = tmp_path / "ours.jsonl"
     ours.write_text(dialogue().model_dump_json() + "\n")
     result = cli("import", "esconv", str(ours), "-o", str(tmp_path / "o2.jsonl"))

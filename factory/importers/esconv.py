@@ -23,7 +23,7 @@ from factory.jsonl import atomic_file, model_line
 from factory.models import Dialogue, GenerationInfo, Persona, Role, ScenarioCore, Turn, Utterance
 from factory.resources import json_records
 
-MAX_WARNINGS = 10
+MAX_WARNINGS = 5  # as many as filter, curate and eval show (MalformedWarnings.SHOWN)
 
 SEEKER = {"usr", "seeker", "speaker"}
 SUPPORTER = {"sys", "supporter", "listener"}
