@@ -964,8 +964,18 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
     turns = list(source.turns)
     turns[0] = turns[0].model_copy(update={"text": f"Honestly... {quoted.upper()}!"})
     quoting = source.model_copy(update={"id": "quoting", "turns": turns})
+    # A scenario whose situation is an evaluation text (the version carries situations too).
+    situated = source.model_copy(
+        update={
+            "id": "situated",
+            "turns": [t.model_copy(update={"text": f"{t.text} (again)"}) for t in source.turns],
+            "scenario": source.scenario.model_copy(update={"situation": unrelated.capitalize()}),
+        }
+    )
     extra = tmp_path / "quoting.jsonl"
-    extra.write_text(quoting.model_dump_json(exclude_none=True) + "\n")
+    extra.write_text(
+        "".join(d.model_dump_json(exclude_none=True) + "\n" for d in (quoting, situated))
+    )
     root = tmp_path / "datasets"
     result = cli(
         "curate", str(run), str(extra), "--name", "esc", "-r", recipe, "-o", str(root),
@@ -981,13 +991,17 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
             {"name": "texts.jsonl", "texts": 1, "ngrams": 3},
         ],
         "ngram_words": 13,
-        "dropped": 1,
+        "dropped": 2,
     }
-    (row,) = [
-        json.loads(line)
-        for line in (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
-        if json.loads(line)["id"] == "quoting"
-    ]
+    row, situated_row = (
+        next(
+            json.loads(line)
+            for line in (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
+            if json.loads(line)["id"] == wanted
+        )
+        for wanted in ("quoting", "situated")
+    )
+    assert situated_row["verdicts"][-1]["details"]["eval_set"] == "texts.jsonl"
     assert row["verdicts"][-1]["reason"] == "shares_eval_ngram"
     assert row["verdicts"][-1]["details"] == {
         "eval_set": "esconv_test.json",
@@ -996,7 +1010,7 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
     }
     card = (folder / "README.md").read_text()
     assert "Decontaminated against `esconv_test.json` (1 texts, 9 distinct" in card
-    assert ": 1 dialogue sharing a 13-word sequence with them dropped" in card
+    assert ": 2 dialogues sharing a 13-word sequence with them dropped" in card
     # A set with nothing long enough to check against is an error, not a check that passes.
     short = tmp_path / "short.jsonl"
     short.write_text(json.dumps({"text": "too short to matter"}) + "\n")

@@ -1,6 +1,6 @@
-"""Decontamination: a dialogue that shares a long word n-gram (13 words by default) with an
-evaluation set people will test on is dropped to rejected/ as `shares_eval_ngram`, naming
-the set. An evaluation set is any JSON or JSONL file (ESConv's splits, ESC-Eval's role
+"""Decontamination: a dialogue whose turns or situation share a long word n-gram (13 words
+by default) with an evaluation set people will test on is dropped to rejected/ as
+`shares_eval_ngram`, naming the set. An evaluation set is any JSON or JSONL file (ESConv's splits, ESC-Eval's role
 cards, a JSONL of texts): every string in it of at least n words is read, whatever its key,
 so no schema has to be known. Where a list holds messages with a speaker (ESConv's `dialog`),
 the consecutive messages of one speaker are also read joined, as `factory import esconv`
@@ -116,7 +116,11 @@ class Decontaminator:
         """Per dialogue, the verdict that drops it (None: it shares no n-gram with a set)."""
         import numpy as np
 
-        transcripts = normalised_transcripts(batch)
+        # The turns and the scenario's situation, which the version carries too.
+        transcripts = [
+            f"{text}\nsituation: {normalised(d.scenario.situation)}"
+            for text, d in zip(normalised_transcripts(batch), batch, strict=True)
+        ]
         hashes, offsets = shingle_hashes(transcripts, NGRAM_WORDS, self._powers)
         hit = np.isin(hashes, self._known)
         out: list[Verdict | None] = []
