@@ -193,13 +193,19 @@ def reduce(version: Path) -> dict[str, Any]:
 def _as_json_dumps_wrote_it(path: Path, entry: dict[str, Any]) -> dict[str, Any]:
     """A JSONL file's digest as if each row were written by `json.dumps` (as 446e981 wrote
     rejected.jsonl; rows are now written compact by pydantic): the same rows, the same
-    values, the same key order give the same digest. Other files: the manifest's entry."""
+    values, the same key order give the same digest. Other files: the manifest's entry.
+    A decontamination verdict's `shared` detail (the shared words, added after 446e981) is
+    left out; everything else must be as it was."""
     if path.suffix != ".jsonl":
         return entry
     digest = hashlib.sha256()
     with path.open(encoding="utf-8") as handle:
         for line in handle:
-            digest.update((json.dumps(json.loads(line), ensure_ascii=False) + "\n").encode())
+            row = json.loads(line)
+            for verdict in row.get("verdicts", []):
+                if verdict.get("filter") == "decontaminate":
+                    verdict.get("details", {}).pop("shared", None)
+            digest.update((json.dumps(row, ensure_ascii=False) + "\n").encode())
     return {**entry, "sha256": digest.hexdigest()}
 
 
