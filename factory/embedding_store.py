@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from factory.dataset.layout import is_version_dir
 from factory.embeddings import Encoder, embedding_backend, embedding_model, minilm_encoder
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ def store_root(path: Path) -> Path | None:
     `factory filter` and `factory curate` computed. None for a version whose source is not
     found from here: nothing is written into a version."""
     folder = path if path.is_dir() else path.parent
-    if (folder / "manifest.json").is_file() and (folder / "data").is_dir():
+    if is_version_dir(folder):
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             first = Path(manifest["sources"][0]["path"])

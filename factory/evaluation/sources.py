@@ -25,7 +25,9 @@ class DialogueSource:
         self.count = 0
         self._offsets = array("q")
         self._files: list[Path] = []
-        if path.is_dir() and (path / "manifest.json").is_file() and (path / "data").is_dir():
+        from factory.dataset.layout import is_version_dir
+
+        if path.is_dir() and is_version_dir(path):
             from factory.dataset.table import SPLITS, split_path
 
             self.kind = "dataset version"

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from factory.dataset.layout import is_version_dir
 from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import DataFileError, RunDirError, first_error_line, not_dialogues
 from factory.filters.base import Filter
@@ -119,7 +120,7 @@ def input_file(path: Path) -> Path:
                 raise DataFileError(
                     f"{path} is a filter output, not a run directory: pass {path / KEPT_FILE}"
                 )
-            if (path / "manifest.json").is_file() and (path / "data").is_dir():
+            if is_version_dir(path):
                 raise DataFileError(
                     f"{path} is a dataset version, which filter and curate do not read: pass"
                     " the dialogues files or run directories it was curated from"

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from factory.dataset.decisions import HUMAN
-from factory.dataset.layout import MANIFEST
+from factory.dataset.layout import MANIFEST, is_version_dir
 from factory.dataset.manifest import read_manifest
 from factory.dataset.table import SPLITS, read_split
 from factory.errors import DataFileError, first_error_line, not_dialogues
@@ -131,7 +131,7 @@ def load_source(path: Path) -> ViewSource:
     if path.is_dir():
         if (path / REPORT_FILE).is_file() and (path / KEPT_FILE).is_file():
             return _filter_output(path)
-        if (path / MANIFEST).is_file() and (path / "data").is_dir():
+        if is_version_dir(path):
             return _version(path)
         if (path / DIALOGUES_FILE).is_file():
             entries = _read_lines(path / DIALOGUES_FILE, None)
