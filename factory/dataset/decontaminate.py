@@ -1,11 +1,11 @@
 """Decontamination: a dialogue whose turns or situation share a long word n-gram (13 words
 by default) with an evaluation set people will test on is dropped to rejected/ as
-`shares_eval_ngram`, naming the set. An evaluation set is any JSON or JSONL file (ESConv's splits, ESC-Eval's role
-cards, a JSONL of texts): every string in it of at least n words is read, whatever its key,
-so no schema has to be known. Where a list holds messages with a speaker (ESConv's `dialog`),
-the consecutive messages of one speaker are also read joined, as `factory import esconv`
-joins them into one turn: a dialogue that quotes two short ones in a row is found whether
-the set is given raw or imported."""
+`shares_eval_ngram`, naming the set. An evaluation set is any JSON or JSONL file (ESConv's
+splits, ESC-Eval's role cards, a JSONL of texts): every string in it of at least n words is
+read, whatever its key, so no schema has to be known. An ESConv record (a `dialog` list) is
+also read as `factory import esconv` reads it, with a speaker's consecutive messages joined
+into one turn: a dialogue that quotes two short ones in a row is found whether the set is
+given raw or imported."""
 
 from __future__ import annotations
 
@@ -32,37 +32,25 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
+        if isinstance(value.get("dialog"), list):
+            yield from _joined_turns(value)
         for item in value.values():
             yield from _strings(item)
     elif isinstance(value, list):
-        yield from _speaker_runs(value)
         for item in value:
             yield from _strings(item)
 
 
-def _speaker_runs(messages: list[Any]) -> Iterator[str]:
-    """The texts of each run of two or more consecutive messages of one speaker, joined."""
-    run: list[str] = []
-    speaker: Any = None
-    for message in [*messages, None]:
-        said = _said(message)
-        if said is not None and said[0] == speaker:
-            run.append(said[1])
-            continue
-        if len(run) > 1:
-            yield " ".join(run)
-        speaker, run = (said[0], [said[1]]) if said is not None else (None, [])
+def _joined_turns(record: dict[str, Any]) -> Iterator[str]:
+    """The turns `factory import esconv` makes of several consecutive messages of one speaker
+    (the single messages are read as strings anyway); none for a record it cannot read."""
+    from factory.importers.esconv import convert
 
-
-def _said(message: Any) -> tuple[str, str] | None:
-    """(speaker, text) of a message in ESConv's forms (or the project's turns), else None."""
-    if not isinstance(message, dict):
-        return None
-    speaker = message.get("speaker", message.get("role"))
-    text = message.get("text", message.get("content"))
-    if isinstance(speaker, str) and isinstance(text, str):
-        return speaker.lower(), text
-    return None
+    try:
+        dialogue = convert(record, "evaluation set", 0)
+    except (DataFileError, AttributeError, TypeError, ValueError):
+        return
+    yield from (turn.text for turn in dialogue.turns if turn.utterances)
 
 
 def eval_texts(path: Path) -> list[str]:
