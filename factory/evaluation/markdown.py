@@ -115,18 +115,16 @@ def render_markdown(report: EvalReport) -> str:
         if report.reference
         else "no reference."
     )
+    malformed = report.input.malformed_lines
+    if malformed:
+        compared += (
+            f" {malformed} malformed {'line was' if malformed == 1 else 'lines were'} left out."
+        )
     lines = [
         f"# Evaluation of {report.input.path}",
         "",
         f"A {report.input.kind} of {report.measures.dialogues} dialogues, {compared}"
-        + (
-            f" {report.input.malformed_lines} malformed"
-            + (" line was" if report.input.malformed_lines == 1 else " lines were")
-            + " left out."
-            if report.input.malformed_lines
-            else ""
-        )
-        + " Words are whitespace tokens; an utterance is one message. *Better* says which way a"
+        " Words are whitespace tokens; an utterance is one message. *Better* says which way a"
         " measure should move; *nearer the reference* means the reference is the target.",
         "",
         *_measures_table(report.measures, ref_measures, has_ref),
