@@ -26,8 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from factory.dataset.layout import is_version_dir
 from factory.embeddings import Encoder, embedding_backend, embedding_model, minilm_encoder
+from factory.staging import is_version_dir
 
 log = logging.getLogger(__name__)
 

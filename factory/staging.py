@@ -14,6 +14,12 @@ from pathlib import Path
 from factory.errors import RunDirError
 
 
+def is_version_dir(path: Path) -> bool:
+    """Whether `path` is a dataset version's folder (its manifest.json and its data/): what
+    filter, eval, view and the embedding store each tell apart from a run or a file."""
+    return (path / "manifest.json").is_file() and (path / "data").is_dir()
+
+
 def folder_mode() -> int:
     """What a plain mkdir would give: 0777 less the process's umask."""
     mask = os.umask(0)

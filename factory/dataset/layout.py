@@ -31,11 +31,6 @@ VERSION = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 MANIFEST = "manifest.json"
 
 
-def is_version_dir(path: Path) -> bool:
-    """Whether `path` is a dataset version's folder (its manifest and its data/)."""
-    return (path / MANIFEST).is_file() and (path / "data").is_dir()
-
-
 def check_name(name: str) -> str:
     if not NAME.match(name) or ".." in name:
         raise ConfigError(

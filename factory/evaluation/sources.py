@@ -25,7 +25,7 @@ class DialogueSource:
         self.count = 0
         self._offsets = array("q")
         self._files: list[Path] = []
-        from factory.dataset.layout import is_version_dir
+        from factory.staging import is_version_dir
 
         if path.is_dir() and is_version_dir(path):
             from factory.dataset.table import SPLITS, split_path

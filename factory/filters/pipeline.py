@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from factory.dataset.layout import is_version_dir
 from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import DataFileError, RunDirError, first_error_line, not_dialogues
 from factory.filters.base import Filter
@@ -40,6 +39,7 @@ from factory.jsonl import json_line, model_line
 from factory.models import Dialogue, Verdict
 from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir
+from factory.staging import is_version_dir
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from factory.dataset.decisions import HUMAN
-from factory.dataset.layout import MANIFEST, is_version_dir
+from factory.dataset.layout import MANIFEST
 from factory.dataset.manifest import read_manifest
 from factory.dataset.table import SPLITS, read_split
 from factory.errors import DataFileError, first_error_line, not_dialogues
@@ -21,6 +21,7 @@ from factory.filters.pipeline import KEPT_FILE, REJECTED_FILE, REPORT_FILE
 from factory.filters.report import FunnelStep, read_report
 from factory.models import Dialogue
 from factory.runs.run_dir import DIALOGUES_FILE
+from factory.staging import is_version_dir
 
 Status = Literal["kept", "dropped", "unfiltered", "malformed"]
 RAW_LIMIT = 2000  # characters of a malformed line the page shows
