@@ -1052,6 +1052,33 @@ def test_emotion_consistency_flags_a_family_swap_and_a_foreign_situation():
     assert unknown.keep and unknown.reason == "unknown_emotion"
 
 
+def test_emotion_family_floors_replace_the_one_floor_for_the_families_they_name(tmp_path):
+    needs_embed()
+    from factory.filters.emotion_consistency import (
+        EmotionConsistencyFilter,
+        EmotionConsistencySettings,
+    )
+
+    def verdicts(**settings):
+        flt = EmotionConsistencyFilter(EmotionConsistencySettings(**settings))
+        return [o.verdict for o in flt.check_batch([_emotion_dialogue("anger")])]
+
+    (one_floor,) = verdicts()
+    assert not one_floor.keep and one_floor.reason == "emotion_mismatch"
+    # A floor under the dialogue's own probability keeps it; a floor for another family
+    # leaves anger on min_family_probability.
+    (own_floor,) = verdicts(family_floors={"anger": one_floor.score / 2})
+    assert own_floor.keep and own_floor.score == one_floor.score
+    (other_floor,) = verdicts(family_floors={"shame": 0.0})
+    assert not other_floor.keep
+    with pytest.raises(ConfigError, match=r"family_floors: 'angr' is not an emotion family"):
+        EmotionConsistencyFilter(EmotionConsistencySettings(family_floors={"angr": 0.1}))
+    path = tmp_path / "r.yaml"
+    path.write_text("filters:\n  - use: emotion_consistency\n    family_floors: {shame: 1.5}\n")
+    with pytest.raises(ConfigError, match="family_floors"):
+        load_recipe(str(path))
+
+
 def test_emotion_evidence_counts_feeling_words_per_family():
     from factory.filters.emotion_consistency import (
         FamilyEvidence,
