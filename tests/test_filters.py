@@ -522,7 +522,7 @@ def test_filter_cli(cli, tmp_path):
     result = cli("filter", str(source), "--out", str(tmp_path / "out"))
     assert result.code == 0, result.err
     assert "exact_dedup" in result.out and "kept 1 of 2 dialogues (50.0%)" in result.out
-    assert "in.jsonl:3: malformed dialogue skipped" in result.err
+    assert "in.jsonl:3: malformed dialogue put in rejected.jsonl" in result.err
     missing = cli("filter", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o2"))
     assert missing.code == 1 and missing.err.startswith("error: ") and "not found" in missing.err
     bad = cli("filter", str(source), "--out", str(tmp_path / "o3"), "--recipe", "nope")
@@ -1232,7 +1232,7 @@ def test_a_thousand_malformed_lines_make_six_warnings(tmp_path):
         f"{source}:{n}" for n in range(2, 7)
     ]
     assert warnings[5:] == [
-        "... and 995 more malformed lines skipped (1000 in all, each in rejected.jsonl as"
+        "... and 995 more malformed lines put in rejected.jsonl (1000 in all, each as"
         " malformed_input)"
     ]
     rejected = (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()

@@ -174,19 +174,20 @@ class MalformedWarnings:
 
     SHOWN = 5
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
+    def __init__(self, warn: Callable[[str], None], fate: str = "skipped") -> None:
         self.warn = warn
+        self.fate = fate  # what became of such a line: "skipped", "put in rejected.jsonl"
         self.count = 0
 
     def add(self, path: Path, number: int, why: str) -> None:
         self.count += 1
         if self.count <= self.SHOWN:
-            self.warn(f"{path}:{number}: malformed dialogue skipped ({why})")
+            self.warn(f"{path}:{number}: malformed dialogue {self.fate} ({why})")
 
     def close(self, where: str = "") -> None:
         if self.count > self.SHOWN:
             self.warn(
-                f"... and {self.count - self.SHOWN} more malformed lines skipped"
+                f"... and {self.count - self.SHOWN} more malformed lines {self.fate}"
                 f" ({self.count} in all{where})"
             )
 
@@ -296,7 +297,7 @@ def run_recipe(
     # once, at the end, on what was held.
     split = next((i for i, f in enumerate(filters) if f.needs_all), len(filters))
     held: list[Dialogue] = []
-    malformed = MalformedWarnings(warn)
+    malformed = MalformedWarnings(warn, "put in rejected.jsonl")
     counter = StepCounter("filtering", progress or (lambda message: None))
     with (
         cycle_collection_paused(),
@@ -323,7 +324,7 @@ def run_recipe(
                 kept(batch)
             counter.advance(batch.read)
         counter.done()
-        malformed.close(", each in rejected.jsonl as malformed_input")
+        malformed.close(", each as malformed_input")
         if tally.malformed and not tally.read:
             # Not a dialogues file (raw ESConv, a parquet, a YAML): nothing is written.
             raise not_dialogues(", ".join(map(str, paths)), tally.malformed)
