@@ -763,6 +763,38 @@ def test_card_renders_exactly_from_a_small_manifest():
     assert render_card(_small_manifest()) == SMALL_CARD
 
 
+def test_card_splits_published_copies_by_kind_and_by_earlier_version():
+    from factory.dataset.card import render_card
+    from factory.dataset.manifest import PublishedCheck
+
+    def card(check: PublishedCheck) -> str:
+        return render_card(_small_manifest().model_copy(update={"published": check}))
+
+    check = PublishedCheck(
+        versions=["v0.1.0", "v0.2.0"],
+        dialogues=30,
+        dropped=7,
+        threshold=0.8,
+        exact=5,
+        by_version={"v0.1.0": 4, "v0.2.0": 3},
+    )
+    assert (
+        "Checked against the 30 dialogues published in v0.1.0, v0.2.0: 7 exact or near copies"
+        " (estimated Jaccard at least 0.8) dropped as `duplicate_of_published` (5 exact, 2 near;"
+        " 4 from v0.1.0, 3 from v0.2.0); the earlier versions are unchanged." in card(check)
+    )
+    # Nothing dropped: no split. A manifest written before the split reads as before.
+    none = check.model_copy(update={"dropped": 0, "exact": 0, "by_version": {}})
+    assert (
+        "v0.2.0: 0 exact or near copies (estimated Jaccard at least 0.8) dropped as"
+        " `duplicate_of_published`; the earlier versions are unchanged." in card(none)
+    )
+    older = PublishedCheck.model_validate(
+        {"versions": ["v0.1.0"], "dialogues": 12, "dropped": 0, "threshold": 0.8}
+    )
+    assert older.exact == 0 and older.by_version == {}
+
+
 JUDGE_SECTION = """| unique_id | 3 | 1 | 2 | duplicate_id 1 |
 
 LLM judge: `judge-7b` (openai backend), prompt `prompts/judge.jinja` (sha256 `0123abcd`).
@@ -905,6 +937,8 @@ def test_a_new_version_holds_nothing_an_earlier_one_published(cli, run, recipe, 
         "dialogues": 12,
         "dropped": 13,
         "threshold": 0.8,
+        "exact": 12,
+        "by_version": {"v0.1.0": 13},
     }
     old_ids = {
         Dialogue.model_validate_json(line).id
@@ -921,7 +955,11 @@ def test_a_new_version_holds_nothing_an_earlier_one_published(cli, run, recipe, 
     assert verdicts["near-copy"]["details"] == {"version": "v0.1.0", "duplicate_of": original.id}
     assert 0.8 <= verdicts["near-copy"]["score"] < 1
     card = (second / "README.md").read_text()
-    assert "Checked against the 12 dialogues published in v0.1.0: 13 exact or near copies" in card
+    assert (
+        "Checked against the 12 dialogues published in v0.1.0: 13 exact or near copies"
+        " (estimated Jaccard at least 0.8) dropped as `duplicate_of_published` (12 exact,"
+        " 1 near); the earlier versions are unchanged." in card
+    )
     assert "| published_dedup | 17 | 13 | 4 | duplicate_of_published 13 |" in card
     # The published version is unchanged, and without the flag a version is a full snapshot.
     assert json.loads((root / "esc" / "v0.1.0" / "manifest.json").read_text()) == first

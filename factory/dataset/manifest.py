@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from factory.dataset.layout import MANIFEST, Version, versions
 from factory.dataset.preferences import PreferenceConfig, PreferenceCounts
@@ -78,12 +78,15 @@ class PreferenceInfo(Record):
 
 class PublishedCheck(Record):
     """What a version was deduplicated against: the dataset's earlier versions, the
-    dialogues they hold, and how many new ones were dropped as their exact or near copies."""
+    dialogues they hold, and how many new ones were dropped as their exact or near copies
+    (how many of those were exact, and how many each earlier version held)."""
 
     versions: list[str]
     dialogues: int
     dropped: int
     threshold: float
+    exact: int = 0  # of the dropped, copies up to case, punctuation and spacing
+    by_version: dict[str, int] = Field(default_factory=dict)  # dropped, by the version copied
 
 
 class EvalSetInfo(Record):

@@ -34,6 +34,8 @@ class PublishedCopies:
         self.read = 0
         self.checked = 0
         self.dropped = 0
+        self.exact = 0
+        self.by_version: dict[str, int] = {}
         for _, folder in self.published:
             label = folder.name
             for split in SPLITS:
@@ -61,11 +63,13 @@ class PublishedCopies:
         for match, digest in zip(matches, transcript_digests(batch), strict=True):
             if (found := self._exact.get(digest)) is not None:
                 (version, of), score = found, 1.0
+                self.exact += 1
             elif match.key is not None and match.similarity >= s.threshold:
                 (version, of), score = match.key.split("\t", 1), round(match.similarity, 3)
             else:
                 out.append(None)
                 continue
+            self.by_version[version] = self.by_version.get(version, 0) + 1
             out.append(
                 Verdict(
                     filter=FILTER,
@@ -89,6 +93,13 @@ class PublishedCopies:
             dialogues=self.read,
             dropped=self.dropped,
             threshold=self.settings.threshold,
+            exact=self.exact,
+            # In the order the versions were published.
+            by_version={
+                folder.name: self.by_version[folder.name]
+                for _, folder in self.published
+                if folder.name in self.by_version
+            },
         )
 
 
