@@ -1070,7 +1070,8 @@ def test_emotion_family_floors_replace_the_one_floor_for_the_families_they_name(
     (own_floor,) = verdicts(family_floors={"anger": one_floor.score / 2})
     assert own_floor.keep and own_floor.score == one_floor.score
     (other_floor,) = verdicts(family_floors={"shame": 0.0})
-    assert not other_floor.keep
+    assert not other_floor.keep and other_floor.details["floor"] == 0.11
+    assert "floor" not in one_floor.details  # one floor for all: the recipe says which
     with pytest.raises(ConfigError, match=r"family_floors: 'angr' is not an emotion family"):
         EmotionConsistencyFilter(EmotionConsistencySettings(family_floors={"angr": 0.1}))
     path = tmp_path / "r.yaml"

@@ -352,7 +352,8 @@ class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
         family = self._family_of[dialogue.scenario.emotion_type]
         own = probabilities[evidence.families.index(family)]
         shares = {f: round(p, 3) for f, p in zip(evidence.families, probabilities, strict=True)}
-        if own < s.family_floors.get(family, s.min_family_probability):
+        floor = s.family_floors.get(family, s.min_family_probability)
+        if own < floor:
             return self.drop(
                 dialogue,
                 "emotion_mismatch",
@@ -360,6 +361,8 @@ class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
                 family=family,
                 likeliest=max(shares, key=lambda f: shares[f]),
                 families=shares,
+                # The floor it fell under, where floors differ by family.
+                **({"floor": floor} if s.family_floors else {}),
             )
         similarity = evidence.situation_similarity[row]
         # A label of a few words embeds too far from any story told in full ("finals" against
