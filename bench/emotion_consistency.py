@@ -396,8 +396,9 @@ def family_floors(
                 f" {swap.mean():.3f} | per family, real flagged/swaps caught: {by_family}"
                 f" | swaps by share caught {share_swap.mean():.3f}"
             )
-    own = own_probability(x_all, y_all, np.array(EmotionConsistencySettings().weights.vector()))
-    shipped_floor = EmotionConsistencySettings().min_family_probability
+    shipped = EmotionConsistencySettings()
+    own = own_probability(x_all, y_all, np.array(shipped.weights.vector()))
+    shipped_floor = shipped.min_family_probability
     print(
         f"shipped weights on all {n}: min_family_probability {shipped_floor} flags "
         + ", ".join(

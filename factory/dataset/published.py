@@ -33,9 +33,9 @@ class PublishedCopies:
         self._exact: dict[bytes, tuple[str, str]] = {}
         self.read = 0
         self.checked = 0
-        self.dropped = 0
         self.exact = 0
-        self.by_version: dict[str, int] = {}
+        # Copies dropped, by the earlier version holding them, in the order they were published.
+        self.by_version = dict.fromkeys((folder.name for _, folder in self.published), 0)
         for _, folder in self.published:
             label = folder.name
             for split in SPLITS:
@@ -69,7 +69,7 @@ class PublishedCopies:
             else:
                 out.append(None)
                 continue
-            self.by_version[version] = self.by_version.get(version, 0) + 1
+            self.by_version[version] += 1
             out.append(
                 Verdict(
                     filter=FILTER,
@@ -79,8 +79,11 @@ class PublishedCopies:
                     details={"version": version, "duplicate_of": of},
                 )
             )
-        self.dropped += sum(v is not None for v in out)
         return out
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.by_version.values())
 
     def finish(self, report: FilterReport) -> PublishedCheck | None:
         """Counts the funnel's `published_dedup` step; what the version records (None when
@@ -94,12 +97,7 @@ class PublishedCopies:
             dropped=self.dropped,
             threshold=self.settings.threshold,
             exact=self.exact,
-            # In the order the versions were published.
-            by_version={
-                folder.name: self.by_version[folder.name]
-                for _, folder in self.published
-                if folder.name in self.by_version
-            },
+            by_version={version: n for version, n in self.by_version.items() if n},
         )
 
 

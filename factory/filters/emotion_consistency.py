@@ -307,17 +307,18 @@ class EmotionConsistencyFilter(Filter[EmotionConsistencySettings]):
         s = self.settings
         lexicon = load_lexicon(Path(s.lexicon) if s.lexicon else None)
         self._family_of = emotion_families(Path(s.personas) if s.personas else None)
-        missing = sorted(set(self._family_of.values()) - set(lexicon))
+        families = set(self._family_of.values())
+        missing = sorted(families - set(lexicon))
         if missing:
             raise DataFileError(
                 f"emotion family '{missing[0]}' (personas emotions.yaml) has no entry in the"
                 " emotion lexicon: add prototypes and words for it"
             )
-        unknown = sorted(set(s.family_floors) - set(self._family_of.values()))
+        unknown = sorted(set(s.family_floors) - families)
         if unknown:
             raise ConfigError(
                 f"emotion_consistency family_floors: '{unknown[0]}' is not an emotion family"
-                f" (the families: {', '.join(sorted(set(self._family_of.values())))})"
+                f" (the families: {', '.join(sorted(families))})"
             )
         self._evidence = FamilyEvidence(
             lexicon, encoder, s.seeker_words, s.situation_turns, s.min_situation_similarity
