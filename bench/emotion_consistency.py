@@ -472,7 +472,7 @@ def generated_check(
     """Generated dialogues, whose emotion the scenario sampler drew apart from the problem:
     weights fitted and thresholds calibrated on all of ESConv, with and without the word
     classifier; each dialogue as labelled and moved to each other family."""
-    from factory.filters.pipeline import read_dialogues
+    from factory.filters.lines import read_dialogues
 
     dialogues = [
         d

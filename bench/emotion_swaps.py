@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from factory.filters.emotion_consistency import EmotionConsistencyFilter, emotion_families
-from factory.filters.pipeline import read_dialogues
+from factory.filters.lines import read_dialogues
 from factory.models import Dialogue
 
 

@@ -84,60 +84,71 @@ def normalised_transcripts(dialogues: list[Dialogue]) -> list[str]:
     numpy, instead of a split and a join per turn (about 2x faster, and normalising was most
     of what exact and near dedup cost). A batch whose texts hold the separator bytes
     themselves takes the per-dialogue path."""
-    import numpy as np
-
     out: list[str | None] = [None] * len(dialogues)
     todo: list[int] = []
-    parts: list[str] = []
-    turns = 0
     for i, dialogue in enumerate(dialogues):
         if (cached := _cached(dialogue.turns)) is not None:
             out[i] = cached
-            continue
-        part = "\x01".join([f"{t.role}\x03\x00{t.text}" for t in dialogue.turns])
-        if not part.isascii():  # constant time: CPython records it on the string
-            # A turn with other scripts goes in normalised already (its words are ASCII, and
-            # normalising them again changes nothing).
-            part = "\x01".join(
-                [
-                    f"{t.role}\x03\x00{t.text if t.text.isascii() else normalised(t.text)}"
-                    for t in dialogue.turns
-                ]
-            )
-        todo.append(i)
-        parts.append(part)
-        turns += len(dialogue.turns)
-    if parts:
-        joined = "\x02".join(parts) + "\x02"
-        raw = np.frombuffer(joined.encode().translate(_BATCH_BYTES), dtype=np.uint8)
-        # The translation keeps exactly the bytes 0-3: as many as were put in, or a text
-        # holds one of them.
-        between_turns = turns - sum(1 for i in todo if dialogues[i].turns)
-        if np.count_nonzero(raw <= 3) != 2 * turns + between_turns + len(parts):
-            for i in todo:
-                out[i] = normalised_transcript(dialogues[i])
         else:
-            # A space stays only as the last of its run and before a word byte; then one that
-            # follows a separator (a text's leading space) goes too.
-            keep = raw != 32
-            keep[:-1] |= (raw[1:] > 3) & (raw[1:] != 32)
-            squeezed = raw[keep]
-            leading = squeezed == 32
-            leading[1:] &= squeezed[:-1] <= 3
-            text = squeezed[~leading].tobytes().translate(_BATCH_OUT).decode()
-            _make_room(len(todo))  # the whole batch stays for the next filter
-            for i, transcript in zip(todo, text.split("\x02")[:-1], strict=True):
-                out[i] = transcript
-                _TRANSCRIPTS[id(dialogues[i].turns)] = (dialogues[i].turns, transcript)
+            todo.append(i)
+    if todo:
+        done = normalise_parts(
+            [transcript_part(dialogues[i]) for i in todo], [len(dialogues[i].turns) for i in todo]
+        )
+        if done is None:
+            done = [normalised_transcript(dialogues[i]) for i in todo]
+        _make_room(len(todo))  # the whole batch stays for the next filter
+        for i, transcript in zip(todo, done, strict=True):
+            out[i] = transcript
+            _TRANSCRIPTS[id(dialogues[i].turns)] = (dialogues[i].turns, transcript)
     return out  # type: ignore[return-value]
+
+
+def transcript_part(dialogue: Dialogue) -> str:
+    """The dialogue's turns as `normalise_parts` takes them: role, control bytes 3 and 0,
+    text; turns joined by control byte 1. A turn with other scripts goes in normalised
+    already (its words are ASCII, and normalising them again changes nothing)."""
+    part = "\x01".join([f"{t.role}\x03\x00{t.text}" for t in dialogue.turns])
+    if part.isascii():  # constant time: CPython records it on the string
+        return part
+    return "\x01".join(
+        [
+            f"{t.role}\x03\x00{t.text if t.text.isascii() else normalised(t.text)}"
+            for t in dialogue.turns
+        ]
+    )
+
+
+def normalise_parts(parts: list[str], turn_counts: list[int]) -> list[str] | None:
+    """The normalised transcripts of dialogues given as `transcript_part`s (with their
+    numbers of turns), or None when a text holds one of the separator bytes itself: then
+    each must be normalised alone (`normalised_transcript`)."""
+    import numpy as np
+
+    if not parts:
+        return []
+    joined = "\x02".join(parts) + "\x02"
+    raw = np.frombuffer(joined.encode().translate(_BATCH_BYTES), dtype=np.uint8)
+    # The translation keeps exactly the bytes 0-3: as many as were put in, or a text holds
+    # one of them.
+    turns = sum(turn_counts)
+    between_turns = turns - sum(1 for n in turn_counts if n)
+    if np.count_nonzero(raw <= 3) != 2 * turns + between_turns + len(parts):
+        return None
+    # A space stays only as the last of its run and before a word byte; then one that
+    # follows a separator (a text's leading space) goes too.
+    keep = raw != 32
+    keep[:-1] |= (raw[1:] > 3) & (raw[1:] != 32)
+    squeezed = raw[keep]
+    leading = squeezed == 32
+    leading[1:] &= squeezed[:-1] <= 3
+    text = squeezed[~leading].tobytes().translate(_BATCH_OUT).decode()
+    return text.split("\x02")[:-1]
 
 
 def transcript_digests(dialogues: list[Dialogue]) -> list[bytes]:
     """`transcript_digest` of each dialogue, normalised as a batch."""
-    return [
-        hashlib.blake2b(t.encode(), digest_size=16).digest()
-        for t in normalised_transcripts(dialogues)
-    ]
+    return [digest(t) for t in normalised_transcripts(dialogues)]
 
 
 def content_hash(dialogue: Dialogue) -> str:
@@ -148,7 +159,12 @@ def content_hash(dialogue: Dialogue) -> str:
 def transcript_digest(dialogue: Dialogue) -> bytes:
     """A 128-bit digest of the normalised transcript: what exact dedup keys on (a chance
     collision among a billion dialogues is about 1 in 10**20)."""
-    return hashlib.blake2b(normalised_transcript(dialogue).encode(), digest_size=16).digest()
+    return digest(normalised_transcript(dialogue))
+
+
+def digest(transcript: str) -> bytes:
+    """The 128-bit digest of a normalised transcript (`transcript_digest`)."""
+    return hashlib.blake2b(transcript.encode(), digest_size=16).digest()
 
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})

@@ -455,7 +455,7 @@ def test_runner_writes_kept_rejected_and_the_funnel(tmp_path):
 
 
 def test_a_kept_line_is_its_input_line_with_the_verdicts_put_in():
-    from factory.filters.pipeline import kept_line
+    from factory.filters.lines import kept_line
     from factory.jsonl import model_line
 
     d = dialogue(
@@ -1164,7 +1164,7 @@ def _umask() -> int:
 
 
 def test_an_interrupted_filter_leaves_the_previous_set(cli, tmp_path, monkeypatch):
-    from factory.filters import pipeline
+    from factory.filters import lines
 
     out = tmp_path / "out"
     source = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a")])
@@ -1175,7 +1175,7 @@ def test_an_interrupted_filter_leaves_the_previous_set(cli, tmp_path, monkeypatc
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "_reject_malformed", crash)
+    monkeypatch.setattr(lines, "reject_malformed", crash)
     broken = write_jsonl(tmp_path / "b.jsonl", [dialogue(id="z"), "not json"])
     assert cli("filter", str(broken), "--out", str(out), "--recipe", recipe).code == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -45,7 +45,7 @@ class DialogueSource:
 
     def __iter__(self) -> Iterator[Dialogue]:
         """One pass over the set (once: it records where each dialogue is for `fetch`)."""
-        from factory.filters.pipeline import MalformedWarnings
+        from factory.filters.lines import MalformedWarnings
 
         if self._files:
             for _, row in self._rows():

@@ -2,7 +2,7 @@
 snake_case reason (and a score, details); the pipeline does batching, counting and writing.
 A filter may also return a changed dialogue (PII redaction) with its verdict: a new object
 (`model_copy`), never the one it was given changed in place. The pipeline writes a kept
-dialogue it got back unchanged as its input line (pipeline.kept_line), and dedup caches
+dialogue it got back unchanged as its input line (lines.kept_line), and dedup caches
 transcripts by the turns list (text.py), so a change made in place would be lost.
 
 `check` judges one dialogue; `check_batch` judges a batch and by default maps `check`.
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from factory.filters.report import FilterSummary
 from factory.models import Dialogue, Verdict
+from factory.text import normalised_transcripts
 
 
 class FilterSettings(BaseModel):
@@ -54,6 +55,10 @@ class Filter(Generic[S]):
     # True for filters that embed texts: they take an `encoder`, and the pipeline hands
     # them one that reads and fills the run's embedding store (factory/embedding_store.py).
     embeds: ClassVar[bool] = False
+    # True for filters whose verdict reads only the dialogue's id and normalised transcript
+    # (exact and near dedup): they implement `check_transcripts`, and a recipe made only of
+    # them runs without keeping the parsed dialogues (filters/transcript_pass.py).
+    transcript_only: ClassVar[bool] = False
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.Settings()
@@ -61,14 +66,18 @@ class Filter(Generic[S]):
     def keep(
         self, dialogue: Dialogue, reason: str = "ok", score: float | None = None, **details: Any
     ) -> Outcome:
-        verdict = Verdict(filter=self.name, keep=True, reason=reason, score=score, details=details)
-        return Outcome(dialogue, verdict)
+        return Outcome(dialogue, self.verdict(True, reason, score, **details))
 
     def drop(
         self, dialogue: Dialogue, reason: str, score: float | None = None, **details: Any
     ) -> Outcome:
-        verdict = Verdict(filter=self.name, keep=False, reason=reason, score=score, details=details)
-        return Outcome(dialogue, verdict)
+        return Outcome(dialogue, self.verdict(False, reason, score, **details))
+
+    def verdict(
+        self, keep: bool, reason: str, score: float | None = None, **details: Any
+    ) -> Verdict:
+        """This filter's verdict (what `keep` and `drop` wrap with the dialogue)."""
+        return Verdict(filter=self.name, keep=keep, reason=reason, score=score, details=details)
 
     def check(self, dialogue: Dialogue) -> Outcome:
         """Keep or drop one dialogue (filters that override `check_batch` need not)."""
@@ -76,7 +85,16 @@ class Filter(Generic[S]):
 
     def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
         """In input order; stateful filters (dedup) see earlier dialogues first."""
+        if self.transcript_only:
+            ids, transcripts = [d.id for d in dialogues], normalised_transcripts(dialogues)
+            verdicts = self.check_transcripts(ids, transcripts)
+            return [Outcome(d, v) for d, v in zip(dialogues, verdicts, strict=True)]
         return [self.check(d) for d in dialogues]
+
+    def check_transcripts(self, ids: list[str], transcripts: list[str]) -> list[Verdict]:
+        """The verdicts of dialogues given by id and `normalised_transcript`, in input order
+        (filters with `transcript_only`; their `check_batch` maps to it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not judge transcripts alone")
 
     def embedding_texts(self, dialogues: list[Dialogue]) -> list[str]:
         """The texts `check_batch` would embed for these dialogues, so they can be embedded

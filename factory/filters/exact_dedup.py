@@ -5,13 +5,14 @@ the whole batch at once), one 128-bit digest and one dictionary lookup; no pair 
 from __future__ import annotations
 
 from factory.filters.base import Filter, FilterSettings, Outcome
-from factory.models import Dialogue
-from factory.text import transcript_digests
+from factory.models import Dialogue, Verdict
+from factory.text import digest
 
 
 class ExactDedupFilter(Filter[FilterSettings]):
     name = "exact_dedup"
     Settings = FilterSettings
+    transcript_only = True
 
     def __init__(self, settings: FilterSettings | None = None) -> None:
         super().__init__(settings)
@@ -20,15 +21,15 @@ class ExactDedupFilter(Filter[FilterSettings]):
     def check(self, dialogue: Dialogue) -> Outcome:
         return self.check_batch([dialogue])[0]
 
-    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
-        outcomes = []
+    def check_transcripts(self, ids: list[str], transcripts: list[str]) -> list[Verdict]:
+        verdicts = []
         seen = self._seen
-        for dialogue, digest in zip(dialogues, transcript_digests(dialogues), strict=True):
+        for key, transcript in zip(ids, transcripts, strict=True):
             # Even under the same id: a file imported twice.
             before = len(seen)
-            first = seen.setdefault(digest, dialogue.id)
+            first = seen.setdefault(digest(transcript), key)
             if len(seen) > before:
-                outcomes.append(self.keep(dialogue))
+                verdicts.append(self.verdict(True, "ok"))
             else:
-                outcomes.append(self.drop(dialogue, "exact_duplicate", duplicate_of=first))
-        return outcomes
+                verdicts.append(self.verdict(False, "exact_duplicate", duplicate_of=first))
+        return verdicts

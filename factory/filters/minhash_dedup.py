@@ -10,8 +10,7 @@ from pydantic import Field
 
 from factory.filters.base import Filter, FilterSettings, Outcome
 from factory.filters.near_duplicate_index import NearDuplicateIndex
-from factory.models import Dialogue
-from factory.text import normalised_transcripts
+from factory.models import Dialogue, Verdict
 
 
 class MinHashSettings(FilterSettings):
@@ -26,6 +25,7 @@ class MinHashSettings(FilterSettings):
 class MinHashDedupFilter(Filter[MinHashSettings]):
     name = "minhash_dedup"
     Settings = MinHashSettings
+    transcript_only = True
 
     def __init__(self, settings: MinHashSettings | None = None) -> None:
         super().__init__(settings)
@@ -35,13 +35,11 @@ class MinHashDedupFilter(Filter[MinHashSettings]):
     def check(self, dialogue: Dialogue) -> Outcome:
         return self.check_batch([dialogue])[0]
 
-    def check_batch(self, dialogues: list[Dialogue]) -> list[Outcome]:
-        matches = self._index.match_batch(
-            [d.id for d in dialogues], normalised_transcripts(dialogues)
-        )
+    def check_transcripts(self, ids: list[str], transcripts: list[str]) -> list[Verdict]:
+        threshold = self.settings.threshold
         return [
-            self.drop(d, "near_duplicate", score=round(m.similarity, 3), duplicate_of=m.key)
-            if m.similarity >= self.settings.threshold
-            else self.keep(d, score=round(m.similarity, 3))
-            for d, m in zip(dialogues, matches, strict=True)
+            self.verdict(False, "near_duplicate", round(m.similarity, 3), duplicate_of=m.key)
+            if m.similarity >= threshold
+            else self.verdict(True, "ok", round(m.similarity, 3))
+            for m in self._index.match_batch(ids, transcripts)
         ]

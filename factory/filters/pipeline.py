@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from factory.embedding_store import EmbeddingStore, store_root
-from factory.errors import DataFileError, RunDirError, first_error_line, not_dialogues
+from factory.errors import DataFileError, RunDirError, not_dialogues
+from factory.filters import lines
 from factory.filters.base import Filter
+from factory.filters.lines import MalformedWarnings, kept_line, read_dialogues
 from factory.filters.outputs import staged_outputs
 from factory.filters.recipe import Recipe
 from factory.filters.report import (
@@ -35,7 +34,7 @@ from factory.filters.report import (
     RecipeInfo,
     ReportCounts,
 )
-from factory.jsonl import json_line, model_line
+from factory.jsonl import model_line
 from factory.models import Dialogue, Verdict
 from factory.progress import StepCounter
 from factory.runs.run_dir import DIALOGUES_FILE, RunDir
@@ -146,52 +145,6 @@ def unfinished_run_warning(path: Path) -> str | None:
     )
 
 
-def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, bytes, str]]:
-    """(line number, dialogue or None if malformed, the line's bytes, what is wrong with a
-    malformed one: its text, cut, and the first error); blank lines are skipped."""
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise DataFileError(f"cannot read {path} ({exc.strerror})") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, Dialogue.model_validate_json(raw), raw, ""
-            except ValidationError as exc:
-                yield (
-                    number,
-                    None,
-                    raw,
-                    f"{raw.decode('utf-8', 'replace').strip()[:2000]}\t{first_error_line(exc)}",
-                )
-
-
-class MalformedWarnings:
-    """Says where the first few malformed input lines are, then, at `close`, how many more
-    there were: a thousand bad lines make SHOWN + 1 warnings, not a thousand."""
-
-    SHOWN = 5
-
-    def __init__(self, warn: Callable[[str], None], fate: str = "skipped") -> None:
-        self.warn = warn
-        self.fate = fate  # what became of such a line: "skipped", "put in rejected.jsonl"
-        self.count = 0
-
-    def add(self, path: Path, number: int, why: str) -> None:
-        self.count += 1
-        if self.count <= self.SHOWN:
-            self.warn(f"{path}:{number}: malformed dialogue {self.fate} ({why})")
-
-    def close(self, where: str = "") -> None:
-        if self.count > self.SHOWN:
-            self.warn(
-                f"... and {self.count - self.SHOWN} more malformed lines {self.fate}"
-                f" ({self.count} in all{where})"
-            )
-
-
 @dataclass
 class Batch:
     """A batch on its way through filters: the dialogues still in, and the lines it adds to
@@ -214,34 +167,6 @@ class Batch:
             kept_line(d, self.lines[i] if i >= 0 else None)
             for d, i in zip(self.dialogues, self.origin, strict=True)
         ]
-
-
-_VERDICTS = TypeAdapter(list[Verdict])
-_NO_VERDICTS = b',"verdicts":[]}'
-# The same end with spaces around the separators (json.dumps' default form); the list it
-# opens is the dialogue's own, as one closing brace is all that follows it.
-_NO_VERDICTS_SPACED = re.compile(rb'"verdicts"\s*:\s*\[\s*\]\s*\}$')
-
-
-def kept_line(dialogue: Dialogue, line: bytes | None) -> str:
-    """A kept dialogue's line: `model_line` of it, or, when `line` is the input line it was
-    read from (no filter changed it since) and ends in an empty verdicts list, that line with
-    the verdicts put in the list. The two are the same bytes for a line in the serialiser's
-    own form, as every line the project writes is, and splicing is several times cheaper than
-    serialising the dialogue again (bench/dedup.py). A line in another form (spaces, other
-    key order) keeps its form."""
-    if line is not None:
-        line = line.rstrip()
-        if line.endswith(_NO_VERDICTS):
-            opening = len(line) - 3  # the list's "["
-        elif (found := _NO_VERDICTS_SPACED.search(line, max(0, len(line) - 64))) is not None:
-            opening = line.index(b"[", found.start())
-        else:
-            return model_line(dialogue)
-        if line.count(b'"verdicts"') == 1:
-            verdicts = _VERDICTS.dump_json(dialogue.verdicts, exclude_none=True)
-            return (line[:opening] + verdicts + b"}\n").decode()
-    return model_line(dialogue)
 
 
 # Runs `filters` (counting into the matching `steps`) over each batch and yields every batch,
@@ -378,7 +303,7 @@ def _read_batches(
     ):
         if dialogue is None:
             tally.malformed += 1
-            batch.rejected.append(_reject_malformed(path, number, problem, malformed))
+            batch.rejected.append(lines.reject_malformed(path, number, problem, malformed))
             continue
         tally.read += 1
         if on_read is not None:
@@ -391,16 +316,6 @@ def _read_batches(
             yield batch
             batch = Batch([])
     yield batch
-
-
-def _reject_malformed(path: Path, number: int, problem: str, warnings: MalformedWarnings) -> str:
-    """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`."""
-    raw, _, why = problem.rpartition("\t")
-    warnings.add(path, number, why)
-    verdict = Verdict(
-        filter="input", keep=False, reason="malformed_input", details={"line": number, "error": why}
-    )
-    return json_line({"line": number, "raw": raw, "verdicts": [verdict.model_dump()]})
 
 
 def run_filters(
