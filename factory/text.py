@@ -142,7 +142,7 @@ def normalise_parts(parts: list[str], turn_counts: list[int]) -> list[str] | Non
     squeezed = raw[keep]
     leading = squeezed == 32
     leading[1:] &= squeezed[:-1] <= 3
-    text = squeezed[~leading].tobytes().translate(_BATCH_OUT).decode()
+    text: str = squeezed[~leading].tobytes().translate(_BATCH_OUT).decode()
     return text.split("\x02")[:-1]
 
 
