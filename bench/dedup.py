@@ -5,6 +5,10 @@ from git, so both run in one process on one file).
 
     python bench/dedup.py --shared ../shared/data --n 100000 --baseline 2a39e73
     python bench/dedup.py --shared ../shared/data --n 100000 --baseline 2229223 --baseline-pipeline
+    python bench/dedup.py --shared ../shared/data --n 100000 --repeat 3 --general
+
+With --general, today's pipeline also runs the recipe its general way (parsed dialogues held
+a batch at a time) beside the transcript pass it takes by default (filters/transcript_pass.py).
 
 With --baseline-pipeline the baseline side runs that commit's filter pipeline too (how
 batches are read, passed through the filters and written), loaded the same way; it must
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import time
 import types
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +114,23 @@ def baseline_filters(commit: str) -> dict[str, type[Any]]:
     return {"exact_dedup": exact.ExactDedupFilter, "minhash_dedup": minhash.MinHashDedupFilter}
 
 
-def parse_floor(path: Path) -> float:
+def parse_floor(path: Path, hold: int = 1) -> float:
+    """Reading and parsing every line; with `hold`, the parsed dialogues are kept that many
+    at a time, as a pipeline batch keeps them (cycle collection paused, as there)."""
+    import gc
+
     began = time.perf_counter()
-    with path.open("rb") as handle:
-        for line in handle:
-            Dialogue.model_validate_json(line)
+    held: list[Dialogue] = []
+    gc.disable()
+    try:
+        with path.open("rb") as handle:
+            for line in handle:
+                held.append(Dialogue.model_validate_json(line))
+                if len(held) >= hold:
+                    held = []
+        held = []
+    finally:
+        gc.enable()
     return time.perf_counter() - began
 
 
@@ -171,11 +188,21 @@ def main() -> None:
     parser.add_argument(
         "--baseline-pipeline", action="store_true", help="and that commit's filter pipeline"
     )
+    parser.add_argument(
+        "--general", action="store_true", help="and today's general path (no transcript pass)"
+    )
+    parser.add_argument(
+        "--held",
+        action="store_true",
+        help="also time the parse holding 1,000 dialogues at a time (what a batch costs)",
+    )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument(
         "--repeat", type=int, default=3, help="times each is run; the best time of each is compared"
     )
     args = parser.parse_args()
+    if args.general and args.baseline:
+        parser.error("--general and --baseline are two runs: give one")
     print(
         f"# {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()},"
         f" load {os.getloadavg()[0]:.1f}"
@@ -191,7 +218,10 @@ def main() -> None:
         # On a shared VM one run of either can be a third slower than the next, so each is
         # run --repeat times, alternating, and the best of each is compared.
         floors: list[float] = []
+        held: list[float] = []
         sides: list[tuple[str, Any, Any]] = [("new", None, run_recipe)]
+        if args.general:
+            sides.insert(0, ("general path", None, partial(run_recipe, transcript_pass=False)))
         if args.baseline:
             label = f"baseline {args.baseline}" + (" (its pipeline too)" * args.baseline_pipeline)
             runner = baseline_pipeline(args.baseline) if args.baseline_pipeline else run_recipe
@@ -200,12 +230,19 @@ def main() -> None:
         results = {}
         for _ in range(args.repeat):
             floors.append(parse_floor(path))
+            if args.held:
+                held.append(parse_floor(path, hold=1000))
             for label, filters, runner in sides:
                 out = Path(tmp) / label.split()[0]
                 runs[label].append(run(path, out, filters, runner))
                 results[label] = verdicts(out)
         floor = min(floors)
         print(f"read + parse once: best {floor:.1f}s of {', '.join(f'{f:.1f}' for f in floors)}")
+        if held:
+            print(
+                f"read + parse, 1,000 parsed dialogues held at a time: best {min(held):.1f}s"
+                f" of {', '.join(f'{f:.1f}' for f in held)} ({min(held) / floor:.2f}x)"
+            )
         for label, _, _ in sides:
             seconds, report = min(runs[label], key=lambda r: r[0])
             steps = ", ".join(f"{s.filter} {s.seconds:.1f}s -{s.dropped}" for s in report.funnel)
@@ -218,10 +255,11 @@ def main() -> None:
             print(f"  {catch_rates(results[label], kinds)}")
         if len(results) == 2:
             old, new = results.values()
+            first = next(iter(results)).split()[0]
             same = sum(old[i] == new[i] for i in old)
             print(f"agreement old/new: {same}/{len(old)} ({100 * same / len(old):.2f}%)")
             for name in ("kept.jsonl", "rejected.jsonl"):
-                equal = (Path(tmp) / "baseline" / name).read_bytes() == (
+                equal = (Path(tmp) / first / name).read_bytes() == (
                     Path(tmp) / "new" / name
                 ).read_bytes()
                 print(f"  {name}: {'the same bytes' if equal else 'DIFFERENT bytes'} old/new")

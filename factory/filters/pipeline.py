@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,11 +28,12 @@ from factory.filters.report import (
     EmotionJudgeSummary,
     FilterReport,
     FilterSummary,
-    FunnelStep,
     JudgeSummary,
     RecipeInfo,
     ReportCounts,
+    StepTally,
 )
+from factory.filters.transcript_pass import runs_on_transcripts, transcript_batches
 from factory.jsonl import model_line
 from factory.models import Dialogue, Verdict
 from factory.progress import StepCounter
@@ -45,35 +45,6 @@ log = logging.getLogger(__name__)
 KEPT_FILE = "kept.jsonl"
 REJECTED_FILE = "rejected.jsonl"
 REPORT_FILE = "report.json"
-
-
-@dataclass
-class StepTally:
-    """One filter's running counts while the recipe runs (a Ray worker's, merged with `add`)."""
-
-    filter: str
-    entered: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    kept_reasons: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    def step(self) -> FunnelStep:
-        dropped = sum(self.dropped.values())
-        return FunnelStep(
-            filter=self.filter,
-            entered=self.entered,
-            kept=self.entered - dropped,
-            dropped=dropped,
-            drop_reasons=dict(self.dropped.most_common()),
-            keep_reasons=dict(self.kept_reasons.most_common()),
-            seconds=round(self.seconds, 3),
-        )
-
-    def add(self, other: StepTally) -> None:
-        self.entered += other.entered
-        self.dropped.update(other.dropped)
-        self.kept_reasons.update(other.kept_reasons)
-        self.seconds += other.seconds
 
 
 @dataclass
@@ -201,6 +172,7 @@ def run_recipe(
     kept_sink: Callable[[list[Dialogue]], None] | None = None,
     runner: BatchRunner = run_in_process,
     embeddings: EmbeddingStore | None = None,
+    transcript_pass: bool = True,
 ) -> FilterReport:
     """Runs the recipe over one or more dialogue files or run directories, in order;
     `progress` hears counts and rates while it reads (every 10 s on a long run). With
@@ -208,7 +180,9 @@ def run_recipe(
     dialogues go to it a batch at a time, in order, instead of into kept.jsonl (curate).
     Whatever the runner, kept.jsonl and rejected.jsonl are the same bytes. The filters
     that embed read and fill `embeddings` (a store beside the input when None; see
-    factory/embedding_store.py), and report.json counts what was embedded and reused."""
+    factory/embedding_store.py), and report.json counts what was embedded and reused.
+    A recipe of dedup filters alone, in this process, takes filters/transcript_pass.py
+    (the same files, faster); `transcript_pass=False` runs it the general way."""
     paths = [input_file(p) for p in (source if isinstance(source, list) else [source])]
     for path in paths:
         if (unfinished := unfinished_run_warning(path)) is not None:
@@ -240,14 +214,30 @@ def run_recipe(
             else:
                 kept_file.writelines(batch.kept_lines())
 
-        batches = _read_batches(paths, batch_size, tally, malformed, on_read)
-        for batch in runner(batches, filters[:split], tally.steps[:split], embeddings):
-            rejected.writelines(batch.rejected)
-            if split < len(filters):
-                held.extend(batch.dialogues)
-            else:
-                kept(batch)
-            counter.advance(batch.read)
+        if (
+            transcript_pass
+            and runner is run_in_process
+            and kept_sink is None
+            and (runs_on_transcripts(filters))
+        ):
+            for lean in transcript_batches(
+                paths, batch_size, filters, tally.steps, malformed, on_read
+            ):
+                tally.read += lean.read
+                tally.malformed += lean.malformed
+                tally.kept += len(lean.kept)
+                rejected.writelines(lean.rejected)
+                kept_file.writelines(lean.kept)
+                counter.advance(lean.read)
+        else:
+            batches = _read_batches(paths, batch_size, tally, malformed, on_read)
+            for batch in runner(batches, filters[:split], tally.steps[:split], embeddings):
+                rejected.writelines(batch.rejected)
+                if split < len(filters):
+                    held.extend(batch.dialogues)
+                else:
+                    kept(batch)
+                counter.advance(batch.read)
         counter.done()
         malformed.close(", each as malformed_input")
         if tally.malformed and not tally.read:

@@ -18,7 +18,8 @@ from typing import Any
 
 from factory.embedding_store import EmbeddingStore, StageCounts, text_keys
 from factory.filters.base import Filter
-from factory.filters.pipeline import Batch, StepTally, run_filters, run_in_process
+from factory.filters.pipeline import Batch, run_filters, run_in_process
+from factory.filters.report import StepTally
 from factory.models import Dialogue
 from factory.runs.ray_tasks import RayOptions, connect, worker_error
 

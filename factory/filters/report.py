@@ -5,6 +5,8 @@ Written and read back with these models, never by string keys."""
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ConfigDict, Field, ValidationError
@@ -45,6 +47,35 @@ class FunnelStep(Record):
     drop_reasons: dict[str, int]
     keep_reasons: dict[str, int]
     seconds: float
+
+
+@dataclass
+class StepTally:
+    """One filter's running counts while the recipe runs (a Ray worker's, merged with `add`)."""
+
+    filter: str
+    entered: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    kept_reasons: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def step(self) -> FunnelStep:
+        dropped = sum(self.dropped.values())
+        return FunnelStep(
+            filter=self.filter,
+            entered=self.entered,
+            kept=self.entered - dropped,
+            dropped=dropped,
+            drop_reasons=dict(self.dropped.most_common()),
+            keep_reasons=dict(self.kept_reasons.most_common()),
+            seconds=round(self.seconds, 3),
+        )
+
+    def add(self, other: StepTally) -> None:
+        self.entered += other.entered
+        self.dropped.update(other.dropped)
+        self.kept_reasons.update(other.kept_reasons)
+        self.seconds += other.seconds
 
 
 class SetStats(Record):
