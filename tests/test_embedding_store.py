@@ -170,6 +170,56 @@ def test_store_root_finds_the_store_of_the_data(tmp_path):
     assert store_root(version) == run / "embeddings"
 
 
+def test_an_empty_store_named_beside_a_full_one_is_warned_about(cli, tmp_path):
+    from factory.cli.options import embedding_store
+
+    data = tmp_path / "data" / "dialogues.jsonl"
+    data.parent.mkdir()
+    data.write_text(dialogue_line())
+    beside = EmbeddingStore(tmp_path / "data" / "embeddings", make_encoder=Counting())
+    beside.embed(["i lost my job", "my dog died"], "semantic_dedup")
+    beside.flush()
+    heard: list[str] = []
+    elsewhere = tmp_path / "elsewhere"
+    assert embedding_store(str(elsewhere), data, heard.append).root == elsewhere
+    assert heard == [
+        f"--embeddings {elsewhere} holds no all-MiniLM-L6-v2 vectors, while"
+        f" {tmp_path / 'data' / 'embeddings'} beside the data holds 2: this run will not"
+        " reuse them (leave out --embeddings to reuse them)"
+    ]
+    # Not when the store named is the one beside the data, nor when none is named, nor
+    # when the store named holds vectors of its own.
+    embedding_store(str(tmp_path / "data" / "embeddings"), data, heard.append)
+    embedding_store(None, data, heard.append)
+    own = EmbeddingStore(elsewhere, make_encoder=Counting())
+    own.embed(["exams are close"], "semantic_dedup")
+    own.flush()
+    embedding_store(str(elsewhere), data, heard.append)
+    assert len(heard) == 1
+    # The command says it on stderr and goes on.
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: structure\n")
+    empty = tmp_path / "empty"
+    result = cli(
+        "filter",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--recipe",
+        str(recipe),
+        "--embeddings",
+        str(empty),
+    )
+    assert result.code == 0, result.err
+    assert f"warning: --embeddings {empty} holds no all-MiniLM-L6-v2 vectors" in result.err
+
+
+def dialogue_line() -> str:
+    from tests.test_filters import dialogue
+
+    return dialogue(id="a").model_dump_json() + "\n"
+
+
 def _filter_outputs(folder: Path) -> tuple[bytes, bytes]:
     return (folder / "kept.jsonl").read_bytes(), (folder / "rejected.jsonl").read_bytes()
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from factory.cli.filter import JudgeOpt, RecipeOpt
-from factory.cli.options import EmbeddingsOpt, embedding_store
+from factory.cli.options import EmbeddingsOpt, embedding_store, print_warning
 from factory.dataset.chat_layout import ChatLayout
 from factory.dataset.layout import Bump, ExportFormat
 
@@ -133,7 +133,7 @@ def curate_command(
     if judge:
         chosen = with_run_judge(chosen, runs)
         if chosen.judge_off:
-            print(f"warning: judge off: {chosen.judge_off}", file=sys.stderr)
+            print_warning(f"judge off: {chosen.judge_off}")
     try:
         result = curate(
             runs,
@@ -154,8 +154,8 @@ def curate_command(
             dedup_published=dedup_published,
             decontaminate_with=decontaminate,
             decisions=decisions,
-            embeddings=embedding_store(embeddings, runs[0]) if runs else None,
-            warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+            embeddings=embedding_store(embeddings, runs[0], print_warning) if runs else None,
+            warn=print_warning,
             progress=lambda message: print(message, file=sys.stderr),
         )
     except EmptyResult as exc:

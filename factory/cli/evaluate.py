@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from factory.cli.options import EmbeddingsOpt, embedding_store
+from factory.cli.options import EmbeddingsOpt, embedding_store, print_warning
 
 
 def eval_command(
@@ -54,9 +54,9 @@ def eval_command(
         realism=realism,
         sample_size=sample_size,
         seed=seed,
-        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+        warn=print_warning,
         progress=lambda message: print(message, file=sys.stderr),
-        embeddings=embedding_store(embeddings, path) if embeddings else None,
+        embeddings=embedding_store(embeddings, path, print_warning) if embeddings else None,
     )
     for name, why in sorted(report.skipped.items()):
         print(f"skipped {name}: {why}", file=sys.stderr)
@@ -66,7 +66,7 @@ def eval_command(
         f" distinct-2 {m.distinct_2}"
     )
     for warning in report.comparison.warnings or []:
-        print(f"warning: {warning}", file=sys.stderr)
+        print_warning(warning)
     if report.comparison.strategy_jsd is not None:
         typer.echo(f"strategy JSD vs reference: {report.comparison.strategy_jsd}")
     if (r := report.comparison.realism) is not None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from factory.cli.options import EmbeddingsOpt, embedding_store
+from factory.cli.options import EmbeddingsOpt, embedding_store, print_warning
 
 RecipeOpt = Annotated[
     str,
@@ -59,14 +59,11 @@ def filter_command(
     from factory.filters.pipeline import BatchRunner, render_funnel, run_in_process, run_recipe
     from factory.filters.recipe import load_recipe
 
-    def warn(message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
-
     chosen = load_recipe(recipe)
     if judge:
         chosen = with_run_judge(chosen, [source])
         if chosen.judge_off:
-            warn(f"judge off: {chosen.judge_off}")
+            print_warning(f"judge off: {chosen.judge_off}")
     runner: BatchRunner = run_in_process
     if ray or address:
         from factory.filters.ray_stages import RayStages
@@ -78,10 +75,10 @@ def filter_command(
             source,
             chosen,
             out,
-            warn=warn,
+            warn=print_warning,
             progress=lambda line: print(line, file=sys.stderr),
             runner=runner,
-            embeddings=embedding_store(embeddings, source),
+            embeddings=embedding_store(embeddings, source, print_warning),
         )
     finally:
         if ray or address:

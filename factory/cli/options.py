@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,8 +44,17 @@ EmbeddingsOpt = Annotated[
 ]
 
 
-def embedding_store(option: str | None, data: Path) -> EmbeddingStore:
-    """The store `--embeddings` names, or the one beside `data`."""
+def print_warning(message: str) -> None:
+    """A command's warning line, on stderr."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def embedding_store(
+    option: str | None, data: Path, warn: Callable[[str], None] | None = None
+) -> EmbeddingStore:
+    """The store `--embeddings` names, or the one beside `data`. `warn` hears when the named
+    store is empty while the one beside the data holds vectors: they would be computed
+    again, a mistake easy to make and slow to notice."""
     from factory.embedding_store import EmbeddingStore, store_root
     from factory.errors import ConfigError
 
@@ -53,4 +64,16 @@ def embedding_store(option: str | None, data: Path) -> EmbeddingStore:
         raise ConfigError(
             f"--embeddings {option} is a file: pass a folder for the store, or `none`"
         )
-    return EmbeddingStore(Path(option) if option else store_root(data))
+    if not option:
+        return EmbeddingStore(store_root(data))
+    store = EmbeddingStore(Path(option))
+    beside = store_root(data)
+    if warn is not None and beside is not None and beside.resolve() != Path(option).resolve():
+        there = EmbeddingStore(beside, store.model).size()
+        if there and not store.size():
+            warn(
+                f"--embeddings {option} holds no {store.model} vectors, while {beside}"
+                f" beside the data holds {there:,}: this run will not reuse them (leave out"
+                " --embeddings to reuse them)"
+            )
+    return store
