@@ -4,9 +4,8 @@ line is parsed, the turns are joined for normalising while the new objects are s
 the CPU cache, and the dialogue is let go; a batch holds ids, joined turns and input lines.
 
 Why: a parsed dialogue takes about 29 KB of Python objects. Holding a thousand of them
-while the filters work (the general path) slowed parsing and freeing them by more than half
-the parse itself on the development machine, because they no longer fit in its caches
-(BENCHMARKS.md, "Dedup near the parse floor").
+while the filters work (the general path) made reading and parsing 1.4-1.6x slower on the
+development machine, as they no longer fit in its caches (bench/dedup.py --held).
 
 kept.jsonl, rejected.jsonl and the report's counts are the same as the general path's
 (tests/test_transcript_pass.py compares them). A kept line is its input line with the
