@@ -53,8 +53,8 @@ def embedding_store(
     option: str | None, data: Path, warn: Callable[[str], None] | None = None
 ) -> EmbeddingStore:
     """The store `--embeddings` names, or the one beside `data`. `warn` hears when the named
-    store is empty while the one beside the data holds vectors: they would be computed
-    again, a mistake easy to make and slow to notice."""
+    store is empty while the one beside the data holds vectors: the run reuses none of
+    them, a mistake easy to make and slow to notice."""
     from factory.embedding_store import EmbeddingStore, store_root
     from factory.errors import ConfigError
 
