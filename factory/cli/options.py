@@ -69,8 +69,10 @@ def embedding_store(
     store = EmbeddingStore(Path(option))
     beside = store_root(data)
     if warn is not None and beside is not None and beside.resolve() != Path(option).resolve():
-        there = EmbeddingStore(beside, store.model).size()
-        if there and not store.size():
+        # The named store's index is read once and kept for the run; the one beside the
+        # data is read only when the named one is empty.
+        there = 0 if store.size() else EmbeddingStore(beside, store.model).size()
+        if there:
             warn(
                 f"--embeddings {option} holds no {store.model} vectors, while {beside}"
                 f" beside the data holds {there:,}: this run will not reuse them (leave out"

@@ -61,6 +61,24 @@ class MalformedWarnings:
             )
 
 
+def read_inputs(
+    paths: list[Path],
+    malformed: MalformedWarnings,
+    on_read: Callable[[Path, Dialogue], None] | None = None,
+) -> Iterator[tuple[Dialogue | None, bytes, str]]:
+    """Every dialogue line of `paths`, in order, as (dialogue, its line, "") after `on_read`
+    has seen it, or, for a malformed line, (None, its line, its rejected.jsonl line) after
+    `malformed` has been told."""
+    for path in paths:
+        for number, dialogue, raw, problem in read_dialogues(path):
+            if dialogue is None:
+                yield None, raw, reject_malformed(path, number, problem, malformed)
+                continue
+            if on_read is not None:
+                on_read(path, dialogue)
+            yield dialogue, raw, ""
+
+
 def reject_malformed(path: Path, number: int, problem: str, warnings: MalformedWarnings) -> str:
     """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`."""
     raw, _, why = problem.rpartition("\t")

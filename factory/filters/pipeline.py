@@ -18,9 +18,8 @@ from typing import Any
 
 from factory.embedding_store import EmbeddingStore, store_root
 from factory.errors import DataFileError, RunDirError, not_dialogues
-from factory.filters import lines
 from factory.filters.base import Filter
-from factory.filters.lines import MalformedWarnings, kept_line, read_dialogues
+from factory.filters.lines import MalformedWarnings, kept_line, read_inputs
 from factory.filters.outputs import staged_outputs
 from factory.filters.recipe import Recipe
 from factory.filters.report import (
@@ -218,7 +217,7 @@ def run_recipe(
             transcript_pass
             and runner is run_in_process
             and kept_sink is None
-            and (runs_on_transcripts(filters))
+            and runs_on_transcripts(filters)
         ):
             for lean in transcript_batches(
                 paths, batch_size, filters, tally.steps, malformed, on_read
@@ -288,16 +287,12 @@ def _read_batches(
     """The input as batches of `batch_size` dialogues (the last one shorter, maybe empty);
     a malformed line is counted and rides, as its rejected line, with the next batch."""
     batch = Batch([])
-    for path, number, dialogue, raw, problem in (
-        (file, *row) for file in paths for row in read_dialogues(file)
-    ):
+    for dialogue, raw, rejected_line in read_inputs(paths, malformed, on_read):
         if dialogue is None:
             tally.malformed += 1
-            batch.rejected.append(lines.reject_malformed(path, number, problem, malformed))
+            batch.rejected.append(rejected_line)
             continue
         tally.read += 1
-        if on_read is not None:
-            on_read(path, dialogue)
         batch.dialogues.append(dialogue)
         batch.origin.append(len(batch.lines))
         batch.lines.append(raw)

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from factory.filters import lines
 from factory.filters.base import Filter
-from factory.filters.lines import MalformedWarnings, read_dialogues, spliced_line
+from factory.filters.lines import MalformedWarnings, read_inputs, spliced_line
 from factory.filters.report import StepTally
 from factory.jsonl import model_line
 from factory.models import Dialogue, Verdict
@@ -64,23 +63,21 @@ def transcript_batches(
     into `steps`), in input order; the last batch may be short or empty. A malformed line
     rides, as its rejected line, with the batch being read."""
     batch = LineBatch()
-    for path in paths:
-        for number, dialogue, raw, problem in read_dialogues(path):
-            if dialogue is None:
-                batch.malformed += 1
-                batch.rejected.append(lines.reject_malformed(path, number, problem, malformed))
-                continue
-            if on_read is not None:
-                on_read(path, dialogue)
-            batch.ids.append(dialogue.id)
-            batch.parts.append(transcript_part(dialogue))
-            batch.turns.append(len(dialogue.turns))
-            batch.lines.append(raw)
-            del dialogue  # freed now, while its objects are in the cache
-            if batch.read >= batch_size:
-                _judge(batch, filters, steps)
-                yield batch
-                batch = LineBatch()
+    for dialogue, raw, rejected_line in read_inputs(paths, malformed, on_read):
+        if dialogue is None:
+            batch.malformed += 1
+            batch.rejected.append(rejected_line)
+            continue
+        # Only these are kept: the dialogue is freed as the next line is read, while its
+        # objects are still in the cache.
+        batch.ids.append(dialogue.id)
+        batch.parts.append(transcript_part(dialogue))
+        batch.turns.append(len(dialogue.turns))
+        batch.lines.append(raw)
+        if batch.read >= batch_size:
+            _judge(batch, filters, steps)
+            yield batch
+            batch = LineBatch()
     _judge(batch, filters, steps)
     yield batch
 
