@@ -104,27 +104,40 @@ def _report(out: Path) -> dict:
 
 
 @pytest.mark.parametrize("batch_size", [1, 4, 1000])
-def test_the_transcript_pass_writes_what_the_general_path_writes(tmp_path, batch_size):
+def test_the_transcript_pass_writes_what_the_general_path_writes(tmp_path, batch_size, monkeypatch):
     sources = _mixed_input(tmp_path)
     recipe_file = tmp_path / "dedup.yaml"
     recipe_file.write_text(DEDUP)
+    # Which path ran: only the general one hands the filters parsed batches.
+    batches_asked = {False: 0, True: 0}
+    asking = ExactDedupFilter.check_batch
+    running = False
+
+    def counted(self, dialogues):
+        batches_asked[running] += 1
+        return asking(self, dialogues)
+
+    monkeypatch.setattr(ExactDedupFilter, "check_batch", counted)
     seen: dict[bool, list[str]] = {}
+    warned: dict[bool, list[str]] = {}
     for lean in (False, True):
-        seen[lean] = []
+        running, seen[lean], warned[lean] = lean, [], []
         run_recipe(
             sources,
             load_recipe(str(recipe_file)),
             tmp_path / f"out-{lean}",
             batch_size=batch_size,
-            warn=lambda _: None,
+            warn=warned[lean].append,
             on_read=lambda path, d, lean=lean: seen[lean].append(f"{path.name}:{d.id}"),
             transcript_pass=lean,
         )
+    assert batches_asked[False] > 0 and batches_asked[True] == 0
     general, lean = tmp_path / "out-False", tmp_path / "out-True"
     for name in ("kept.jsonl", "rejected.jsonl"):
         assert (lean / name).read_bytes() == (general / name).read_bytes(), name
     assert _report(lean) == _report(general)
     assert seen[True] == seen[False]
+    assert warned[True] == warned[False] and len(warned[True]) == 5  # one per malformed line
     # The input reached every branch: copies of each kind dropped, malformed lines kept
     # apart, a spaced line kept in its own form, verdicts of a dialogue's own kept.
     report = _report(lean)
