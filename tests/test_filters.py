@@ -1244,6 +1244,94 @@ def test_a_thousand_malformed_lines_make_six_warnings(tmp_path):
     assert len(eval_warnings) == 6 and eval_warnings[-1].startswith("... and 995 more")
 
 
+def test_a_file_of_malformed_lines_alone_is_one_error_and_no_warning(cli, tmp_path):
+    from factory.errors import DataFileError
+    from factory.evaluation.sources import DialogueSource
+
+    source = tmp_path / "bad.jsonl"
+    source.write_text("".join(f"garbage {i}\n" for i in range(8)))
+    out = tmp_path / "out"
+    result = cli(
+        "filter", str(source), "--out", str(out), "--recipe", str(_structure_recipe(tmp_path))
+    )
+    assert result.code == 1 and "none of its 8 lines is a dialogue" in result.err
+    # No warning said the lines went to a rejected.jsonl that was never written.
+    assert "malformed dialogue" not in result.err and not out.exists()
+    warnings: list[str] = []
+    with pytest.raises(DataFileError, match="none of its 8 lines"):
+        list(DialogueSource(source, warn=warnings.append))
+    assert warnings == []
+
+
+def test_a_malformed_line_goes_to_rejected_whole_with_the_field_it_names(tmp_path):
+    row = dialogue(id="b").model_dump(mode="json")
+    row["note\tx"] = "y" * 3000  # a tab in the key the error names; longer than any cut
+    line = json.dumps(row)
+    source = tmp_path / "in.jsonl"
+    source.write_text(dialogue(id="a").model_dump_json() + "\n" + line + "\r\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nfilters:\n  - use: exact_dedup\n")
+    warnings: list[str] = []
+    run_recipe(source, load_recipe(str(recipe)), tmp_path / "out", warn=warnings.append)
+    (rejected,) = [json.loads(x) for x in (tmp_path / "out" / "rejected.jsonl").open()]
+    assert rejected["raw"] == line and rejected["line"] == 2
+    error = rejected["verdicts"][0]["details"]["error"]
+    assert error.startswith("note\tx:") and error in warnings[0]
+
+
+def test_an_input_that_fails_mid_read_is_one_error_line(cli, tmp_path, monkeypatch):
+    from factory.filters import lines
+
+    class Failing:
+        def __init__(self):
+            self.rows = iter([dialogue(id="a").model_dump_json().encode() + b"\n"])
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def close(self):
+            pass
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            row = next(self.rows, None)
+            if row is None:
+                raise OSError(5, "Input/output error")
+            return row
+
+    source = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a")])
+    monkeypatch.setattr(lines, "open_input", lambda path: Failing())
+    out = tmp_path / "out"
+    result = cli(
+        "filter", str(source), "--out", str(out), "--recipe", str(_structure_recipe(tmp_path))
+    )
+    assert result.code == 1 and not out.exists()
+    assert result.err.strip().splitlines() == [
+        f"error: cannot read {source} past line 1 (Input/output error)"
+    ]
+
+
+def test_every_input_is_opened_before_any_is_read(tmp_path):
+    from factory.errors import DataFileError
+    from factory.filters.lines import MalformedWarnings, read_inputs
+
+    good = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a")])
+    read: list[str] = []
+    inputs = read_inputs(
+        [good, tmp_path / "missing.jsonl"],
+        MalformedWarnings(print),
+        on_read=lambda path, d: read.append(d.id),
+    )
+    with pytest.raises(DataFileError, match=r"cannot read .*missing\.jsonl"):
+        list(inputs)
+    assert read == []
+
+
 def test_stateless_filters_keep_no_summary_and_the_order_dependent_ones_are_not_stateless():
     # `factory filter --ray` runs a stateless filter on actors: its driver copy never runs.
     from factory.filters.base import Filter

@@ -1,12 +1,13 @@
 """A dialogues file's lines in and out of a recipe run: reading and parsing them, telling
-the user about malformed ones (a few, then a count) and writing each to rejected.jsonl as
-`malformed_input`, and making a kept dialogue's line from its input line."""
+the user about malformed ones (a few, then a count) and writing each, whole, to
+rejected.jsonl as `malformed_input`, and making a kept dialogue's line from its input line."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -16,30 +17,40 @@ from factory.models import Dialogue, Verdict
 
 
 def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, bytes, str]]:
-    """(line number, dialogue or None if malformed, the line's bytes, what is wrong with a
-    malformed one: its text, cut, and the first error); blank lines are skipped."""
+    """(line number, dialogue or None if malformed, the line's bytes, the first error of a
+    malformed one); blank lines are skipped. A file that cannot be opened or read to its end
+    is one DataFileError."""
+    handle = open_input(path)
+    number = 0
     try:
-        handle = path.open("rb")
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    yield number, Dialogue.model_validate_json(raw), raw, ""
+                except ValidationError as exc:
+                    yield number, None, raw, first_error_line(exc)
+    except OSError as exc:
+        raise DataFileError(
+            f"cannot read {path} past line {number} ({exc.strerror or exc})"
+        ) from None
+
+
+def open_input(path: Path) -> BinaryIO:
+    """`path` opened for reading, or one DataFileError saying why it cannot be."""
+    try:
+        return path.open("rb")
     except OSError as exc:
         raise DataFileError(f"cannot read {path} ({exc.strerror})") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, Dialogue.model_validate_json(raw), raw, ""
-            except ValidationError as exc:
-                yield (
-                    number,
-                    None,
-                    raw,
-                    f"{raw.decode('utf-8', 'replace').strip()[:2000]}\t{first_error_line(exc)}",
-                )
 
 
 class MalformedWarnings:
     """Says where the first few malformed input lines are, then, at `close`, how many more
-    there were: a thousand bad lines make SHOWN + 1 warnings, not a thousand."""
+    there were: a thousand bad lines make SHOWN + 1 warnings, not a thousand. The first
+    warnings wait for the first dialogue read (`dialogue_read`) or for `close`: an input
+    with no dialogue at all is an error of its own, and warnings telling what became of
+    its lines first would contradict it."""
 
     SHOWN = 5
 
@@ -47,13 +58,26 @@ class MalformedWarnings:
         self.warn = warn
         self.fate = fate  # what became of such a line: "skipped", "put in rejected.jsonl"
         self.count = 0
+        self._waiting: list[str] | None = []
 
     def add(self, path: Path, number: int, why: str) -> None:
         self.count += 1
         if self.count <= self.SHOWN:
-            self.warn(f"{path}:{number}: malformed dialogue {self.fate} ({why})")
+            message = f"{path}:{number}: malformed dialogue {self.fate} ({why})"
+            if self._waiting is None:
+                self.warn(message)
+            else:
+                self._waiting.append(message)
+
+    def dialogue_read(self) -> None:
+        """A dialogue was read: the input is a dialogues file, so what waits is said."""
+        if self._waiting is not None:
+            for message in self._waiting:
+                self.warn(message)
+            self._waiting = None
 
     def close(self, where: str = "") -> None:
+        self.dialogue_read()
         if self.count > self.SHOWN:
             self.warn(
                 f"... and {self.count - self.SHOWN} more malformed lines {self.fate}"
@@ -68,25 +92,32 @@ def read_inputs(
 ) -> Iterator[tuple[Dialogue | None, bytes, str]]:
     """Every dialogue line of `paths`, in order, as (dialogue, its line, "") after `on_read`
     has seen it, or, for a malformed line, (None, its line, its rejected.jsonl line) after
-    `malformed` has been told."""
+    `malformed` has been told. Every path is opened first, so one that cannot be fails the
+    run before any work."""
     for path in paths:
-        for number, dialogue, raw, problem in read_dialogues(path):
+        open_input(path).close()
+    for path in paths:
+        for number, dialogue, raw, why in read_dialogues(path):
             if dialogue is None:
-                yield None, raw, reject_malformed(path, number, problem, malformed)
+                yield None, raw, reject_malformed(path, number, raw, why, malformed)
                 continue
+            malformed.dialogue_read()
             if on_read is not None:
                 on_read(path, dialogue)
             yield dialogue, raw, ""
 
 
-def reject_malformed(path: Path, number: int, problem: str, warnings: MalformedWarnings) -> str:
-    """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`."""
-    raw, _, why = problem.rpartition("\t")
+def reject_malformed(
+    path: Path, number: int, raw: bytes, why: str, warnings: MalformedWarnings
+) -> str:
+    """A line that is not a dialogue goes to rejected.jsonl as `malformed_input`, whole (its
+    line ending left off; bytes that are not UTF-8 become U+FFFD)."""
     warnings.add(path, number, why)
     verdict = Verdict(
         filter="input", keep=False, reason="malformed_input", details={"line": number, "error": why}
     )
-    return json_line({"line": number, "raw": raw, "verdicts": [verdict.model_dump()]})
+    text = raw.decode("utf-8", "replace").rstrip("\r\n")
+    return json_line({"line": number, "raw": text, "verdicts": [verdict.model_dump()]})
 
 
 _VERDICTS = TypeAdapter(list[Verdict])

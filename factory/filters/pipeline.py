@@ -238,10 +238,11 @@ def run_recipe(
                     kept(batch)
                 counter.advance(batch.read)
         counter.done()
-        malformed.close(", each as malformed_input")
         if tally.malformed and not tally.read:
-            # Not a dialogues file (raw ESConv, a parquet, a YAML): nothing is written.
+            # Not a dialogues file (raw ESConv, a parquet, a YAML): nothing is written, and
+            # no warning has said otherwise (MalformedWarnings holds them back).
             raise not_dialogues(", ".join(map(str, paths)), tally.malformed)
+        malformed.close(", each as malformed_input")
         if split < len(filters):
             # Held without their input lines (the whole input's bytes): written by serialising.
             last = Batch(held)
