@@ -296,6 +296,20 @@ class EmbeddingStore:
         self.written += len(keys)
         self._new_keys, self._new_vectors = {}, []
 
+    def stored(self) -> int:
+        """Vectors on disk, counted from the key files' headers (nothing else is read)."""
+        import numpy as np
+
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        total = 0
+        for key_file in self.folder.glob("part-*.keys.npy"):
+            try:
+                total += len(np.load(key_file, mmap_mode="r"))
+            except (OSError, ValueError):
+                continue
+        return total
+
     def size(self) -> int:
         """Vectors the store holds (on disk and not yet written)."""
         saved = self._load()

@@ -170,7 +170,7 @@ def test_store_root_finds_the_store_of_the_data(tmp_path):
     assert store_root(version) == run / "embeddings"
 
 
-def test_an_empty_store_named_beside_a_full_one_is_warned_about(cli, tmp_path):
+def test_an_empty_store_named_beside_a_full_one_is_warned_about(cli, tmp_path, monkeypatch):
     from factory.cli.options import embedding_store
 
     data = tmp_path / "data" / "dialogues.jsonl"
@@ -196,22 +196,19 @@ def test_an_empty_store_named_beside_a_full_one_is_warned_about(cli, tmp_path):
     own.flush()
     embedding_store(str(elsewhere), data, heard.append)
     assert len(heard) == 1
-    # The command says it on stderr and goes on.
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: r\nfilters:\n  - use: structure\n")
+    # The command says it on stderr and goes on, when its recipe embeds; a recipe that
+    # embeds nothing would reuse nothing anyway.
+    monkeypatch.setattr("factory.embedding_store.minilm_encoder", lambda backend: Counting()())
     empty = tmp_path / "empty"
-    result = cli(
-        "filter",
-        str(data),
-        "--out",
-        str(tmp_path / "out"),
-        "--recipe",
-        str(recipe),
-        "--embeddings",
-        str(empty),
-    )
-    assert result.code == 0, result.err
-    assert f"warning: --embeddings {empty} holds no all-MiniLM-L6-v2 vectors" in result.err
+    recipe = tmp_path / "r.yaml"
+    for filters, warned in (("structure", False), ("semantic_dedup", True)):
+        recipe.write_text(f"name: r\nfilters:\n  - use: {filters}\n")
+        out = tmp_path / f"out-{filters}"
+        args = ("--recipe", str(recipe), "--embeddings", str(empty))
+        result = cli("filter", str(data), "--out", str(out), *args)
+        assert result.code == 0, result.err
+        said = f"warning: --embeddings {empty} holds no all-MiniLM-L6-v2 vectors" in result.err
+        assert said is warned, filters
 
 
 def dialogue_line() -> str:

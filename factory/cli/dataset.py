@@ -154,7 +154,11 @@ def curate_command(
             dedup_published=dedup_published,
             decontaminate_with=decontaminate,
             decisions=decisions,
-            embeddings=embedding_store(embeddings, runs[0], print_warning) if runs else None,
+            embeddings=embedding_store(
+                embeddings, runs[0], print_warning if chosen.embeds else None
+            )
+            if runs
+            else None,
             warn=print_warning,
             progress=lambda message: print(message, file=sys.stderr),
         )

@@ -78,7 +78,9 @@ def filter_command(
             warn=print_warning,
             progress=lambda line: print(line, file=sys.stderr),
             runner=runner,
-            embeddings=embedding_store(embeddings, source, print_warning),
+            embeddings=embedding_store(
+                embeddings, source, print_warning if chosen.embeds else None
+            ),
         )
     finally:
         if ray or address:

@@ -54,7 +54,8 @@ def embedding_store(
 ) -> EmbeddingStore:
     """The store `--embeddings` names, or the one beside `data`. `warn` hears when the named
     store is empty while the one beside the data holds vectors: the run reuses none of
-    them, a mistake easy to make and slow to notice."""
+    them, a mistake easy to make and slow to notice (pass no `warn` for a run that embeds
+    nothing). Only the stores' key file headers are read to tell."""
     from factory.embedding_store import EmbeddingStore, store_root
     from factory.errors import ConfigError
 
@@ -69,9 +70,7 @@ def embedding_store(
     store = EmbeddingStore(Path(option))
     beside = store_root(data)
     if warn is not None and beside is not None and beside.resolve() != Path(option).resolve():
-        # The named store's index is read once and kept for the run; the one beside the
-        # data is read only when the named one is empty.
-        there = 0 if store.size() else EmbeddingStore(beside, store.model).size()
+        there = 0 if store.stored() else EmbeddingStore(beside, store.model).stored()
         if there:
             warn(
                 f"--embeddings {option} holds no {store.model} vectors, while {beside}"

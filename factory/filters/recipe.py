@@ -39,6 +39,11 @@ class Recipe:
     disabled: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     judge_off: str | None = None
 
+    @property
+    def embeds(self) -> bool:
+        """Whether a filter of the recipe embeds texts (reads and fills an embedding store)."""
+        return any(FILTERS[name].embeds for name, _ in self.entries)
+
     def build(self, embeddings: EmbeddingStore | None = None) -> list[Filter[Any]]:
         """Fresh filter instances (dedup filters hold state, so one set per run). With a
         store, the filters that embed read and fill it instead of calling the model."""
