@@ -124,6 +124,10 @@ _OS_FAULTS = {
     errno.EACCES: ("permission denied", "write somewhere you may write, or fix the permissions"),
     errno.EPERM: ("operation not permitted", "write somewhere you may write"),
     errno.ENAMETOOLONG: ("the file name is too long", "use a shorter name"),
+    errno.EIO: (
+        "an input/output error (a failing disk, or a network file system that went away)",
+        "check the device",
+    ),
 }
 
 
@@ -133,5 +137,6 @@ def os_fault_line(exc: OSError) -> str | None:
     if fault is None:
         return None
     what, todo = fault
-    where = f" writing {exc.filename}" if exc.filename else ""
+    verb = "on" if exc.errno == errno.EIO else "writing"  # EIO comes from reads as well
+    where = f" {verb} {exc.filename}" if exc.filename else ""
     return f"{what}{where}: {todo}, then rerun the same command"

@@ -7,6 +7,7 @@ complete; and the same command completes to a clean run's result once the machin
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import shutil
@@ -113,6 +114,20 @@ def test_a_name_too_long_is_one_line(world, tmp_path):
     version = "v" + "1" * 300 + ".0.0"
     one_line(invoke(*world.curate(tmp_path), "--version", version), "too long")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_input_output_error_is_one_line_that_does_not_say_writing():
+    from factory.errors import os_fault_line
+
+    # EIO comes from reads too (a failing disk, a network mount gone): no "writing" in it.
+    line = os_fault_line(OSError(errno.EIO, "Input/output error", "/mnt/a.jsonl"))
+    assert line is not None and line.startswith("an input/output error")
+    assert " on /mnt/a.jsonl: check the device" in line and "writing" not in line
+    assert os_fault_line(OSError(errno.ENOSPC, "No space", "/f")) == (
+        "no space left on the device writing /f: free some space or write elsewhere,"
+        " then rerun the same command"
+    )
+    assert os_fault_line(OSError(errno.ECONNRESET, "reset")) is None
 
 
 class Tmpfs:
