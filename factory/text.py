@@ -17,8 +17,16 @@ _WORD_BYTES = bytes(
 )
 
 
+# Apostrophes a model or a keyboard writes in place of "'": "don\u2019t" is the word "don't",
+# so a copy that differs only in them is the same text to dedup and decontamination.
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u2032\uff07", "'"))
+
+
 def words(text: str) -> list[str]:
-    """Lower-case word tokens (letters, digits, apostrophes): the project's one word."""
+    """Lower-case word tokens (letters, digits, apostrophes, curly ones made straight): the
+    project's one word."""
+    if not text.isascii():  # constant time: CPython records it on the string
+        text = text.translate(_APOSTROPHES)
     return _WORD.findall(text.lower())
 
 

@@ -10,7 +10,13 @@ from factory.filters.exact_dedup import ExactDedupFilter
 from factory.filters.minhash_dedup import MinHashDedupFilter
 from factory.filters.near_duplicate_index import lsh_bands
 from factory.models import Turn
-from factory.text import _WORD, normalised, normalised_transcript, normalised_transcripts
+from factory.text import (
+    _APOSTROPHES,
+    _WORD,
+    normalised,
+    normalised_transcript,
+    normalised_transcripts,
+)
 from tests.test_filters import dialogue
 
 VOCABULARY = [f"w{i}" for i in range(3000)]
@@ -104,7 +110,21 @@ def test_the_bands_are_datasketchs():
     ],
 )
 def test_normalised_is_the_words_joined(text):
-    assert normalised(text) == " ".join(_WORD.findall(text.lower()))
+    assert normalised(text) == " ".join(_words(text))
+
+
+def _words(text: str) -> list[str]:
+    """The reference word: ASCII letters, digits and apostrophes, curly ones made straight."""
+    return _WORD.findall(text.translate(_APOSTROPHES).lower())
+
+
+def test_a_copy_with_curly_apostrophes_is_the_same_text():
+    # Models write \u2019 where ESConv writes ': the same words, so the same transcript.
+    assert normalised("I don\u2019t know, it\u02bcs my mom\u2018s") == "i don't know it's my mom's"
+    straight = dialogue(id="a", seeker=["I don't know what I'm doing."])
+    curly = dialogue(id="b", seeker=["I don\u2019t know what I\u2019m doing."])
+    assert normalised_transcript(curly) == normalised_transcript(straight)
+    assert normalised_transcripts([curly, straight]) == [normalised_transcript(straight)] * 2
 
 
 def test_a_transcript_follows_a_new_turns_list():
@@ -119,7 +139,7 @@ def test_a_transcript_follows_a_new_turns_list():
     "texts",
     [
         ["I LOST my job -- last week!!", "  tabs\tand\nnewlines  ", "", "...", "ok"],
-        ["caf\u00e9 na\u00efve", "plain ASCII here", "\u2019quoted\u2019"],
+        ["caf\u00e9 na\u00efve", "plain ASCII here", "\u2019quoted\u2019", "don\u2019t it\u02bcs"],
         ["", ""],
     ],
 )
@@ -127,12 +147,12 @@ def test_a_transcript_is_each_turn_normalised(texts):
     # What dedup compares: each turn's role and its words, one turn a line, empty turns too.
     turns = [Turn(role="seeker" if i % 2 else "supporter", text=t) for i, t in enumerate(texts)]
     d = dialogue(id="n").model_copy(update={"turns": turns})
-    expected = "\n".join(f"{t.role}: {' '.join(_WORD.findall(t.text.lower()))}" for t in turns)
+    expected = "\n".join(f"{t.role}: {' '.join(_words(t.text))}" for t in turns)
     assert normalised_transcript(d) == expected
 
 
 def _expected_transcript(d) -> str:
-    return "\n".join(f"{t.role}: {' '.join(_WORD.findall(t.text.lower()))}" for t in d.turns)
+    return "\n".join(f"{t.role}: {' '.join(_words(t.text))}" for t in d.turns)
 
 
 @pytest.mark.parametrize("seed", range(6))
