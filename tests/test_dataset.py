@@ -968,6 +968,32 @@ def test_a_new_version_holds_nothing_an_earlier_one_published(cli, run, recipe, 
     assert third["counts"]["kept"] == 16 and "published" not in third
 
 
+def test_published_dedup_reads_only_earlier_versions_and_each_data_file_once(
+    cli, run, recipe, tmp_path
+):
+    root = tmp_path / "datasets"
+    assert curate(cli, run, recipe, root).code == 0
+    # The same dialogues again as v0.2.0: the same data files, nothing new published.
+    assert curate(cli, run, recipe, root, "--version", "v0.2.0").code == 0
+    bigger = tmp_path / "run2"  # the first 12 dialogues again, and 4 more
+    assert cli("generate", "--dry-run", "-n", "16", "--seed", "5", "--out", str(bigger)).code == 0
+
+    def published(version: str) -> dict:
+        return json.loads((root / "esc" / version / "manifest.json").read_text())["published"]
+
+    # Placed between them, v0.1.5 is checked against v0.1.0 alone.
+    assert curate(cli, bigger, recipe, root, "--version", "v0.1.5", "--dedup-published").code == 0
+    between = published("v0.1.5")
+    assert between["versions"] == ["v0.1.0"] and between["by_version"] == {"v0.1.0": 12}
+    # After all three, v0.2.0's files (v0.1.0's bytes) are read once, and copies name the
+    # version that published them first.
+    result = curate(cli, bigger, recipe, root, "--dedup-published", "--allow-empty")
+    assert result.code == 0, result.err
+    last = published("v0.3.0")
+    assert last["versions"] == ["v0.1.0", "v0.1.5", "v0.2.0"]
+    assert last["dialogues"] == 16 and last["by_version"] == {"v0.1.0": 12, "v0.1.5": 4}
+
+
 def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, recipe, tmp_path):
     quoted = (
         "My landlord raised the rent twice this winter and I have started skipping meals"

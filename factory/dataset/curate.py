@@ -313,7 +313,7 @@ def curate(
         if decontaminate_with:
             checks.append(Decontaminator(decontaminate_with))
         if dedup_published:
-            checks.append(PublishedCopies(root, name, minhash_settings(recipe)))
+            checks.append(PublishedCopies(root, name, minhash_settings(recipe), before=label))
         say = progress or (lambda message: None)
         settler = Settler(tmp, checks, fractions, seed)
         read: Counted = {}

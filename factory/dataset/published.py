@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory.dataset.layout import versions
-from factory.dataset.manifest import PublishedCheck
+from factory.dataset.layout import parse_version, versions
+from factory.dataset.manifest import PublishedCheck, read_manifest
 from factory.dataset.table import SPLITS, iter_split, split_path
 from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.near_duplicate_index import NearDuplicateIndex
@@ -26,9 +26,21 @@ class PublishedCopies:
     of new dialogues against them a batch at a time. `versions` is empty when the dataset has
     no published version yet (then nothing is ever dropped)."""
 
-    def __init__(self, root: Path, name: str, settings: MinHashSettings | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        settings: MinHashSettings | None = None,
+        before: str | None = None,
+    ) -> None:
+        """The versions of `name` under `root` published before version `before` (all of
+        them without it: a version given with --version may sit between earlier ones)."""
         self.settings = s = settings or MinHashSettings()
-        self.published = versions(root, name)
+        self.published = [
+            (version, folder)
+            for version, folder in versions(root, name)
+            if before is None or version < parse_version(before)
+        ]
         self._near = NearDuplicateIndex(s.threshold, s.num_perm, s.shingle_words, s.seed)
         self._exact: dict[bytes, tuple[str, str]] = {}
         self.read = 0
@@ -36,12 +48,21 @@ class PublishedCopies:
         self.exact = 0
         # Copies dropped, by the earlier version holding them, in the order they were published.
         self.by_version = dict.fromkeys((folder.name for _, folder in self.published), 0)
+        indexed: set[str] = set()
         for _, folder in self.published:
             label = folder.name
+            files = read_manifest(folder).data_files
             for split in SPLITS:
                 file = split_path(folder, split)
                 if file is None:
                     continue
+                # A data file an earlier version published (a patch version links or copies
+                # them) holds no new dialogues: its copies name the version that was first.
+                listed = files.get(file.relative_to(folder).as_posix())
+                if listed is not None:
+                    if listed.sha256 in indexed:
+                        continue
+                    indexed.add(listed.sha256)
                 for rows in iter_split(file):
                     self.read += len(rows)
                     for d, digest in zip(rows, transcript_digests(rows), strict=True):
