@@ -180,3 +180,17 @@ def test_a_batch_is_normalised_as_each_dialogue_alone(seed):
     assert normalised_transcripts(batch) == [_expected_transcript(d) for d in batch]
     # Filled for the next filter of the same batch: a second call answers from the cache.
     assert all(id(d.turns) in text_module._TRANSCRIPTS for d in batch)
+
+
+def test_of_equally_close_matches_the_first_indexed_is_named():
+    from factory.filters.near_duplicate_index import NearDuplicateIndex
+
+    rng = random.Random(3)
+    texts = [" ".join(rng.choices(VOCABULARY, k=100)) for _ in range(10)]
+    texts[8] = texts[1]  # rows 1 and 8: a set of the two iterates 8 first
+    index = NearDuplicateIndex(0.8, 128, 5, 1)
+    index.add_batch([f"k{i}" for i in range(10)], texts)
+    near = texts[1].split()
+    near[50] = "changed"
+    (match,) = index.match_batch(["new"], [" ".join(near)], add=False)
+    assert match.key == "k1" and 0.8 <= match.similarity < 1

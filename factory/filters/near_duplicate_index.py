@@ -269,7 +269,8 @@ class NearDuplicateIndex:
             candidates = self._table.rows_for(spans, positions, rows[i])
             best, best_key = 0.0, None
             if candidates:
-                found = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+                # Sorted, so that of equally close matches the first indexed is named.
+                found = np.sort(np.fromiter(candidates, dtype=np.int64, count=len(candidates)))
                 similarity = (self._stored(found) == signatures[i]).mean(axis=1)
                 top = int(similarity.argmax())
                 best, best_key = float(similarity[top]), self._keys[found[top]]
