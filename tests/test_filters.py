@@ -1263,6 +1263,21 @@ def test_a_file_of_malformed_lines_alone_is_one_error_and_no_warning(cli, tmp_pa
     assert warnings == []
 
 
+def test_one_input_with_no_dialogue_among_several_fails_the_run(cli, tmp_path):
+    # `curate run --decontaminate A B` once made B, an evaluation set, an input: its lines
+    # went into rejected/ and out with the version.
+    good = write_jsonl(tmp_path / "a.jsonl", [dialogue(id="a"), "not json"])
+    raw = tmp_path / "esconv.json.jsonl"
+    raw.write_text("".join(json.dumps({"dialog": [{"text": f"hi {i}"}]}) + "\n" for i in range(7)))
+    out = tmp_path / "out"
+    recipe = str(_structure_recipe(tmp_path))
+    result = cli("curate", str(good), str(raw), "--name", "x", "--out", str(out), "-r", recipe)
+    assert result.code == 1 and not list(out.glob("x/*")) and not list(out.glob("x/.*"))
+    assert f"error: {raw}: none of its 7 lines is a dialogue" in result.err
+    # The good file's malformed line was named; the other file's lines were not.
+    assert f"{good}:2: malformed dialogue" in result.err and f"warning: {raw}:" not in result.err
+
+
 def test_a_malformed_line_goes_to_rejected_whole_with_the_field_it_names(tmp_path):
     row = dialogue(id="b").model_dump(mode="json")
     row["note\tx"] = "y" * 3000  # a tab in the key the error names; longer than any cut

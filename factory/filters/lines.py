@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
 
-from factory.errors import DataFileError, first_error_line
+from factory.errors import DataFileError, first_error_line, not_dialogues
 from factory.jsonl import json_line, model_line
 from factory.models import Dialogue, Verdict
 
@@ -48,9 +48,9 @@ def open_input(path: Path) -> BinaryIO:
 class MalformedWarnings:
     """Says where the first few malformed input lines are, then, at `close`, how many more
     there were: a thousand bad lines make SHOWN + 1 warnings, not a thousand. The first
-    warnings wait for the first dialogue read (`dialogue_read`) or for `close`: an input
-    with no dialogue at all is an error of its own, and warnings telling what became of
-    its lines first would contradict it."""
+    warnings of an input file wait for its first dialogue (`hold`, `dialogue_read`) or for
+    `close`: a file with no dialogue at all is an error of its own, and warnings telling
+    what became of its lines first would contradict it."""
 
     SHOWN = 5
 
@@ -68,6 +68,11 @@ class MalformedWarnings:
                 self.warn(message)
             else:
                 self._waiting.append(message)
+
+    def hold(self) -> None:
+        """A new input file: its warnings wait for a dialogue of its own (or `close`)."""
+        if self._waiting is None:
+            self._waiting = []
 
     def dialogue_read(self) -> None:
         """A dialogue was read: the input is a dialogues file, so what waits is said."""
@@ -93,18 +98,25 @@ def read_inputs(
     """Every dialogue line of `paths`, in order, as (dialogue, its line, "") after `on_read`
     has seen it, or, for a malformed line, (None, its line, its rejected.jsonl line) after
     `malformed` has been told. Every path is opened first, so one that cannot be fails the
-    run before any work."""
+    run before any work. A file with lines but no dialogue among them (raw ESConv, an
+    evaluation set given as an input) is an error, not a file of malformed lines."""
     for path in paths:
         open_input(path).close()
     for path in paths:
+        dialogues = bad = 0
+        malformed.hold()
         for number, dialogue, raw, why in read_dialogues(path):
             if dialogue is None:
+                bad += 1
                 yield None, raw, reject_malformed(path, number, raw, why, malformed)
                 continue
+            dialogues += 1
             malformed.dialogue_read()
             if on_read is not None:
                 on_read(path, dialogue)
             yield dialogue, raw, ""
+        if bad and not dialogues:
+            raise not_dialogues(str(path), bad)
 
 
 def reject_malformed(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.embedding_store import EmbeddingStore, store_root
-from factory.errors import DataFileError, RunDirError, not_dialogues
+from factory.errors import DataFileError, RunDirError
 from factory.filters.base import Filter
 from factory.filters.lines import MalformedWarnings, kept_line, read_inputs
 from factory.filters.outputs import staged_outputs
@@ -238,10 +238,8 @@ def run_recipe(
                     kept(batch)
                 counter.advance(batch.read)
         counter.done()
-        if tally.malformed and not tally.read:
-            # Not a dialogues file (raw ESConv, a parquet, a YAML): nothing is written, and
-            # no warning has said otherwise (MalformedWarnings holds them back).
-            raise not_dialogues(", ".join(map(str, paths)), tally.malformed)
+        # An input that is not a dialogues file (raw ESConv, a parquet, a YAML) has failed
+        # the run by now (lines.read_inputs), with no warning about its lines before.
         malformed.close(", each as malformed_input")
         if split < len(filters):
             # Held without their input lines (the whole input's bytes): written by serialising.
