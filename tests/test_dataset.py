@@ -1085,3 +1085,45 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
     assert empty.code == 1 and "Traceback" not in empty.err
     assert f"evaluation set {short} has no text of 13 or more words" in empty.err
     assert not (root / "esc2").exists()
+
+
+LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+
+
+def test_evaluation_sets_with_a_bom_a_line_separator_or_deep_nesting_are_read(tmp_path):
+    from factory.dataset.decontaminate import eval_texts
+    from factory.errors import DataFileError
+
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"t": LONG}).encode() + b"\n")
+    assert eval_texts(bom) == [LONG]
+    # U+2028 unescaped inside a string is not the end of a JSONL line.
+    separated = tmp_path / "separated.jsonl"
+    separated.write_text(
+        json.dumps({"t": "left\u2028right"}, ensure_ascii=False) + "\n" + json.dumps(["b"]) + "\n",
+        encoding="utf-8",
+    )
+    assert eval_texts(separated) == ["left right", "b"]
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 900 + json.dumps(LONG) + "]" * 900)
+    assert eval_texts(deep) == [LONG]
+    deeper = tmp_path / "deeper.json"
+    deeper.write_text("[" * 100_000 + json.dumps(LONG) + "]" * 100_000)
+    with pytest.raises(DataFileError, match="nested too deep to read as JSON"):
+        eval_texts(deeper)
+
+
+def test_an_ngram_in_two_evaluation_sets_names_the_first(tmp_path):
+    from factory.dataset.decontaminate import Decontaminator
+    from tests.test_filters import dialogue
+
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(json.dumps({"t": LONG}) + "\n")
+    second.write_text(json.dumps({"t": LONG + " fifteen"}) + "\n" + json.dumps({"t": "x " * 20}))
+    check = Decontaminator([first, second])
+    assert [(i.name, i.ngrams) for i in check.infos] == [("first.jsonl", 2), ("second.jsonl", 4)]
+    quoting = dialogue(id="q", seeker=[f"Well, {LONG} fifteen!"])
+    clean = dialogue(id="c")
+    verdicts = check.check([quoting, clean])
+    assert verdicts[1] is None and verdicts[0] is not None
+    assert verdicts[0].details["eval_set"] == "first.jsonl" and verdicts[0].score == 3

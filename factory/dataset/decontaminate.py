@@ -29,16 +29,19 @@ _TRANSCRIPT_WORD = re.compile(r"[^ \n:]+")
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        if isinstance(value.get("dialog"), list):
-            yield from _joined_turns(value)
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    """Every string in a JSON value, depth first, in order (a stack, not recursion: a file
+    nested thousands deep is read like any other)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            if isinstance(item.get("dialog"), list):
+                yield from _joined_turns(item)
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
 
 
 def _joined_turns(record: dict[str, Any]) -> Iterator[str]:
@@ -56,30 +59,42 @@ def _joined_turns(record: dict[str, Any]) -> Iterator[str]:
 def eval_texts(path: Path) -> list[str]:
     """Every string in a JSON file, or in each line of a JSONL file, normalised."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not content
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(f"cannot read evaluation set {path} ({exc})") from None
     try:
-        documents = [json.loads(raw)]
-    except json.JSONDecodeError:
         try:
-            documents = [json.loads(line) for line in raw.splitlines() if line.strip()]
+            documents = [json.loads(raw)]
         except json.JSONDecodeError:
-            raise DataFileError(
-                f"{path}: neither JSON nor JSONL: pass ESConv, ESC-Eval role cards or a JSONL of texts"
-            ) from None
+            try:
+                # Lines end at "\n" alone: U+2028 and the like may stand unescaped in a string.
+                documents = [json.loads(line) for line in raw.split("\n") if line.strip()]
+            except json.JSONDecodeError:
+                raise DataFileError(
+                    f"{path}: neither JSON nor JSONL: pass ESConv, ESC-Eval role cards or a"
+                    " JSONL of texts"
+                ) from None
+    except RecursionError:
+        raise DataFileError(
+            f"{path}: nested too deep to read as JSON: pass ESConv, ESC-Eval role cards or a"
+            " JSONL of texts"
+        ) from None
     return [normalised(text) for doc in documents for text in _strings(doc)]
 
 
 class Decontaminator:
-    """The n-grams of the evaluation sets, held as one sorted array, and a check of dialogues
-    against them a batch at a time (so a run of any size streams through)."""
+    """The n-grams of the evaluation sets, held as one sorted array (with the set each was
+    first seen in), and a check of dialogues against them a batch at a time (so a run of
+    any size streams through)."""
+
+    TEXTS_AT_ONCE = 20_000  # an evaluation set's texts are shingled this many at a time
 
     def __init__(self, sets: list[Path]) -> None:
         import numpy as np
 
         self._powers = Powers()
-        owner: dict[int, str] = {}
+        self._names = [path.name for path in sets]
+        found: list[Any] = []  # each set's distinct n-grams, sorted
         self.infos = []
         for path in sets:
             texts = [t for t in eval_texts(path) if t.count(" ") + 1 >= NGRAM_WORDS]
@@ -89,16 +104,31 @@ class Decontaminator:
                     f"evaluation set {path} has no text of {NGRAM_WORDS} or more words to check"
                     " against: pass ESConv, ESC-Eval role cards or a JSONL of texts"
                 )
-            hashes, _ = shingle_hashes(texts, NGRAM_WORDS, self._powers)
-            for value in hashes.tolist():
-                owner.setdefault(value, path.name)
-            self.infos.append(
-                EvalSetInfo(name=path.name, texts=len(texts), ngrams=len(set(hashes.tolist())))
-            )
-        self._owner = owner
-        self._known = np.fromiter(owner, dtype=np.uint64, count=len(owner))
+            parts = [
+                np.unique(
+                    shingle_hashes(texts[at : at + self.TEXTS_AT_ONCE], NGRAM_WORDS, self._powers)[
+                        0
+                    ]
+                )
+                for at in range(0, len(texts), self.TEXTS_AT_ONCE)
+            ]
+            mine = np.unique(np.concatenate(parts))
+            found.append(mine)
+            self.infos.append(EvalSetInfo(name=path.name, texts=len(texts), ngrams=len(mine)))
+        hashes = np.concatenate(found)
+        sets_of = np.repeat(np.arange(len(found)), [len(f) for f in found])
+        order = np.argsort(hashes, kind="stable")  # stable: the first set of a shared n-gram
+        hashes, sets_of = hashes[order], sets_of[order]
+        first = np.ones(len(hashes), dtype=bool)
+        first[1:] = hashes[1:] != hashes[:-1]
+        self._known, self._set_of = hashes[first], sets_of[first]
         self.checked = 0
         self.dropped = 0
+
+    def _owner(self, ngram: int) -> str:
+        import numpy as np
+
+        return self._names[int(self._set_of[int(np.searchsorted(self._known, np.uint64(ngram)))])]
 
     def check(self, batch: list[Dialogue]) -> list[Verdict | None]:
         """Per dialogue, the verdict that drops it (None: it shares no n-gram with a set)."""
@@ -110,7 +140,8 @@ class Decontaminator:
             for text, d in zip(normalised_transcripts(batch), batch, strict=True)
         ]
         hashes, offsets = shingle_hashes(transcripts, NGRAM_WORDS, self._powers)
-        hit = np.isin(hashes, self._known)
+        at_known = np.minimum(np.searchsorted(self._known, hashes), len(self._known) - 1)
+        hit = self._known[at_known] == hashes
         out: list[Verdict | None] = []
         for i in range(len(batch)):
             row = hit[int(offsets[i]) : int(offsets[i + 1])]
@@ -129,7 +160,7 @@ class Decontaminator:
                     reason=REASON,
                     score=int(row.sum()),
                     details={
-                        "eval_set": self._owner[first],
+                        "eval_set": self._owner(first),
                         "ngram_words": NGRAM_WORDS,
                         "shared": " ".join(words[at : at + NGRAM_WORDS]),
                     },
