@@ -1,7 +1,9 @@
 """Curation's streaming data path keeps exactly what the in-memory one kept: on a 10,000-
 dialogue set (tests/scale_set.py), the kept ids, each split's ids, the statistics, the funnel
-and the ESConv files' bytes and the rejected rows match what commit 446e981 wrote; so do eval's
-measures of a file beside a reference and of a version, taken as running aggregates."""
+and the ESConv files' bytes and the rejected rows match what commit 446e981 wrote (save that
+rejected.jsonl holds malformed lines whole since 5764a27, where they were cut at 2,000
+characters); so do eval's measures of a file beside a reference and of a version, taken as
+running aggregates."""
 
 from __future__ import annotations
 
