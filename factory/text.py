@@ -127,6 +127,27 @@ def transcript_part(dialogue: Dialogue) -> str:
     )
 
 
+def turns_transcripts(dialogues: list[list[tuple[str, str]]]) -> list[str]:
+    """The normalised transcripts of dialogues given as their (role, text) turns, the same
+    strings `normalised_transcripts` makes of whole dialogues."""
+    parts = [
+        "\x01".join(
+            [
+                f"{role}\x03\x00{text if text.isascii() else normalised(text)}"
+                for role, text in turns
+            ]
+        )
+        for turns in dialogues
+    ]
+    done = normalise_parts(parts, [len(turns) for turns in dialogues])
+    if done is None:
+        done = [
+            "\n".join([f"{role}: {normalised(text)}" for role, text in turns])
+            for turns in dialogues
+        ]
+    return done
+
+
 def normalise_parts(parts: list[str], turn_counts: list[int]) -> list[str] | None:
     """The normalised transcripts of dialogues given as `transcript_part`s (with their
     numbers of turns), or None when a text holds one of the separator bytes itself: then

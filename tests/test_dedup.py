@@ -180,6 +180,9 @@ def test_a_batch_is_normalised_as_each_dialogue_alone(seed):
     assert normalised_transcripts(batch) == [_expected_transcript(d) for d in batch]
     # Filled for the next filter of the same batch: a second call answers from the cache.
     assert all(id(d.turns) in text_module._TRANSCRIPTS for d in batch)
+    # The same strings from (role, text) pairs (a published version's two columns).
+    pairs = [[(t.role, t.text) for t in d.turns] for d in batch]
+    assert text_module.turns_transcripts(pairs) == [_expected_transcript(d) for d in batch]
 
 
 def test_of_equally_close_matches_the_first_indexed_is_named():

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from factory.dataset.layout import parse_version, versions
 from factory.dataset.manifest import PublishedCheck, read_manifest
-from factory.dataset.table import SPLITS, iter_split, split_path
+from factory.dataset.table import SPLITS, iter_split_turns, split_path
 from factory.filters.minhash_dedup import MinHashDedupFilter, MinHashSettings
 from factory.filters.near_duplicate_index import NearDuplicateIndex
 from factory.filters.recipe import Recipe
 from factory.filters.report import FilterReport
 from factory.models import Dialogue, Verdict
-from factory.text import normalised_transcripts, transcript_digests
+from factory.text import digest, normalised_transcripts, transcript_digests, turns_transcripts
 
 FILTER = "published_dedup"
 REASON = "duplicate_of_published"
@@ -63,13 +63,12 @@ class PublishedCopies:
                     if listed.sha256 in indexed:
                         continue
                     indexed.add(listed.sha256)
-                for rows in iter_split(file):
+                for rows in iter_split_turns(file):
                     self.read += len(rows)
-                    for d, digest in zip(rows, transcript_digests(rows), strict=True):
-                        self._exact.setdefault(digest, (label, d.id))
-                    self._near.add_batch(
-                        [f"{label}\t{d.id}" for d in rows], normalised_transcripts(rows)
-                    )
+                    transcripts = turns_transcripts([turns for _, turns in rows])
+                    for (id_, _), transcript in zip(rows, transcripts, strict=True):
+                        self._exact.setdefault(digest(transcript), (label, id_))
+                    self._near.add_batch([f"{label}\t{id_}" for id_, _ in rows], transcripts)
 
     def check(self, batch: list[Dialogue]) -> list[Verdict | None]:
         """Per dialogue, the verdict that drops it as a copy (None: not published before)."""
@@ -81,8 +80,8 @@ class PublishedCopies:
             [d.id for d in batch], normalised_transcripts(batch), add=False
         )
         out: list[Verdict | None] = []
-        for match, digest in zip(matches, transcript_digests(batch), strict=True):
-            if (found := self._exact.get(digest)) is not None:
+        for match, key in zip(matches, transcript_digests(batch), strict=True):
+            if (found := self._exact.get(key)) is not None:
                 (version, of), score = found, 1.0
                 self.exact += 1
             elif match.key is not None and match.similarity >= s.threshold:

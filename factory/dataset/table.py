@@ -156,6 +156,23 @@ def iter_split(path: Path, batch_rows: int = 1024) -> Iterator[list[Dialogue]]:
             yield [from_row(row) for row in batch.to_pylist()]
 
 
+def iter_split_turns(
+    path: Path, batch_rows: int = 1024
+) -> Iterator[list[tuple[str, list[tuple[str, str]]]]]:
+    """A split's dialogues a record batch at a time as (id, [(role, text), ...]): the two
+    columns a check of their texts needs, read without building whole dialogues (several
+    times faster)."""
+    import pyarrow.parquet as pq
+
+    with readable_split(path):
+        file = pq.ParquetFile(path)
+        for batch in file.iter_batches(batch_size=batch_rows, columns=["id", "turns"]):
+            yield [
+                (row["id"], [(t["role"], t["text"]) for t in row["turns"]])
+                for row in batch.to_pylist()
+            ]
+
+
 def split_ids(path: Path) -> list[str]:
     """Only the ids of a split's dialogues (one column read)."""
     import pyarrow.parquet as pq
