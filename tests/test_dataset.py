@@ -1036,9 +1036,15 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
             "scenario": source.scenario.model_copy(update={"situation": unrelated.capitalize()}),
         }
     )
+    # The quote with its middle word changed: no 13 words in a row are left of it, but the
+    # turn is a near copy of the evaluation text.
+    changed = [*words[:10], "quickly", *words[11:]]
+    near_turns = list(source.turns)
+    near_turns[2] = near_turns[2].model_copy(update={"text": " ".join(changed)})
+    near = source.model_copy(update={"id": "near", "turns": near_turns})
     extra = tmp_path / "quoting.jsonl"
     extra.write_text(
-        "".join(d.model_dump_json(exclude_none=True) + "\n" for d in (quoting, situated))
+        "".join(d.model_dump_json(exclude_none=True) + "\n" for d in (quoting, situated, near))
     )
     root = tmp_path / "datasets"
     result = cli(
@@ -1055,7 +1061,8 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
             {"name": "texts.jsonl", "texts": 1, "ngrams": 3},
         ],
         "ngram_words": 13,
-        "dropped": 2,
+        "dropped": 3,
+        "near_turns": {"min_words": 15, "shingle_words": 2, "threshold": 0.7, "dropped": 1},
     }
     row, situated_row = (
         next(
@@ -1065,6 +1072,18 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
         )
         for wanted in ("quoting", "situated")
     )
+    near_row = next(
+        json.loads(line)
+        for line in (folder / "rejected" / "rejected.jsonl").read_text().splitlines()
+        if json.loads(line)["id"] == "near"
+    )
+    assert near_row["verdicts"][-1]["reason"] == "near_eval_turn"
+    assert near_row["verdicts"][-1]["details"] == {
+        "eval_set": "esconv_test.json",
+        "turn": 2,
+        "shingle_words": 2,
+    }
+    assert 0.7 <= near_row["verdicts"][-1]["score"] < 1
     assert situated_row["verdicts"][-1]["details"]["eval_set"] == "texts.jsonl"
     assert row["verdicts"][-1]["reason"] == "shares_eval_ngram"
     assert row["verdicts"][-1]["details"] == {
@@ -1075,6 +1094,11 @@ def test_decontaminate_drops_a_dialogue_quoting_an_evaluation_set(cli, run, reci
     card = (folder / "README.md").read_text()
     assert "Decontaminated against `esconv_test.json` (1 texts, 9 distinct" in card
     assert ": 2 dialogues sharing a 13-word sequence with them dropped" in card
+    assert (
+        "and 1 more with a turn or situation of 15 or more words that is a near copy of one of"
+        " their texts (estimated Jaccard of 2-word sequences at least 0.7) as `near_eval_turn`"
+        in card
+    )
     # A set with nothing long enough to check against is an error, not a check that passes.
     short = tmp_path / "short.jsonl"
     short.write_text(json.dumps({"text": "too short to matter"}) + "\n")

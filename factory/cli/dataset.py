@@ -101,7 +101,8 @@ def curate_command(
         typer.Option(
             "--decontaminate",
             help="Evaluation set (ESConv JSON/JSONL, ESC-Eval role cards, JSONL of texts):"
-            " drop dialogues sharing a 13-word sequence with it. Repeatable.",
+            " drop dialogues sharing a 13-word sequence with it or with a turn that is a near"
+            " copy of one of its texts. Repeatable: once per set.",
         ),
     ] = None,
     decisions: Annotated[

@@ -1,6 +1,7 @@
-"""Decontamination: a dialogue whose turns or situation share a long word n-gram (13 words
-by default) with an evaluation set people will test on is dropped to rejected/ as
-`shares_eval_ngram`, naming the set. An evaluation set is any JSON or JSONL file (ESConv's
+"""Decontamination: a dialogue whose turns or situation share a long word n-gram (13 words)
+with an evaluation set people will test on is dropped to rejected/ as `shares_eval_ngram`,
+naming the set; one with a turn or situation that is a near copy of a text of the set (a
+quote with a word or two changed) as `near_eval_turn`. An evaluation set is any JSON or JSONL file (ESConv's
 splits, ESC-Eval's role cards, a JSONL of texts): every string in it of at least n words is
 read, whatever its key, so no schema has to be known. An ESConv record (a `dialog` list) is
 also read as `factory import esconv` reads it, with a speaker's consecutive messages joined
@@ -15,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from factory.dataset.manifest import DecontaminationCheck, EvalSetInfo
+from factory.dataset.manifest import DecontaminationCheck, EvalSetInfo, NearTurnCheck
 from factory.errors import DataFileError
-from factory.filters.near_duplicate_index import Powers, shingle_hashes
+from factory.filters.near_duplicate_index import NearDuplicateIndex, Powers, shingle_hashes
 from factory.filters.report import FilterReport
 from factory.models import Dialogue, Verdict
 from factory.text import normalised, normalised_transcripts
@@ -25,6 +26,16 @@ from factory.text import normalised, normalised_transcripts
 FILTER = "decontaminate"
 REASON = "shares_eval_ngram"
 NGRAM_WORDS = 13
+# A turn (or situation) of NEAR_MIN_WORDS words or more whose word pairs overlap a text of an
+# evaluation set by an estimated Jaccard of NEAR_THRESHOLD: a quote with a word or two changed,
+# which shares no 13 words in a row with it when it is shorter than about 27 words. Chosen
+# on ESConv (BENCHMARKS.md): 93% of test turns with one word changed are found, and no
+# train or valid dialogue is flagged against test; from 12 words, or at 0.6, stock
+# supporter lines ("i am sorry to hear that would you like to talk about it") match.
+NEAR_REASON = "near_eval_turn"
+NEAR_MIN_WORDS = 15
+NEAR_SHINGLE_WORDS = 2
+NEAR_THRESHOLD = 0.7
 _TRANSCRIPT_WORD = re.compile(r"[^ \n:]+")
 
 
@@ -89,14 +100,19 @@ class Decontaminator:
 
     TEXTS_AT_ONCE = 20_000  # an evaluation set's texts are shingled this many at a time
 
-    def __init__(self, sets: list[Path]) -> None:
+    def __init__(self, sets: list[Path], near_turns: bool = True) -> None:
         import numpy as np
 
         self._powers = Powers()
         self._names = [path.name for path in sets]
         found: list[Any] = []  # each set's distinct n-grams, sorted
         self.infos = []
-        for path in sets:
+        self._near = (
+            NearDuplicateIndex(NEAR_THRESHOLD, 128, NEAR_SHINGLE_WORDS, seed=1)
+            if near_turns
+            else None
+        )
+        for number, path in enumerate(sets):
             texts = [t for t in eval_texts(path) if t.count(" ") + 1 >= NGRAM_WORDS]
             if not texts:
                 # Checking against it would drop nothing and the card would still say checked.
@@ -113,6 +129,11 @@ class Decontaminator:
                 for at in range(0, len(texts), self.TEXTS_AT_ONCE)
             ]
             mine = np.unique(np.concatenate(parts))
+            if self._near is not None:
+                long = [t for t in texts if t.count(" ") + 1 >= NEAR_MIN_WORDS]
+                for at in range(0, len(long), self.TEXTS_AT_ONCE):
+                    chunk = long[at : at + self.TEXTS_AT_ONCE]
+                    self._near.add_batch([str(number)] * len(chunk), chunk)
             found.append(mine)
             self.infos.append(EvalSetInfo(name=path.name, texts=len(texts), ngrams=len(mine)))
         hashes = np.concatenate(found)
@@ -124,6 +145,7 @@ class Decontaminator:
         self._known, self._set_of = hashes[first], sets_of[first]
         self.checked = 0
         self.dropped = 0
+        self.near_dropped = 0
 
     def _owner(self, ngram: int) -> str:
         import numpy as np
@@ -166,11 +188,64 @@ class Decontaminator:
                     },
                 )
             )
+        if self._near is not None:
+            self._near_turns(transcripts, out)
         self.checked += len(batch)
         self.dropped += sum(v is not None for v in out)
         return out
 
+    def _near_turns(self, transcripts: list[str], out: list[Verdict | None]) -> None:
+        """Fills `out` for the dialogues no n-gram dropped whose turn or situation is a near
+        copy of an evaluation text (its best match named)."""
+        assert self._near is not None
+        pieces: list[str] = []
+        owners: list[tuple[int, int]] = []
+        for i, transcript in enumerate(transcripts):
+            if out[i] is not None:
+                continue
+            for j, line in enumerate(transcript.split("\n")):
+                text = line.partition(": ")[2]
+                if text.count(" ") + 1 >= NEAR_MIN_WORDS:
+                    pieces.append(text)
+                    owners.append((i, j))
+        if not pieces:
+            return
+        matches = self._near.match_batch([""] * len(pieces), pieces, add=False)
+        best: dict[int, tuple[float, int, str]] = {}
+        for (i, j), match in zip(owners, matches, strict=True):
+            if match.key is None or match.similarity < NEAR_THRESHOLD:
+                continue
+            if i not in best or match.similarity > best[i][0]:
+                best[i] = (match.similarity, j, match.key)
+        for i, (similarity, j, key) in best.items():
+            turns = transcripts[i].count("\n")  # the last line is the situation
+            out[i] = Verdict(
+                filter=FILTER,
+                keep=False,
+                reason=NEAR_REASON,
+                score=round(similarity, 3),
+                details={
+                    "eval_set": self._names[int(key)],
+                    "turn": j if j < turns else "situation",
+                    "shingle_words": NEAR_SHINGLE_WORDS,
+                },
+            )
+            self.near_dropped += 1
+
     def finish(self, report: FilterReport) -> DecontaminationCheck:
         """Counts the funnel's `decontaminate` step; what the version records."""
-        report.add_step(FILTER, self.checked, self.checked - self.dropped, REASON)
-        return DecontaminationCheck(sets=self.infos, ngram_words=NGRAM_WORDS, dropped=self.dropped)
+        reasons = {REASON: self.dropped - self.near_dropped, NEAR_REASON: self.near_dropped}
+        report.add_step(FILTER, self.checked, self.checked - self.dropped, reasons)
+        near = (
+            NearTurnCheck(
+                min_words=NEAR_MIN_WORDS,
+                shingle_words=NEAR_SHINGLE_WORDS,
+                threshold=NEAR_THRESHOLD,
+                dropped=self.near_dropped,
+            )
+            if self._near is not None
+            else None
+        )
+        return DecontaminationCheck(
+            sets=self.infos, ngram_words=NGRAM_WORDS, dropped=self.dropped, near_turns=near
+        )

@@ -98,12 +98,25 @@ class EvalSetInfo(Record):
     ngrams: int
 
 
+class NearTurnCheck(Record):
+    """The near-turn part of decontamination: a turn or situation of `min_words` or more
+    whose word pairs overlap a text of the sets by an estimated Jaccard of `threshold` or
+    more; the dialogues it dropped (beyond those sharing an n-gram)."""
+
+    min_words: int
+    shingle_words: int
+    threshold: float
+    dropped: int
+
+
 class DecontaminationCheck(Record):
-    """curate --decontaminate: the sets, the n-gram length, and the dialogues dropped."""
+    """curate --decontaminate: the sets, the n-gram length, and the dialogues dropped (all
+    of them; `near_turns.dropped` of those for a near turn alone)."""
 
     sets: list[EvalSetInfo]
     ngram_words: int
     dropped: int
+    near_turns: NearTurnCheck | None = None
 
 
 class ReviewInfo(Record):

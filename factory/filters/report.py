@@ -181,17 +181,19 @@ class FilterReport(Record):
     def rejected(self) -> int:
         return self.counts.rejected
 
-    def add_step(self, name: str, entered: int, kept: int, reason: str) -> None:
+    def add_step(self, name: str, entered: int, kept: int, reason: str | dict[str, int]) -> None:
         """A check run after the recipe (curate's cross-version dedup, decontamination): its
-        funnel step, every drop for `reason`, and the counts moved to match."""
+        funnel step, every drop for `reason` (or the drops by reason), and the counts moved
+        to match."""
         dropped = entered - kept
+        reasons = {reason: dropped} if isinstance(reason, str) else reason
         self.funnel.append(
             FunnelStep(
                 filter=name,
                 entered=entered,
                 kept=kept,
                 dropped=dropped,
-                drop_reasons={reason: dropped} if dropped else {},
+                drop_reasons={r: n for r, n in reasons.items() if n},
                 keep_reasons={"ok": kept} if kept else {},
                 seconds=0.0,
             )
