@@ -1,12 +1,12 @@
 """Decontamination: a dialogue whose turns or situation share a long word n-gram (13 words)
 with an evaluation set people will test on is dropped to rejected/ as `shares_eval_ngram`,
 naming the set; one with a turn or situation that is a near copy of a text of the set (a
-quote with a word or two changed) as `near_eval_turn`. An evaluation set is any JSON or JSONL file (ESConv's
-splits, ESC-Eval's role cards, a JSONL of texts): every string in it of at least n words is
-read, whatever its key, so no schema has to be known. An ESConv record (a `dialog` list) is
-also read as `factory import esconv` reads it, with a speaker's consecutive messages joined
-into one turn: a dialogue that quotes two short ones in a row is found whether the set is
-given raw or imported."""
+quote with a word or two changed) as `near_eval_turn`. An evaluation set is any JSON or
+JSONL file (ESConv's splits, ESC-Eval's role cards, a JSONL of texts): every string in it of
+at least n words is read, whatever its key, so no schema has to be known. An ESConv record
+(a `dialog` list) is also read as `factory import esconv` reads it, with a speaker's
+consecutive messages joined into one turn: a dialogue that quotes two short ones in a row is
+found whether the set is given raw or imported."""
 
 from __future__ import annotations
 
