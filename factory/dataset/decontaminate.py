@@ -120,14 +120,12 @@ class Decontaminator:
                     f"evaluation set {path} has no text of {NGRAM_WORDS} or more words to check"
                     " against: pass ESConv, ESC-Eval role cards or a JSONL of texts"
                 )
-            parts = [
-                np.unique(
-                    shingle_hashes(texts[at : at + self.TEXTS_AT_ONCE], NGRAM_WORDS, self._powers)[
-                        0
-                    ]
+            parts = []  # shingled a slice at a time: a large set needs no buffer of all of it
+            for at in range(0, len(texts), self.TEXTS_AT_ONCE):
+                hashes, _ = shingle_hashes(
+                    texts[at : at + self.TEXTS_AT_ONCE], NGRAM_WORDS, self._powers
                 )
-                for at in range(0, len(texts), self.TEXTS_AT_ONCE)
-            ]
+                parts.append(np.unique(hashes))
             mine = np.unique(np.concatenate(parts))
             if self._near is not None:
                 long = [t for t in texts if t.count(" ") + 1 >= NEAR_MIN_WORDS]

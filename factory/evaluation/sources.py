@@ -45,7 +45,7 @@ class DialogueSource:
 
     def __iter__(self) -> Iterator[Dialogue]:
         """One pass over the set (once: it records where each dialogue is for `fetch`)."""
-        from factory.filters.lines import MalformedWarnings, open_input
+        from factory.filters.lines import MalformedWarnings, numbered_lines
 
         if self._files:
             for _, row in self._rows():
@@ -53,26 +53,20 @@ class DialogueSource:
                 yield _from_row(row)
         else:
             warnings = MalformedWarnings(self.warn)
-            offset = number = 0
-            try:
-                with open_input(self.file) as handle:
-                    for number, raw in enumerate(handle, start=1):
-                        start, offset = offset, offset + len(raw)
-                        if not raw.strip():
-                            continue
-                        try:
-                            dialogue = Dialogue.model_validate_json(raw)
-                        except ValidationError as exc:
-                            warnings.add(self.file, number, first_error_line(exc))
-                            continue
-                        warnings.dialogue_read()
-                        self._offsets.append(start)
-                        self.count += 1
-                        yield dialogue
-            except OSError as exc:
-                raise DataFileError(
-                    f"cannot read {self.file} past line {number} ({exc.strerror or exc})"
-                ) from None
+            offset = 0
+            for number, raw in numbered_lines(self.file):
+                start, offset = offset, offset + len(raw)
+                if not raw.strip():
+                    continue
+                try:
+                    dialogue = Dialogue.model_validate_json(raw)
+                except ValidationError as exc:
+                    warnings.add(self.file, number, first_error_line(exc))
+                    continue
+                warnings.dialogue_read()
+                self._offsets.append(start)
+                self.count += 1
+                yield dialogue
             self.malformed = warnings.count
             if not self.count and self.malformed:
                 raise not_dialogues(f"{self.what} {self.path}", self.malformed)

@@ -20,17 +20,24 @@ def read_dialogues(path: Path) -> Iterator[tuple[int, Dialogue | None, bytes, st
     """(line number, dialogue or None if malformed, the line's bytes, the first error of a
     malformed one); blank lines are skipped. A file that cannot be opened or read to its end
     is one DataFileError."""
+    for number, raw in numbered_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            yield number, Dialogue.model_validate_json(raw), raw, ""
+        except ValidationError as exc:
+            yield number, None, raw, first_error_line(exc)
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Every line of `path` (blank ones too) with its number from 1. A file that cannot be
+    opened or read to its end is one DataFileError."""
     handle = open_input(path)
     number = 0
     try:
         with handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    yield number, Dialogue.model_validate_json(raw), raw, ""
-                except ValidationError as exc:
-                    yield number, None, raw, first_error_line(exc)
+                yield number, raw
     except OSError as exc:
         raise DataFileError(
             f"cannot read {path} past line {number} ({exc.strerror or exc})"
